@@ -1,0 +1,1 @@
+//! Topics, identities, normalization and fingerprints. Being written.

@@ -1,0 +1,163 @@
+//! The event: one log line or application event, as every source produces it and every
+//! consumer (ring, store, alerts, tails, drains) reads it. DESIGN.md section 3.
+
+use std::sync::Arc;
+
+use crate::{Severity, Timestamp};
+
+/// A shared, immutable string. Repeated values (hosts, apps, channels) share one allocation.
+pub type Str = Arc<str>;
+
+/// The free-form `fields` object.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// Where an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    SyslogUdp,
+    SyslogTcp,
+    Popcorn,
+    Logplex,
+    HttpJson,
+    Otlp,
+    Internal,
+}
+
+impl Source {
+    pub const ALL: [Source; 7] = [
+        Source::SyslogUdp,
+        Source::SyslogTcp,
+        Source::Popcorn,
+        Source::Logplex,
+        Source::HttpJson,
+        Source::Otlp,
+        Source::Internal,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::SyslogUdp => "syslog_udp",
+            Source::SyslogTcp => "syslog_tcp",
+            Source::Popcorn => "popcorn",
+            Source::Logplex => "logplex",
+            Source::HttpJson => "http_json",
+            Source::Otlp => "otlp",
+            Source::Internal => "internal",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// One event. Optional strings are `None` when the client sent nothing or an empty string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Time-ordered unique id, assigned on receipt.
+    pub id: ulid::Ulid,
+    /// The source's timestamp, else `received_at`.
+    pub time: Timestamp,
+    /// The server clock when the event arrived.
+    pub received_at: Timestamp,
+    pub channel: Str,
+    pub source: Source,
+    pub host: Option<Str>,
+    pub app: Option<Str>,
+    pub version: Option<Str>,
+    pub proc: Option<Str>,
+    pub msgid: Option<Str>,
+    pub severity: Severity,
+    /// Syslog facility 0..=23.
+    pub facility: Option<u8>,
+    /// The event's type (`type` on the wire; `kind` because `type` is a Rust keyword).
+    pub kind: Option<Str>,
+    pub message: String,
+    pub module: Option<Str>,
+    pub function: Option<Str>,
+    pub line: Option<u32>,
+    pub tags: Vec<Str>,
+    pub topics: Vec<Str>,
+    pub identities: Vec<Str>,
+    pub fingerprint: Option<Str>,
+    pub fields: Fields,
+}
+
+/// The channel of events that name none.
+pub const DEFAULT_CHANNEL: &str = "default";
+
+impl Event {
+    /// An event with only the required parts set: received now-ish at `received_at`,
+    /// `time` equal to it, severity info, channel `default`.
+    pub fn new(source: Source, received_at: Timestamp, message: impl Into<String>) -> Event {
+        Event {
+            id: ulid::Ulid::from_parts(received_at.as_millis().max(0) as u64, 0),
+            time: received_at,
+            received_at,
+            channel: Str::from(DEFAULT_CHANNEL),
+            source,
+            host: None,
+            app: None,
+            version: None,
+            proc: None,
+            msgid: None,
+            severity: Severity::Info,
+            facility: None,
+            kind: None,
+            message: message.into(),
+            module: None,
+            function: None,
+            line: None,
+            tags: Vec::new(),
+            topics: Vec::new(),
+            identities: Vec::new(),
+            fingerprint: None,
+            fields: Fields::new(),
+        }
+    }
+
+    /// An estimate of the heap and inline bytes this event holds, for the ring's byte bound.
+    /// Shared strings are counted in full: the bound errs on the side of less memory.
+    pub fn approx_bytes(&self) -> usize {
+        fn opt(s: &Option<Str>) -> usize {
+            s.as_ref().map_or(0, |s| s.len())
+        }
+        fn list(v: &[Str]) -> usize {
+            v.iter().map(|s| s.len() + 16).sum()
+        }
+        std::mem::size_of::<Event>()
+            + self.channel.len()
+            + opt(&self.host)
+            + opt(&self.app)
+            + opt(&self.version)
+            + opt(&self.proc)
+            + opt(&self.msgid)
+            + opt(&self.kind)
+            + self.message.len()
+            + opt(&self.module)
+            + opt(&self.function)
+            + list(&self.tags)
+            + list(&self.topics)
+            + list(&self.identities)
+            + opt(&self.fingerprint)
+            + if self.fields.is_empty() { 0 } else { json_bytes(&self.fields) }
+    }
+}
+
+fn json_bytes(fields: &Fields) -> usize {
+    fn value(v: &serde_json::Value) -> usize {
+        use serde_json::Value;
+        32 + match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(value).sum(),
+            Value::Object(o) => json_bytes(o),
+            _ => 0,
+        }
+    }
+    fields.iter().map(|(k, v)| 32 + k.len() + value(v)).sum()
+}
+
+/// A non-empty string as a shared string; empty strings mean absent.
+pub fn non_empty(s: &str) -> Option<Str> {
+    if s.is_empty() { None } else { Some(Str::from(s)) }
+}

@@ -1,0 +1,1 @@
+//! JSON events into [`Event`]s. Being written.

@@ -1,0 +1,22 @@
+//! sift-core: the parts of sift that are pure computation, with no I/O and no async runtime,
+//! so that they can be unit-tested with data tables and fuzzed.
+//!
+//! # Layout
+//!
+//! - [`severity`]: the eight syslog severities and every way clients name them.
+//! - [`time`]: microsecond timestamps, RFC 3339 and relative times (`15m`).
+//! - [`event`]: the [`Event`] that every source produces and every consumer reads.
+//! - [`json`]: JSON objects in sift's own shape, the event-pipeline shape and Popcorn's shape, into events.
+//! - [`enrich`]: topics (`#checkout`), identities (`@bob`), message normalization and fingerprints.
+//! - [`query`]: the query language: parse once, match against events in memory and live.
+
+pub mod enrich;
+pub mod event;
+pub mod json;
+pub mod query;
+pub mod severity;
+pub mod time;
+
+pub use event::{Event, Fields, Source, Str};
+pub use severity::Severity;
+pub use time::Timestamp;

@@ -1,0 +1,1 @@
+//! The query language (DESIGN.md section 6), filter part. Being written.

@@ -1,0 +1,7 @@
+//! `sift user add`. Being written.
+
+use std::process::ExitCode;
+
+pub fn add(_args: super::UserAddArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("being written")
+}

@@ -1,0 +1,3 @@
+//! sift: the server and the command line.
+pub mod cli;
+pub mod observe;
