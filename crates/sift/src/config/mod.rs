@@ -1,0 +1,138 @@
+//! Configuration: the TOML file, `SIFT_*` environment overrides and `sift serve` flags,
+//! compiled into a validated [`Config`] that the server is started with.
+//!
+//! Loading happens in two stages (see `raw.rs` and `compile.rs`): raw serde structs with
+//! `deny_unknown_fields`, then a compile step that checks every value and reports all errors
+//! at once, each with its key path.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sift_core::Severity;
+
+use crate::pipeline::classify::Rule;
+
+/// The validated configuration of a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where durable data lives (WAL, segments, state database).
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub syslog: SyslogConfig,
+    pub popcorn: PopcornConfig,
+    pub storage: StorageConfig,
+    pub ring: RingConfig,
+    pub pipeline: PipelineConfig,
+    pub alerts: AlertsConfig,
+    pub tail: TailConfig,
+    /// Ordered classification rules.
+    pub classify: Vec<Rule>,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Address of the HTTP listener (API, UI, HTTP ingest). Default 127.0.0.1:9125.
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes. Default 16 MiB.
+    pub max_body: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyslogConfig {
+    /// Address of the syslog listener, UDP and TCP. Default 127.0.0.1:5514.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct PopcornConfig {
+    /// Address of the Popcorn protobuf UDP listener. Default 127.0.0.1:9125.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Keep the ring as the only store. Default false.
+    pub memory_only: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RingConfig {
+    /// Most events held in memory. Default 1,000,000.
+    pub max_events: usize,
+    /// Most bytes held in memory (estimated). Default 512 MiB.
+    pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Longest accepted message in bytes. Default 64 KiB.
+    pub max_message_bytes: usize,
+    /// Most keys in `fields`, counted at every depth. Default 256.
+    pub max_fields: usize,
+    /// Deepest nesting of `fields`. Default 16.
+    pub max_depth: usize,
+    /// Most tags per event. Default 64.
+    pub max_tags: usize,
+    /// Event times further in the past than this are clamped (the original is kept in
+    /// `fields._original_time`). Default 365 days.
+    pub max_past: Duration,
+    /// Event times further in the future than this are clamped. Default 1 hour.
+    pub max_future: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// Events at or above this severity get a fingerprint (and, later, an alert group).
+    /// Default warning.
+    pub min_severity: Severity,
+    /// Topics that group by `app + topic` (DESIGN.md section 8). Default none.
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TailConfig {
+    /// Batches queued per live tail before it starts losing events. Default 256.
+    pub queue: usize,
+    /// Largest backlog a tail may ask for. Default 10,000.
+    pub max_backlog: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// Users allowed in with HTTP Basic. With none, only loopback listeners are allowed.
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    /// An argon2 PHC string (`$argon2id$v=19$...`), as `sift user add` prints.
+    pub password_hash: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("sift-data"),
+            http: HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)), max_body: 16 << 20 },
+            syslog: SyslogConfig { listen: SocketAddr::from(([127, 0, 0, 1], 5514)) },
+            popcorn: PopcornConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)) },
+            storage: StorageConfig { memory_only: false },
+            ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },
+            pipeline: PipelineConfig {
+                max_message_bytes: 64 << 10,
+                max_fields: 256,
+                max_depth: 16,
+                max_tags: 64,
+                max_past: Duration::from_secs(365 * 86_400),
+                max_future: Duration::from_secs(3_600),
+            },
+            alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
+            tail: TailConfig { queue: 256, max_backlog: 10_000 },
+            classify: Vec::new(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
