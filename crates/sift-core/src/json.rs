@@ -1,1 +1,0 @@
-//! JSON events into [`Event`]s. Being written.
