@@ -55,7 +55,8 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
         .arg(&config_path)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
-        .args(["--memory-only", "--http", "127.0.0.1:0"])
+        .arg("--memory-only")
+        .args(if extra_args.contains(&"--http") { &[][..] } else { &["--http", "127.0.0.1:0"][..] })
         .args(extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -96,7 +97,8 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().expect("client")
+    // A bound on every request, so a server that never answers fails the test instead of hanging it.
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("client")
 }
 
 /// POSTs a body to /api/v1/events and returns the status and JSON answer.
