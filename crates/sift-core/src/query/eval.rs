@@ -127,9 +127,9 @@ impl Leaf {
         match self {
             Leaf::Severity(mask) => mask & (1 << event.severity.syslog()) != 0,
             Leaf::Source(mask) => mask & (1 << event.source as u8) != 0,
-            Leaf::Facility(mask) => event
-                .facility
-                .is_some_and(|f| mask.checked_shr(u32::from(f)).unwrap_or(0) & 1 != 0),
+            Leaf::Facility(mask) => {
+                event.facility.is_some_and(|f| mask.checked_shr(u32::from(f)).unwrap_or(0) & 1 != 0)
+            }
             Leaf::Time(field, cmp, at) => cmp.test(field.get(event), *at),
             Leaf::Id(IdPred::Cmp(cmp, id)) => cmp.test(event.id.0, *id),
             Leaf::Id(IdPred::Text(pred)) => {
@@ -233,18 +233,8 @@ fn list(f: &mut fmt::Formatter<'_>, name: &str, children: &[Node]) -> fmt::Resul
 impl fmt::Display for Leaf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Leaf::Severity(mask) => set(
-                f,
-                "severity",
-                u32::from(*mask),
-                Severity::ALL.iter().map(|s| s.name()),
-            ),
-            Leaf::Source(mask) => set(
-                f,
-                "source",
-                u32::from(*mask),
-                Source::ALL.iter().map(|s| s.name()),
-            ),
+            Leaf::Severity(mask) => set(f, "severity", u32::from(*mask), Severity::ALL.iter().map(|s| s.name())),
+            Leaf::Source(mask) => set(f, "source", u32::from(*mask), Source::ALL.iter().map(|s| s.name())),
             Leaf::Facility(ALL_FACILITIES) => f.write_str("present(facility)"),
             Leaf::Facility(mask) => set(f, "facility", *mask, FACILITIES.iter().copied()),
             Leaf::Time(field, cmp, at) => write!(f, "{cmp}({}, {})", field.name(), Timestamp(*at)),
@@ -260,12 +250,7 @@ impl fmt::Display for Leaf {
 }
 
 /// `name(a|b|c)`: the names whose bit is set in `mask`.
-fn set<'a>(
-    f: &mut fmt::Formatter<'_>,
-    name: &str,
-    mask: u32,
-    names: impl Iterator<Item = &'a str>,
-) -> fmt::Result {
+fn set<'a>(f: &mut fmt::Formatter<'_>, name: &str, mask: u32, names: impl Iterator<Item = &'a str>) -> fmt::Result {
     write!(f, "{name}(")?;
     let mut first = true;
     for (i, item) in names.enumerate() {

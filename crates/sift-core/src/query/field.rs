@@ -26,10 +26,7 @@ pub(crate) const KNOWN_FIELDS: &str = "id, time, received_at, channel, source, h
 impl Field<'_> {
     /// The field called `name` (ASCII case-insensitive; a `fields.` path keeps its case).
     pub(crate) fn lookup(name: &str) -> Option<Field<'_>> {
-        if name
-            .get(..7)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("fields."))
-        {
+        if name.get(..7).is_some_and(|prefix| prefix.eq_ignore_ascii_case("fields.")) {
             return Some(Field::Json(&name[7..]));
         }
         let field = match name.to_ascii_lowercase().as_str() {
@@ -195,8 +192,5 @@ pub(crate) fn facility_from_str(s: &str) -> Option<u8> {
     if let Ok(n) = s.parse::<u8>() {
         return (usize::from(n) < FACILITIES.len()).then_some(n);
     }
-    FACILITIES
-        .iter()
-        .position(|name| name.eq_ignore_ascii_case(s))
-        .and_then(|n| u8::try_from(n).ok())
+    FACILITIES.iter().position(|name| name.eq_ignore_ascii_case(s)).and_then(|n| u8::try_from(n).ok())
 }

@@ -20,42 +20,33 @@ pub(crate) struct JsonPath {
 impl JsonPath {
     pub(crate) fn new(path: &str) -> JsonPath {
         let dots = path.match_indices('.').map(|(i, _)| i).collect();
-        JsonPath {
-            path: path.into(),
-            dots,
-        }
+        JsonPath { path: path.into(), dots }
     }
 
     /// Whether `test` holds for any value found at the path (array elements one by one).
     #[inline]
     pub(crate) fn any(&self, fields: &Map<String, Value>, test: &impl Fn(&Value) -> bool) -> bool {
-        !fields.is_empty() && self.any_in(fields, 0, test)
+        if fields.is_empty() {
+            return false;
+        }
+        if self.dots.is_empty() {
+            return get(fields, &self.path).is_some_and(|value| any_element(value, test));
+        }
+        self.any_in(fields, 0, test)
     }
 
     /// Looks up the path from byte `start` in `object`: the whole rest as one key first, then
     /// each split at a dot, the longest key first.
-    fn any_in(
-        &self,
-        object: &Map<String, Value>,
-        start: usize,
-        test: &impl Fn(&Value) -> bool,
-    ) -> bool {
+    fn any_in(&self, object: &Map<String, Value>, start: usize, test: &impl Fn(&Value) -> bool) -> bool {
         let rest = &self.path[start..];
-        if object
-            .get(rest)
-            .is_some_and(|value| any_element(value, test))
-        {
+        if get(object, rest).is_some_and(|value| any_element(value, test)) {
             return true;
         }
         self.dots
             .iter()
             .rev()
             .filter(|&&dot| dot > start)
-            .any(|&dot| {
-                object
-                    .get(&self.path[start..dot])
-                    .is_some_and(|value| self.descend(value, dot + 1, test))
-            })
+            .any(|&dot| get(object, &self.path[start..dot]).is_some_and(|value| self.descend(value, dot + 1, test)))
     }
 
     fn descend(&self, value: &Value, start: usize, test: &impl Fn(&Value) -> bool) -> bool {
@@ -73,6 +64,13 @@ impl fmt::Display for JsonPath {
     }
 }
 
+/// `object[key]`. Small objects, the common case, are scanned: cheaper than hashing the key.
+#[inline]
+fn get<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if object.len() <= 8 { object.iter().find_map(|(k, v)| (k == key).then_some(v)) } else { object.get(key) }
+}
+
+#[inline]
 fn any_element(value: &Value, test: &impl Fn(&Value) -> bool) -> bool {
     match value {
         Value::Array(items) => items.iter().any(|item| any_element(item, test)),
@@ -87,12 +85,7 @@ pub(crate) enum JsonPred {
     Present,
     /// `fields.x:value`: a string equal ignoring case, a number equal to the value read as a
     /// number, a boolean or null named by the value.
-    Eq {
-        text: Exact,
-        number: Option<f64>,
-        boolean: Option<bool>,
-        null: bool,
-    },
+    Eq { text: Exact, number: Option<f64>, boolean: Option<bool>, null: bool },
     /// `fields.x:glob*` or `fields.x:/regex/`: strings, and numbers and booleans as JSON writes them.
     Text(TextPred),
     /// `fields.x>N`: numbers, and strings that read as numbers.
@@ -104,10 +97,7 @@ impl JsonPred {
         JsonPred::Eq {
             text: Exact::new(text),
             number: parse_number(text),
-            boolean: ["true", "false"]
-                .iter()
-                .position(|b| b.eq_ignore_ascii_case(text))
-                .map(|i| i == 0),
+            boolean: ["true", "false"].iter().position(|b| b.eq_ignore_ascii_case(text)).map(|i| i == 0),
             null: text.eq_ignore_ascii_case("null"),
         }
     }
@@ -121,12 +111,7 @@ impl JsonPred {
                 Value::Object(o) => !o.is_empty(),
                 _ => true,
             },
-            JsonPred::Eq {
-                text,
-                number,
-                boolean,
-                null,
-            } => match value {
+            JsonPred::Eq { text, number, boolean, null } => match value {
                 Value::String(s) => text.matches(s),
                 Value::Number(n) => number.is_some_and(|q| n.as_f64() == Some(q)),
                 Value::Bool(b) => *boolean == Some(*b),
@@ -160,12 +145,7 @@ impl JsonPred {
     pub(crate) fn fmt_on(&self, path: &JsonPath, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JsonPred::Present => write!(f, "present({path})"),
-            JsonPred::Eq {
-                text,
-                number,
-                boolean,
-                null,
-            } => {
+            JsonPred::Eq { text, number, boolean, null } => {
                 if number.is_some() || boolean.is_some() || *null {
                     write!(f, "eq({path}, {})", text.text())
                 } else {
@@ -182,9 +162,7 @@ impl JsonPred {
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
     let looks_numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
+        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
     if !looks_numeric {
         return None;
     }
@@ -199,10 +177,7 @@ struct StackStr {
 
 impl Default for StackStr {
     fn default() -> StackStr {
-        StackStr {
-            buf: [0; 40],
-            len: 0,
-        }
+        StackStr { buf: [0; 40], len: 0 }
     }
 }
 
@@ -215,10 +190,7 @@ impl StackStr {
 impl Write for StackStr {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
+        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }

@@ -117,38 +117,24 @@ impl<'a> Lexer<'a> {
                     _ => Kind::Pipe,
                 }
             }
-            '"' => Kind::Term(Term {
-                target: Target::Bare,
-                value: self.quoted()?,
-            }),
+            '"' => Kind::Term(Term { target: Target::Bare, value: self.quoted()? }),
             '-' => {
                 self.pos += 1;
                 if self.at_boundary() {
-                    return Err(Fail::new(
-                        self.pos,
-                        "a term after `-`",
-                        describe(self.src, self.pos),
-                    ));
+                    return Err(Fail::new(self.pos, "a term after `-`", describe(self.src, self.pos)));
                 }
                 Kind::Minus
             }
             '#' | '@' => {
                 self.pos += 1;
-                let (target, what) = if c == '#' {
-                    (Target::Topic, "a topic")
-                } else {
-                    (Target::Identity, "an identity")
-                };
+                let (target, what) =
+                    if c == '#' { (Target::Topic, "a topic") } else { (Target::Identity, "an identity") };
                 let value = self.value(&format!("{what} after `{c}`"), true)?;
                 Kind::Term(Term { target, value })
             }
             _ => self.word_or_field(start)?,
         };
-        Ok(Some(Token {
-            kind,
-            start,
-            end: self.pos,
-        }))
+        Ok(Some(Token { kind, start, end: self.pos }))
     }
 
     fn peek(&self) -> Option<char> {
@@ -157,17 +143,14 @@ impl<'a> Lexer<'a> {
 
     /// At the end, whitespace, `)` or `|`: where a term cannot start.
     fn at_boundary(&self) -> bool {
-        self.peek()
-            .is_none_or(|c| c.is_whitespace() || c == ')' || c == '|')
+        self.peek().is_none_or(|c| c.is_whitespace() || c == ')' || c == '|')
     }
 
     /// A field term (`name:value`, `name>=value`) or a bare word (or keyword).
     fn word_or_field(&mut self, start: usize) -> Result<Kind, Fail> {
         let rest = &self.src[start..];
         let name_len = rest
-            .find(|c: char| {
-                c.is_whitespace() || matches!(c, '(' | ')' | '|' | '"' | ':' | '<' | '>')
-            })
+            .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '|' | '"' | ':' | '<' | '>'))
             .unwrap_or(rest.len());
         let name = &rest[..name_len];
         let after = rest[name_len..].chars().next();
@@ -177,29 +160,16 @@ impl<'a> Lexer<'a> {
             // A missing value after an unknown name is most likely not a field at all.
             let value = self
                 .value(&format!("a value after `{name}{op}`"), op == Op::Colon)
-                .map_err(|fail| {
-                    if Field::lookup(name).is_none() {
-                        unknown_field(name, start)
-                    } else {
-                        fail
-                    }
-                })?;
-            let target = Target::Field {
-                name: name.to_owned(),
-                at: start,
-                op,
-            };
+                .map_err(|fail| if Field::lookup(name).is_none() { unknown_field(name, start) } else { fail })?;
+            let target = Target::Field { name: name.to_owned(), at: start, op };
             return Ok(Kind::Term(Term { target, value }));
         }
-        let value = self.word();
+        let value = self.word(true);
         Ok(match value.text.as_str() {
             "AND" => Kind::And,
             "OR" => Kind::Or,
             "NOT" => Kind::Not,
-            _ => Kind::Term(Term {
-                target: Target::Bare,
-                value,
-            }),
+            _ => Kind::Term(Term { target: Target::Bare, value }),
         })
     }
 
@@ -230,16 +200,15 @@ impl<'a> Lexer<'a> {
                 format!("{expected} (parentheses cannot group values: write `(host:a OR host:b)`)"),
                 "`(`",
             )),
-            _ if self.at_boundary() => {
-                Err(Fail::new(self.pos, expected, describe(self.src, self.pos)))
-            }
-            _ => Ok(self.word()),
+            _ if self.at_boundary() => Err(Fail::new(self.pos, expected, describe(self.src, self.pos))),
+            _ => Ok(self.word(false)),
         }
     }
 
-    /// A bare word: up to whitespace, `|`, or a `)` that closes no `(` of the word itself, so
-    /// that `connect()` is one word. A keyword directly followed by `(` ends there.
-    fn word(&mut self) -> Value {
+    /// A word: up to whitespace, `|`, or a `)` that closes no `(` of the word itself, so that
+    /// `connect()` is one word. With `keywords` (a word on its own, not a value), `AND`, `OR`
+    /// or `NOT` directly followed by `(` ends there.
+    fn word(&mut self, keywords: bool) -> Value {
         let at = self.pos;
         let rest = &self.src[at..];
         let mut depth = 0usize;
@@ -249,7 +218,7 @@ impl<'a> Lexer<'a> {
                 '|' => true,
                 '(' => {
                     depth += 1;
-                    depth == 1 && matches!(&rest[..i], "AND" | "OR" | "NOT")
+                    keywords && depth == 1 && matches!(&rest[..i], "AND" | "OR" | "NOT")
                 }
                 ')' if depth == 0 => true,
                 ')' => {
@@ -264,12 +233,7 @@ impl<'a> Lexer<'a> {
             }
         }
         self.pos = at + len;
-        Value {
-            text: rest[..len].to_owned(),
-            style: Style::Word,
-            at,
-            end: self.pos,
-        }
+        Value { text: rest[..len].to_owned(), style: Style::Word, at, end: self.pos }
     }
 
     /// `"..."` with `\"` and `\\` as escapes; any other backslash is kept as it is.
@@ -277,12 +241,7 @@ impl<'a> Lexer<'a> {
         let at = self.pos;
         let text = self.delimited('"', "quote")?;
         self.expect_boundary("the closing `\"`")?;
-        Ok(Value {
-            text,
-            style: Style::Quoted,
-            at,
-            end: self.pos,
-        })
+        Ok(Value { text, style: Style::Quoted, at, end: self.pos })
     }
 
     /// `/.../` with `\/` for a slash; every other escape is left to the regex.
@@ -290,12 +249,7 @@ impl<'a> Lexer<'a> {
         let at = self.pos;
         let text = self.delimited('/', "regex")?;
         self.expect_boundary("the regex's closing `/` (quote values that start with `/`)")?;
-        Ok(Value {
-            text,
-            style: Style::Regex,
-            at,
-            end: self.pos,
-        })
+        Ok(Value { text, style: Style::Regex, at, end: self.pos })
     }
 
     /// The text between the `close` character at `self.pos` and the next unescaped one.
@@ -329,10 +283,7 @@ impl<'a> Lexer<'a> {
                 _ => text.push('\\'),
             }
         }
-        let expected = format!(
-            "`{close}` to close the {what} at position {}",
-            char_offset(self.src, open)
-        );
+        let expected = format!("`{close}` to close the {what} at position {}", char_offset(self.src, open));
         Err(Fail::new(self.src.len(), expected, "end of query"))
     }
 
@@ -341,11 +292,7 @@ impl<'a> Lexer<'a> {
         if self.at_boundary() {
             return Ok(());
         }
-        Err(Fail::new(
-            self.pos,
-            format!("whitespace, `)` or the end after {after}"),
-            describe(self.src, self.pos),
-        ))
+        Err(Fail::new(self.pos, format!("whitespace, `)` or the end after {after}"), describe(self.src, self.pos)))
     }
 }
 
@@ -353,14 +300,10 @@ impl<'a> Lexer<'a> {
 /// `fields.` path. Anything else (`10:30`, `a->b`, `<html>`) stays a word of the message.
 fn is_field_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let starts_well = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     starts_well
         && (chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || name
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("fields.")))
+            || name.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("fields.")))
 }
 
 /// What is at byte `at`, for "found ...": `end of query`, `whitespace`, or the text there
@@ -372,9 +315,7 @@ pub(crate) fn describe(src: &str, at: usize) -> String {
         Some(c) if c.is_whitespace() => "whitespace".to_owned(),
         Some(c @ ('(' | ')' | '|' | '"')) => format!("`{c}`"),
         Some(_) => {
-            let len = rest
-                .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '|'))
-                .unwrap_or(rest.len());
+            let len = rest.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '|')).unwrap_or(rest.len());
             quote_snippet(&rest[..len])
         }
     }

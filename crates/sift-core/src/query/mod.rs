@@ -16,10 +16,10 @@
 //! - `#topic`, `@identity`; implicit AND, `AND`, `OR`, `NOT` or `-`, parentheses
 //!   (NOT binds tighter than AND, AND tighter than OR).
 //!
-//! How it is built: [`lexer`] reads tokens one at a time (so a filter can stop at a `|` and
-//! leave the rest to the pipe stage), [`parser`] builds the boolean structure and hands each
-//! term to [`term`], which checks the field ([`field`]) and the value and builds a leaf from
-//! the string matchers in [`text`] and the JSON path matchers in [`json`]; [`eval`] holds the
+//! How it is built: `lexer` reads tokens one at a time (so a filter can stop at a `|` and
+//! leave the rest to the pipe stage), `parser` builds the boolean structure and hands each
+//! term to `term`, which checks the field (`field`) and the value and builds a leaf from
+//! the string matchers in `text` and the JSON path matchers in `json`; `eval` holds the
 //! tree, simplifies and orders it, evaluates it and prints it.
 
 mod eval;
@@ -72,19 +72,11 @@ pub(crate) struct Fail {
 
 impl Fail {
     pub(crate) fn new(at: usize, expected: impl Into<String>, found: impl Into<String>) -> Fail {
-        Fail {
-            at,
-            expected: expected.into(),
-            found: found.into(),
-        }
+        Fail { at, expected: expected.into(), found: found.into() }
     }
 
     fn into_error(self, src: &str) -> ParseError {
-        ParseError {
-            position: char_offset(src, self.at),
-            expected: self.expected,
-            found: self.found,
-        }
+        ParseError { position: char_offset(src, self.at), expected: self.expected, found: self.found }
     }
 }
 
@@ -108,24 +100,14 @@ impl Query {
     pub fn parse_at(src: &str, now: Timestamp) -> Result<Query, ParseError> {
         let (query, stop) = parse_filter_prefix(src, now)?;
         if stop < src.len() {
-            return Err(Fail::new(
-                stop,
-                "end of filter",
-                "`|` (pipes are not supported in a filter)",
-            )
-            .into_error(src));
+            return Err(Fail::new(stop, "end of filter", "`|` (pipes are not supported in a filter)").into_error(src));
         }
         Ok(query)
     }
 
     /// The query that matches every event (the same as `""` or `*`).
     pub fn all() -> Query {
-        Query {
-            inner: Arc::new(Inner {
-                source: String::new(),
-                root: Node::All,
-            }),
-        }
+        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All }) }
     }
 
     /// Whether `event` passes the filter. Does not allocate.
@@ -152,12 +134,7 @@ impl Query {
 pub fn parse_filter_prefix(src: &str, now: Timestamp) -> Result<(Query, usize), ParseError> {
     let (root, stop) = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
     let source = src[..stop].trim().to_owned();
-    Ok((
-        Query {
-            inner: Arc::new(Inner { source, root }),
-        },
-        stop,
-    ))
+    Ok((Query { inner: Arc::new(Inner { source, root }) }, stop))
 }
 
 impl fmt::Debug for Query {

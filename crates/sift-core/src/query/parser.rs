@@ -22,41 +22,18 @@ const MAX_DEPTH: usize = 100;
 /// Parses the filter at the start of `src` into a simplified tree, and returns the byte offset
 /// where it stopped (a top-level `|`, or the end).
 pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<(Node, usize), Fail> {
-    let mut parser = Parser {
-        src,
-        lexer: Lexer::new(src),
-        peeked: None,
-        now,
-        depth: 0,
-    };
+    let mut parser = Parser { src, lexer: Lexer::new(src), peeked: None, now, depth: 0 };
     let node = match parser.peek()? {
-        None
-        | Some(Token {
-            kind: Kind::Pipe, ..
-        }) => Node::All,
+        None | Some(Token { kind: Kind::Pipe, .. }) => Node::All,
         Some(_) => parser.or()?,
     };
     match parser.peeked.take() {
         None => Ok((simplify(node), src.len())),
-        Some(Token {
-            kind: Kind::Pipe,
-            start,
-            ..
-        }) => Ok((simplify(node), start)),
-        Some(Token {
-            kind: Kind::RParen,
-            start,
-            ..
-        }) => Err(Fail::new(
-            start,
-            "end of query",
-            "`)` without a matching `(`",
-        )),
-        Some(token) => Err(Fail::new(
-            token.start,
-            "end of query",
-            parser.describe(Some(&token)),
-        )),
+        Some(Token { kind: Kind::Pipe, start, .. }) => Ok((simplify(node), start)),
+        Some(Token { kind: Kind::RParen, start, .. }) => {
+            Err(Fail::new(start, "end of query", "`)` without a matching `(`"))
+        }
+        Some(token) => Err(Fail::new(token.start, "end of query", parser.describe(Some(&token)))),
     }
 }
 
@@ -87,11 +64,7 @@ impl Parser<'_> {
             self.expect_term_after("`OR`")?;
             children.push(self.and()?);
         }
-        Ok(if children.len() == 1 {
-            children.remove(0)
-        } else {
-            Node::Or(children.into())
-        })
+        Ok(if children.len() == 1 { children.remove(0) } else { Node::Or(children.into()) })
     }
 
     fn and(&mut self) -> Result<Node, Fail> {
@@ -104,11 +77,7 @@ impl Parser<'_> {
             }
             children.push(self.unary()?);
         }
-        Ok(if children.len() == 1 {
-            children.remove(0)
-        } else {
-            Node::And(children.into())
-        })
+        Ok(if children.len() == 1 { children.remove(0) } else { Node::And(children.into()) })
     }
 
     fn unary(&mut self) -> Result<Node, Fail> {
@@ -121,11 +90,7 @@ impl Parser<'_> {
         };
         match token.kind {
             Kind::Not | Kind::Minus => {
-                let what = if matches!(token.kind, Kind::Not) {
-                    "`NOT`"
-                } else {
-                    "`-`"
-                };
+                let what = if matches!(token.kind, Kind::Not) { "`NOT`" } else { "`-`" };
                 self.enter(&token)?;
                 self.expect_term(what)?;
                 let inner = self.unary()?;
@@ -137,28 +102,20 @@ impl Parser<'_> {
                 self.expect_term("`(`")?;
                 let inner = self.or()?;
                 match self.peeked.take() {
-                    Some(Token {
-                        kind: Kind::RParen, ..
-                    }) => {
+                    Some(Token { kind: Kind::RParen, .. }) => {
                         self.depth -= 1;
                         Ok(inner)
                     }
                     other => {
                         let at = other.as_ref().map_or(self.src.len(), |t| t.start);
-                        let expected = format!(
-                            "`)` to close the `(` at position {}",
-                            char_offset(self.src, token.start)
-                        );
+                        let expected =
+                            format!("`)` to close the `(` at position {}", char_offset(self.src, token.start));
                         Err(Fail::new(at, expected, self.describe(other.as_ref())))
                     }
                 }
             }
             Kind::Term(term) => term::compile(term, self.src, self.now),
-            _ => Err(Fail::new(
-                token.start,
-                "a term",
-                self.describe(Some(&token)),
-            )),
+            _ => Err(Fail::new(token.start, "a term", self.describe(Some(&token)))),
         }
     }
 
@@ -172,10 +129,7 @@ impl Parser<'_> {
     fn expect_term(&mut self, what: &str) -> Result<(), Fail> {
         let len = self.src.len();
         match self.peek()? {
-            Some(Token {
-                kind: Kind::Not | Kind::Minus | Kind::LParen | Kind::Term(_),
-                ..
-            }) => Ok(()),
+            Some(Token { kind: Kind::Not | Kind::Minus | Kind::LParen | Kind::Term(_), .. }) => Ok(()),
             other => {
                 let at = other.map_or(len, |t| t.start);
                 let found = self.describe(self.peeked.as_ref());

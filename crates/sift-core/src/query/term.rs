@@ -15,12 +15,12 @@ use super::text::{Contains, Exact, Glob, TextPred, build_regex, decimal};
 use crate::event::Source;
 use crate::{Severity, Timestamp};
 
-const SEVERITY_NAMES: &str = "a severity (emergency, alert, critical, error, warning, notice, info, debug, an alias such as warn, or 0-7)";
-const SOURCE_NAMES: &str =
-    "a source (syslog_udp, syslog_tcp, popcorn, logplex, http_json, otlp, internal)";
-const FACILITY_NAMES: &str =
-    "a facility (0-23, or a name such as kern, user, daemon, auth, local0-local7)";
-const TIME_FORMS: &str = "(RFC 3339 such as 2024-05-01T12:00:00Z, a date such as 2024-05-01, `now`, or an age such as 15m, 2h, 7d)";
+const SEVERITY_NAMES: &str =
+    "a severity (emergency, alert, critical, error, warning, notice, info, debug, an alias such as warn, or 0-7)";
+const SOURCE_NAMES: &str = "a source (syslog_udp, syslog_tcp, popcorn, logplex, http_json, otlp, internal)";
+const FACILITY_NAMES: &str = "a facility (0-23, or a name such as kern, user, daemon, auth, local0-local7)";
+const TIME_FORMS: &str =
+    "(RFC 3339 such as 2024-05-01T12:00:00Z, a date such as 2024-05-01, `now`, or an age such as 15m, 2h, 7d)";
 
 /// Compiles one term. `src` is the whole query, for quoting values in errors.
 pub(crate) fn compile(term: Term, src: &str, now: Timestamp) -> Result<Node, Fail> {
@@ -33,14 +33,7 @@ pub(crate) fn compile(term: Term, src: &str, now: Timestamp) -> Result<Node, Fai
             let Some(field) = Field::lookup(&name) else {
                 return Err(unknown_field(&name, at));
             };
-            let cx = Cx {
-                name: &name,
-                at,
-                op,
-                value: &value,
-                src,
-                now,
-            };
+            let cx = Cx { name: &name, at, op, value: &value, src, now };
             match cx.field(field)? {
                 Some(leaf) => leaf,
                 None => return Ok(Node::All),
@@ -55,9 +48,7 @@ fn bare(value: &Value, src: &str) -> Result<Node, Fail> {
     let text = value.text.as_str();
     let pred = match value.style {
         Style::Word if text.chars().all(|c| c == '*') => return Ok(Node::All),
-        Style::Word if text.contains('*') => {
-            TextPred::Glob(Glob::anywhere(text).map_err(|e| too_big(value, src, e))?)
-        }
+        Style::Word if text.contains('*') => TextPred::Glob(Glob::anywhere(text).map_err(|e| too_big(value, src, e))?),
         _ => TextPred::Contains(Contains::new(text).map_err(|e| too_big(value, src, e))?),
     };
     Ok(Node::Leaf(Leaf::Str(StrField::Message, pred)))
@@ -94,26 +85,14 @@ fn text_pred(value: &Value, src: &str) -> Result<TextPred, Fail> {
 }
 
 fn regex(value: &Value, src: &str, text: &str) -> Result<Regex, Fail> {
-    build_regex(text).map_err(|e| {
-        Fail::new(
-            value.at,
-            "a valid regex",
-            format!("{} ({e})", quote_snippet(raw(value, src))),
-        )
-    })
+    build_regex(text)
+        .map_err(|e| Fail::new(value.at, "a valid regex", format!("{} ({e})", quote_snippet(raw(value, src)))))
 }
 
 /// The mask of the `names` that a glob or regex value matches (`severity:err*`).
-fn name_mask<'n>(
-    value: &Value,
-    src: &str,
-    names: impl Iterator<Item = &'n str>,
-) -> Result<u32, Fail> {
+fn name_mask<'n>(value: &Value, src: &str, names: impl Iterator<Item = &'n str>) -> Result<u32, Fail> {
     let pred = text_pred(value, src)?;
-    Ok(names
-        .enumerate()
-        .filter(|(_, name)| pred.matches(name))
-        .fold(0, |mask, (i, _)| mask | 1 << i))
+    Ok(names.enumerate().filter(|(_, name)| pred.matches(name)).fold(0, |mask, (i, _)| mask | 1 << i))
 }
 
 /// A field term being compiled.
@@ -148,7 +127,7 @@ impl Cx<'_> {
             Field::Json(path) => Leaf::Json(self.json_path(path)?, self.json()?),
         };
         Ok(match leaf {
-            Leaf::Severity(ALL_SEVERITIES) => None,
+            Leaf::Severity(ALL_SEVERITIES) | Leaf::Source(ALL_SOURCES) => None,
             leaf => Some(leaf),
         })
     }
@@ -175,10 +154,7 @@ impl Cx<'_> {
             return Ok(());
         }
         let op_at = self.at + self.name.len();
-        let expected = format!(
-            "`:` after `{}` (`<` and `>` compare numbers, severities and times)",
-            self.name
-        );
+        let expected = format!("`:` after `{}` (`<` and `>` compare numbers, severities and times)", self.name);
         Err(Fail::new(op_at, expected, format!("`{}`", self.op)))
     }
 
@@ -188,11 +164,7 @@ impl Cx<'_> {
             (None, Shape::Any) => u32::from(ALL_SEVERITIES),
             (None, Shape::Glob(_) | Shape::Regex(_)) => name_mask(self.value, self.src, names)?,
             (cmp, _) => {
-                let wanted = self
-                    .value
-                    .text
-                    .parse::<Severity>()
-                    .map_err(|_| self.bad_value(SEVERITY_NAMES))?;
+                let wanted = self.value.text.parse::<Severity>().map_err(|_| self.bad_value(SEVERITY_NAMES))?;
                 // Greater is worse, and worse severities have smaller numbers.
                 let cmp = cmp.unwrap_or(Cmp::Eq);
                 Severity::ALL
@@ -233,12 +205,9 @@ impl Cx<'_> {
                 Ok(mask)
             }
             (cmp, _) => {
-                let wanted = facility_from_str(&self.value.text)
-                    .ok_or_else(|| self.bad_value(FACILITY_NAMES))?;
+                let wanted = facility_from_str(&self.value.text).ok_or_else(|| self.bad_value(FACILITY_NAMES))?;
                 let cmp = cmp.unwrap_or(Cmp::Eq);
-                Ok((0..FACILITIES.len() as u8)
-                    .filter(|&f| cmp.test(f, wanted))
-                    .fold(0, |mask, f| mask | 1 << f))
+                Ok((0..FACILITIES.len() as u8).filter(|&f| cmp.test(f, wanted)).fold(0, |mask, f| mask | 1 << f))
             }
         }
     }
@@ -246,9 +215,7 @@ impl Cx<'_> {
     fn line(&self) -> Result<NumPred, Fail> {
         match (self.cmp(), shape(self.value)) {
             (None, Shape::Any) => Ok(NumPred::Text(TextPred::Present)),
-            (None, Shape::Glob(_) | Shape::Regex(_)) => {
-                Ok(NumPred::Text(text_pred(self.value, self.src)?))
-            }
+            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(NumPred::Text(text_pred(self.value, self.src)?)),
             (cmp, _) => Ok(NumPred::Cmp(cmp.unwrap_or(Cmp::Eq), self.number()?)),
         }
     }
@@ -274,13 +241,10 @@ impl Cx<'_> {
     fn id(&self) -> Result<Option<IdPred>, Fail> {
         match (self.cmp(), shape(self.value)) {
             (None, Shape::Any) => Ok(None),
-            (None, Shape::Glob(_) | Shape::Regex(_)) => {
-                Ok(Some(IdPred::Text(text_pred(self.value, self.src)?)))
-            }
+            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(Some(IdPred::Text(text_pred(self.value, self.src)?))),
             (cmp, _) => {
-                let id = Ulid::from_string(&self.value.text).map_err(|_| {
-                    self.bad_value("a ULID (26 characters such as 01HXZ5S3R8Q0Y7D9E2W4K6M1N3)")
-                })?;
+                let id = Ulid::from_string(&self.value.text)
+                    .map_err(|_| self.bad_value("a ULID (26 characters such as 01HXZ5S3R8Q0Y7D9E2W4K6M1N3)"))?;
                 Ok(Some(IdPred::Cmp(cmp.unwrap_or(Cmp::Eq), id.0)))
             }
         }
@@ -311,11 +275,7 @@ impl Cx<'_> {
             Style::Regex => format!("the regex {}", quote_snippet(raw(self.value, self.src))),
             _ => quote_snippet(raw(self.value, self.src)),
         };
-        Fail::new(
-            self.value.at,
-            format!("{expected} after `{}{}`", self.name, self.op),
-            found,
-        )
+        Fail::new(self.value.at, format!("{expected} after `{}{}`", self.name, self.op), found)
     }
 }
 
@@ -323,13 +283,7 @@ impl Cx<'_> {
 /// meaning its midnight UTC.
 fn parse_time(text: &str, now: Timestamp) -> Option<Timestamp> {
     let is_date = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
     if is_date {
         return Timestamp::parse_rfc3339(&format!("{text}T00:00:00Z")).ok();
     }
@@ -342,11 +296,7 @@ fn raw<'s>(value: &Value, src: &'s str) -> &'s str {
 }
 
 fn too_big(value: &Value, src: &str, error: String) -> Fail {
-    Fail::new(
-        value.at,
-        "a shorter value",
-        format!("{} ({error})", quote_snippet(raw(value, src))),
-    )
+    Fail::new(value.at, "a shorter value", format!("{} ({error})", quote_snippet(raw(value, src))))
 }
 
 pub(crate) fn unknown_field(name: &str, at: usize) -> Fail {

@@ -11,8 +11,7 @@ fn api() {
     assert_eq!(query.source(), "host:web-*");
     assert!(!query.is_all());
     let copy = query.clone();
-    expect![[r#"Query { source: "host:web-*", compiled: starts_with(host, "web-") }"#]]
-        .assert_eq(&format!("{copy:?}"));
+    expect![[r#"Query { source: "host:web-*", compiled: starts_with(host, "web-") }"#]].assert_eq(&format!("{copy:?}"));
     for src in ["", "*", "  ", "* * (*)", "host:* OR *"] {
         assert!(parse(src).is_ok_and(|q| q.is_all()), "{src:?}");
     }
@@ -27,11 +26,7 @@ fn api() {
 #[test]
 fn filter_prefix_stops_at_pipe() {
     let cases = [
-        (
-            "severity>=error | stats count() by app",
-            "severity>=error",
-            16,
-        ),
+        ("severity>=error | stats count() by app", "severity>=error", 16),
         ("* | top 10 host", "*", 2),
         (r#"msg:"a|b" | limit 5"#, r#"msg:"a|b""#, 10),
         ("| stats count()", "", 0),
@@ -41,17 +36,11 @@ fn filter_prefix_stops_at_pipe() {
         ("app:x | \"unterminated (", "app:x", 6),
     ];
     for (src, filter, stop) in cases {
-        let (query, at) =
-            parse_filter_prefix(src, now()).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        let (query, at) = parse_filter_prefix(src, now()).unwrap_or_else(|e| panic!("{src:?}: {e}"));
         assert_eq!((query.source(), at), (filter, stop), "{src:?}");
-        assert_eq!(
-            &src[at..at + usize::from(at < src.len())],
-            if at < src.len() { "|" } else { "" }
-        );
+        assert_eq!(&src[at..at + usize::from(at < src.len())], if at < src.len() { "|" } else { "" });
     }
-    let error = parse_filter_prefix("(a | b)", now())
-        .err()
-        .map(|e| e.to_string());
+    let error = parse_filter_prefix("(a | b)", now()).err().map(|e| e.to_string());
     expect!["at position 3: expected `)` to close the `(` at position 0, found `|`"]
         .assert_eq(&error.unwrap_or_default());
 }
@@ -66,10 +55,8 @@ fn garbage_never_panics() {
         r#"NOT (a OR "b \" c") AND -d fields.x.y:/^a\/b$/ time>15m id>01HXZ5S3R8Q0Y7D9E2W4K6M1N3"#,
         "größe* facility:local* severity:err* source:syslog* msg:?x | stats",
     ];
-    let specials = [
-        "\"", "(", ")", "/", "\\", ":", ">", "<", "=", "-", "*", "?", "|", "#", "@", " ", "é",
-        "AND ", "OR ", "NOT ",
-    ];
+    let specials =
+        ["\"", "(", ")", "/", "\\", ":", ">", "<", "=", "-", "*", "?", "|", "#", "@", " ", "é", "AND ", "OR ", "NOT "];
     let events = events();
     let mut tried = 0;
     let mut run = |src: &str| {
@@ -84,11 +71,7 @@ fn garbage_never_panics() {
         }
     };
     for seed in seeds {
-        let boundaries: Vec<usize> = seed
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain([seed.len()])
-            .collect();
+        let boundaries: Vec<usize> = seed.char_indices().map(|(i, _)| i).chain([seed.len()]).collect();
         for &i in &boundaries {
             run(&seed[..i]);
             run(&seed[i..]);
@@ -109,13 +92,9 @@ fn garbage_never_panics() {
     let mut state: u64 = 0x5eed;
     for _ in 0..20_000 {
         let mut src = String::new();
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         for _ in 0..(state >> 59) {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             src.push(alphabet[(state >> 33) as usize % alphabet.len()]);
         }
         run(&src);

@@ -15,96 +15,30 @@ fn check_error(src: &str, expect: Expect) {
 #[test]
 fn parse_errors() {
     // Parentheses.
-    check_error(
-        "(a OR b",
-        expect!["at position 7: expected `)` to close the `(` at position 0, found end of query"],
-    );
-    check_error(
-        "a (b (c)",
-        expect!["at position 8: expected `)` to close the `(` at position 2, found end of query"],
-    );
-    check_error(
-        "a) b",
-        expect!["at position 1: expected end of query, found `)` without a matching `(`"],
-    );
-    check_error(
-        "()",
-        expect!["at position 1: expected a term after `(`, found `)`"],
-    );
-    check_error(
-        "connect())",
-        expect!["at position 9: expected end of query, found `)` without a matching `(`"],
-    );
+    check_error("(a OR b", expect!["at position 7: expected `)` to close the `(` at position 0, found end of query"]);
+    check_error("a (b (c)", expect!["at position 8: expected `)` to close the `(` at position 2, found end of query"]);
+    check_error("a) b", expect!["at position 1: expected end of query, found `)` without a matching `(`"]);
+    check_error("()", expect!["at position 1: expected a term after `(`, found `)`"]);
+    check_error("connect())", expect!["at position 9: expected end of query, found `)` without a matching `(`"]);
     // Dangling operators.
-    check_error(
-        "a AND",
-        expect!["at position 5: expected a term after `AND`, found end of query"],
-    );
-    check_error(
-        "a OR",
-        expect!["at position 4: expected a term after `OR`, found end of query"],
-    );
-    check_error(
-        "OR a",
-        expect!["at position 0: expected a term, found `OR`"],
-    );
-    check_error(
-        "AND",
-        expect!["at position 0: expected a term, found `AND`"],
-    );
-    check_error(
-        "a OR OR b",
-        expect!["at position 5: expected a term after `OR`, found `OR`"],
-    );
-    check_error(
-        "a AND OR b",
-        expect!["at position 6: expected a term after `AND`, found `OR`"],
-    );
-    check_error(
-        "NOT",
-        expect!["at position 3: expected a term after `NOT`, found end of query"],
-    );
-    check_error(
-        "a NOT",
-        expect!["at position 5: expected a term after `NOT`, found end of query"],
-    );
-    check_error(
-        "a - b",
-        expect!["at position 3: expected a term after `-`, found whitespace"],
-    );
-    check_error(
-        "a -",
-        expect!["at position 3: expected a term after `-`, found end of query"],
-    );
-    check_error(
-        "(a OR)",
-        expect!["at position 5: expected a term after `OR`, found `)`"],
-    );
-    check_error(
-        "# a",
-        expect!["at position 1: expected a topic after `#`, found whitespace"],
-    );
-    check_error(
-        "@",
-        expect!["at position 1: expected an identity after `@`, found end of query"],
-    );
+    check_error("a AND", expect!["at position 5: expected a term after `AND`, found end of query"]);
+    check_error("a OR", expect!["at position 4: expected a term after `OR`, found end of query"]);
+    check_error("OR a", expect!["at position 0: expected a term, found `OR`"]);
+    check_error("AND", expect!["at position 0: expected a term, found `AND`"]);
+    check_error("a OR OR b", expect!["at position 5: expected a term after `OR`, found `OR`"]);
+    check_error("a AND OR b", expect!["at position 6: expected a term after `AND`, found `OR`"]);
+    check_error("NOT", expect!["at position 3: expected a term after `NOT`, found end of query"]);
+    check_error("a NOT", expect!["at position 5: expected a term after `NOT`, found end of query"]);
+    check_error("a - b", expect!["at position 3: expected a term after `-`, found whitespace"]);
+    check_error("a -", expect!["at position 3: expected a term after `-`, found end of query"]);
+    check_error("(a OR)", expect!["at position 5: expected a term after `OR`, found `)`"]);
+    check_error("# a", expect!["at position 1: expected a topic after `#`, found whitespace"]);
+    check_error("@", expect!["at position 1: expected an identity after `@`, found end of query"]);
     // Missing values.
-    check_error(
-        "host:",
-        expect!["at position 5: expected a value after `host:`, found end of query"],
-    );
-    check_error(
-        "host: web",
-        expect!["at position 5: expected a value after `host:`, found whitespace"],
-    );
-    check_error(
-        "(host:)",
-        expect!["at position 6: expected a value after `host:`, found `)`"],
-    );
-    check_error(
-        "line>",
-        expect!["at position 5: expected a value after `line>`, found end of query"],
-    );
+    check_error("host:", expect!["at position 5: expected a value after `host:`, found end of query"]);
+    check_error("host: web", expect!["at position 5: expected a value after `host:`, found whitespace"]);
+    check_error("(host:)", expect!["at position 6: expected a value after `host:`, found `)`"]);
+    check_error("line>", expect!["at position 5: expected a value after `line>`, found end of query"]);
     check_error(
         "host:(a OR b)",
         expect![
@@ -120,21 +54,15 @@ fn parse_errors() {
     // Quotes and regexes.
     check_error(
         r#"host:"web"#,
-        expect![[
-            r#"at position 9: expected `"` to close the quote at position 5, found end of query"#
-        ]],
+        expect![[r#"at position 9: expected `"` to close the quote at position 5, found end of query"#]],
     );
     check_error(
         r#""abc \" def"#,
-        expect![[
-            r#"at position 11: expected `"` to close the quote at position 0, found end of query"#
-        ]],
+        expect![[r#"at position 11: expected `"` to close the quote at position 0, found end of query"#]],
     );
     check_error(
         r#""a"b"#,
-        expect![[
-            r#"at position 3: expected whitespace, `)` or the end after the closing `"`, found `b`"#
-        ]],
+        expect![[r#"at position 3: expected whitespace, `)` or the end after the closing `"`, found `b`"#]],
     );
     check_error(
         "host:/web",
@@ -142,9 +70,7 @@ fn parse_errors() {
     );
     check_error(
         r"host:/web\/",
-        expect![
-            "at position 11: expected `/` to close the regex at position 5, found end of query"
-        ],
+        expect!["at position 11: expected `/` to close the regex at position 5, found end of query"],
     );
     check_error(
         "host:/a/b",
@@ -158,10 +84,7 @@ fn parse_errors() {
             "at position 16: expected whitespace, `)` or the end after the regex's closing `/` (quote values that start with `/`), found `*`"
         ],
     );
-    check_error(
-        "host:/(/",
-        expect!["at position 5: expected a valid regex, found `/(/` (unclosed group)"],
-    );
+    check_error("host:/(/", expect!["at position 5: expected a valid regex, found `/(/` (unclosed group)"]);
     check_error(
         "msg:/a{5,1}/",
         expect![
@@ -169,22 +92,10 @@ fn parse_errors() {
         ],
     );
     // Values of the wrong kind.
-    check_error(
-        "line:abc",
-        expect!["at position 5: expected a number after `line:`, found `abc`"],
-    );
-    check_error(
-        "line>5x",
-        expect!["at position 5: expected a number after `line>`, found `5x`"],
-    );
-    check_error(
-        "line>inf",
-        expect!["at position 5: expected a number after `line>`, found `inf`"],
-    );
-    check_error(
-        "fields.x>fast",
-        expect!["at position 9: expected a number after `fields.x>`, found `fast`"],
-    );
+    check_error("line:abc", expect!["at position 5: expected a number after `line:`, found `abc`"]);
+    check_error("line>5x", expect!["at position 5: expected a number after `line>`, found `5x`"]);
+    check_error("line>inf", expect!["at position 5: expected a number after `line>`, found `inf`"]);
+    check_error("fields.x>fast", expect!["at position 9: expected a number after `fields.x>`, found `fast`"]);
     check_error(
         "facility>=12.5",
         expect![
@@ -266,15 +177,11 @@ fn parse_errors() {
     );
     check_error(
         "fields.:x",
-        expect![
-            "at position 0: expected a field path such as `fields.a.b` (no empty parts), found `fields.`"
-        ],
+        expect!["at position 0: expected a field path such as `fields.a.b` (no empty parts), found `fields.`"],
     );
     check_error(
         "fields.a..b:x",
-        expect![
-            "at position 0: expected a field path such as `fields.a.b` (no empty parts), found `fields.a..b`"
-        ],
+        expect!["at position 0: expected a field path such as `fields.a.b` (no empty parts), found `fields.a..b`"],
     );
     check_error(
         "host>a",
@@ -297,34 +204,21 @@ fn parse_errors() {
     // Pipes belong to the analytics stage.
     check_error(
         "severity>=error | stats count() by app",
-        expect![
-            "at position 16: expected end of filter, found `|` (pipes are not supported in a filter)"
-        ],
+        expect!["at position 16: expected end of filter, found `|` (pipes are not supported in a filter)"],
     );
     check_error(
         "a|b",
-        expect![
-            "at position 1: expected end of filter, found `|` (pipes are not supported in a filter)"
-        ],
+        expect!["at position 1: expected end of filter, found `|` (pipes are not supported in a filter)"],
     );
-    check_error(
-        "(a | b)",
-        expect!["at position 3: expected `)` to close the `(` at position 0, found `|`"],
-    );
+    check_error("(a | b)", expect!["at position 3: expected `)` to close the `(` at position 0, found `|`"]);
     // Positions count characters, not bytes.
-    check_error(
-        "größe größe (",
-        expect!["at position 13: expected a term after `(`, found end of query"],
-    );
+    check_error("größe größe (", expect!["at position 13: expected a term after `(`, found end of query"]);
 }
 
 #[test]
 fn error_fields() {
     let error = parse("app:x host:").err();
-    let expected = ParseError {
-        position: 11,
-        expected: "a value after `host:`".to_owned(),
-        found: "end of query".to_owned(),
-    };
+    let expected =
+        ParseError { position: 11, expected: "a value after `host:`".to_owned(), found: "end of query".to_owned() };
     assert_eq!(error, Some(expected));
 }

@@ -8,16 +8,9 @@ use super::{events, parse};
 fn check_matches(src: &str, expect: Expect) {
     let actual = match parse(src) {
         Ok(query) => {
-            let names: Vec<_> = events()
-                .into_iter()
-                .filter(|(_, event)| query.matches(event))
-                .map(|(name, _)| name)
-                .collect();
-            if names.is_empty() {
-                "none".to_owned()
-            } else {
-                names.join(" ")
-            }
+            let names: Vec<_> =
+                events().into_iter().filter(|(_, event)| query.matches(event)).map(|(name, _)| name).collect();
+            if names.is_empty() { "none".to_owned() } else { names.join(" ") }
         }
         Err(error) => format!("error: {error}"),
     };
@@ -41,16 +34,10 @@ fn matches_messages() {
     check_matches("{badarg,[{foo,bar}]}", expect!["crash"]);
     check_matches(r#""handle_call:""#, expect!["crash"]);
     check_matches("message:*", expect!["web1 web2 db crash"]);
-    check_matches(
-        r#"msg:"checkpoint complete: wrote 12 buffers""#,
-        expect!["db"],
-    );
+    check_matches(r#"msg:"checkpoint complete: wrote 12 buffers""#, expect!["db"]);
     check_matches("msg:checkpoint*", expect!["db"]);
     check_matches(r"message:/\d+ buffers$/", expect!["db"]);
-    check_matches(
-        "message:/(?i)TIMEOUT/ OR message:/TIMEOUT/",
-        expect!["web2"],
-    );
+    check_matches("message:/(?i)TIMEOUT/ OR message:/TIMEOUT/", expect!["web2"]);
 }
 
 #[test]
@@ -67,10 +54,7 @@ fn matches_fields() {
     check_matches(r#"host:"""#, expect!["crash bare"]);
     check_matches("channel:default", expect!["web1 web2 db crash"]);
     check_matches("channel:_sift", expect!["bare"]);
-    check_matches(
-        "app:calculator version:1.2.3 proc:123 msgid:id47",
-        expect!["web1"],
-    );
+    check_matches("app:calculator version:1.2.3 proc:123 msgid:id47", expect!["web1"]);
     check_matches("type:page_load OR type:health", expect!["web1 web2"]);
     check_matches("module:pay_*", expect!["crash"]);
     check_matches("function:add", expect!["web1"]);
@@ -112,10 +96,7 @@ fn matches_orders() {
     check_matches("time>15m", expect!["web1 crash bare"]);
     check_matches("time>=1h", expect!["web1 web2 crash bare"]);
     check_matches("time<1d", expect!["db"]);
-    check_matches(
-        "time<2024-05-01T09:55:00Z time>2024-05-01T08:00:00Z",
-        expect!["web1 web2"],
-    );
+    check_matches("time<2024-05-01T09:55:00Z time>2024-05-01T08:00:00Z", expect!["web1 web2"]);
     check_matches("received_at:now", expect!["bare"]);
     check_matches("received_at>=now", expect!["bare"]);
 }
@@ -170,29 +151,11 @@ fn matches_boolean_structure() {
     check_matches("host:web-1 OR host:db-*", expect!["web1 db"]);
     check_matches("app:calculator -type:health", expect!["web1"]);
     check_matches("app:calculator NOT type:health", expect!["web1"]);
-    check_matches(
-        "app:calculator AND (severity:error OR line:54)",
-        expect!["web1 web2"],
-    );
-    check_matches(
-        "severity:debug OR app:postgres severity:info",
-        expect!["db bare"],
-    );
-    check_matches(
-        "(severity:debug OR app:postgres) severity:info",
-        expect!["db"],
-    );
-    check_matches(
-        "NOT (app:calculator OR app:postgres)",
-        expect!["crash bare"],
-    );
+    check_matches("app:calculator AND (severity:error OR line:54)", expect!["web1 web2"]);
+    check_matches("severity:debug OR app:postgres severity:info", expect!["db bare"]);
+    check_matches("(severity:debug OR app:postgres) severity:info", expect!["db"]);
+    check_matches("NOT (app:calculator OR app:postgres)", expect!["crash bare"]);
     check_matches("-(-host:*)", expect!["web1 web2 db"]);
-    check_matches(
-        r#"severity>=warning app:calculator host:web-* "connection refused" -type:health"#,
-        expect!["web1"],
-    );
-    check_matches(
-        "#login_failed @fearing (host:a OR host:db-1*)",
-        expect!["db"],
-    );
+    check_matches(r#"severity>=warning app:calculator host:web-* "connection refused" -type:health"#, expect!["web1"]);
+    check_matches("#login_failed @fearing (host:a OR host:db-1*)", expect!["db"]);
 }

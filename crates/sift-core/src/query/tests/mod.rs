@@ -27,16 +27,11 @@ fn parse(src: &str) -> Result<Query, ParseError> {
 
 /// The sample events, by name.
 fn events() -> Vec<(&'static str, Event)> {
-    let at =
-        |minutes_ago: i64| Timestamp::from_micros(now().as_micros() - minutes_ago * 60_000_000);
+    let at = |minutes_ago: i64| Timestamp::from_micros(now().as_micros() - minutes_ago * 60_000_000);
     let s = |text: &str| Some(Arc::from(text));
     let list = |items: &[&str]| items.iter().map(|&t| Arc::from(t)).collect::<Vec<_>>();
 
-    let mut web1 = Event::new(
-        Source::SyslogUdp,
-        at(10),
-        "Connection refused by upstream 10.0.0.7",
-    );
+    let mut web1 = Event::new(Source::SyslogUdp, at(10), "Connection refused by upstream 10.0.0.7");
     web1.host = s("web-1");
     web1.app = s("calculator");
     web1.version = s("1.2.3");
@@ -70,32 +65,20 @@ fn events() -> Vec<(&'static str, Event)> {
     web2.severity = Severity::Error;
     web2.kind = s("health");
     web2.fingerprint = s("ABCDEF01");
-    web2.fields =
-        json!({"execution_time": "0.3", "items": [{"name": "a"}, {"name": "b"}], "empty": ""})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+    web2.fields = json!({"execution_time": "0.3", "items": [{"name": "a"}, {"name": "b"}], "empty": ""})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
 
-    let mut db = Event::new(
-        Source::SyslogTcp,
-        at(2 * 24 * 60),
-        "checkpoint complete: wrote 12 buffers",
-    );
+    let mut db = Event::new(Source::SyslogTcp, at(2 * 24 * 60), "checkpoint complete: wrote 12 buffers");
     db.host = s("db-1.example.com");
     db.app = s("postgres");
     db.facility = Some(3);
     db.topics = list(&["login_failed"]);
     db.identities = list(&["fearing"]);
-    db.fields = json!({"code": "404", "sd@123": {"param": "x"}})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    db.fields = json!({"code": "404", "sd@123": {"param": "x"}}).as_object().cloned().unwrap_or_default();
 
-    let mut crash = Event::new(
-        Source::Popcorn,
-        at(1),
-        "exception in handle_call: {badarg,[{foo,bar}]}",
-    );
+    let mut crash = Event::new(Source::Popcorn, at(1), "exception in handle_call: {badarg,[{foo,bar}]}");
     crash.app = s("checkout");
     crash.severity = Severity::Critical;
     crash.module = s("pay_server");
@@ -106,11 +89,5 @@ fn events() -> Vec<(&'static str, Event)> {
     bare.channel = Arc::from("_sift");
     bare.severity = Severity::Debug;
 
-    vec![
-        ("web1", web1),
-        ("web2", web2),
-        ("db", db),
-        ("crash", crash),
-        ("bare", bare),
-    ]
+    vec![("web1", web1), ("web2", web2), ("db", db), ("crash", crash), ("bare", bare)]
 }
