@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""NDJSON over HTTP into the ring, and live-tail latency, with `sift bench`.
+
+    python3 bench/http_ingest.py [--events 2000000] [--repeats 3]
+
+Builds and starts a release `sift serve --memory-only` on a free port and runs, against it:
+1. ingest at full speed: NDJSON batches of 1000, 4 connections, end-to-end latency through a
+   live tail measured at the same time;
+2. tail latency at a fixed 50k events/s (ingest to SSE client, p50/p99).
+Each run is repeated and the median reported, because these machines are noisy.
+Prints Markdown rows for BENCHMARKS.md.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIFT = os.path.join(ROOT, "target", "release", "sift")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
+    server = subprocess.Popen(
+        [SIFT, "serve", "--memory-only", "--http", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    line = server.stdout.readline()
+    if not line.startswith("listening http on"):
+        server.kill()
+        sys.exit(f"sift serve did not start: {line!r}")
+    return server, f"http://127.0.0.1:{port}"
+
+
+def bench(url, *args):
+    out = subprocess.run([SIFT, "bench", "--url", url, "--quiet", "--json", *args],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+    full, paced = [], []
+    for _ in range(args.repeats):
+        # A fresh server each time, so every run starts with an empty ring.
+        server, url = start_server()
+        try:
+            full.append(bench(url, "--count", str(args.events), "--batch", "1000", "--connections", "4"))
+        finally:
+            server.kill()
+        server, url = start_server()
+        try:
+            paced.append(bench(url, "--count", "500000", "--rate", "50000", "--batch", "500", "--connections", "2"))
+        finally:
+            server.kill()
+
+    def med(runs, *path):
+        values = []
+        for run in runs:
+            value = run
+            for key in path:
+                value = value[key]
+            values.append(value)
+        return statistics.median(values)
+
+    print("| work | median of runs | runs |")
+    print("|---|---|---|")
+    rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in full)
+    print(f"| NDJSON over HTTP, batches of 1000, 4 connections: events/s | {med(full, 'events_per_sec'):.0f} | {rates} |")
+    print(f"| same run: request latency p99 ms | {med(full, 'request_latency_ms', 'p99'):.1f} | |")
+    print(f"| same run: ingest-to-tail latency p99 ms (tail dropped {med(full, 'e2e_latency_ms', 'dropped'):.0f}) "
+          f"| {med(full, 'e2e_latency_ms', 'p99'):.1f} | |")
+    p99s = ", ".join(f"{r['e2e_latency_ms']['p99']:.1f}" for r in paced)
+    print(f"| tail latency at 50k events/s: p50 ms | {med(paced, 'e2e_latency_ms', 'p50'):.1f} | |")
+    print(f"| tail latency at 50k events/s: p99 ms | {med(paced, 'e2e_latency_ms', 'p99'):.1f} | {p99s} |")
+    print(f"| tail at 50k events/s: events dropped by the tail | {med(paced, 'e2e_latency_ms', 'dropped'):.0f} | |")
+
+
+if __name__ == "__main__":
+    main()
