@@ -83,6 +83,14 @@ pub struct Event {
     pub fields: Fields,
 }
 
+/// Events that travel together from a source through the pipeline to every consumer.
+/// `seq` orders batches as the ring received them (1, 2, 3, ...); 0 before that.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub seq: u64,
+    pub events: Vec<Event>,
+}
+
 /// The channel of events that name none.
 pub const DEFAULT_CHANNEL: &str = "default";
 

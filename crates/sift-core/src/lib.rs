@@ -17,6 +17,6 @@ pub mod query;
 pub mod severity;
 pub mod time;
 
-pub use event::{Event, Fields, Source, Str};
+pub use event::{Batch, Event, Fields, Source, Str};
 pub use severity::Severity;
 pub use time::Timestamp;

@@ -1,1 +1,14 @@
-pub fn x(){}
+//! sift-store: where events are kept and queried.
+//!
+//! # Layout
+//!
+//! - [`ring`]: the latest events in memory, bounded by count and bytes; the backlog for live
+//!   tails and the fastest path for recent queries. The durable store (WAL and Parquet
+//!   segments) comes next and will sit beside it.
+//! - [`search`]: the order results come in (newest first) and the cursors that page through them.
+
+pub mod ring;
+pub mod search;
+
+pub use ring::{Ring, RingLimits, RingStats, Snapshot};
+pub use search::{Cursor, InvalidCursor, TimeRange};

@@ -1,5 +1,25 @@
-//! sift: the server and the command line.
+//! sift: a production log and event monitoring server in one binary, and its command line.
+//!
+//! # Layout
+//!
+//! Modules follow the path of an event:
+//!
+//! - [`api`]: HTTP routes; JSON ingest hands bodies to `sift_core::json` and then to [`ingest`].
+//! - [`ingest`]: the one path into the server: [`pipeline`], then the ring, then the [`bus`].
+//! - [`pipeline`]: validate, classify (rules), enrich (topics, identities, fingerprints).
+//! - [`bus`]: bounded fan-out of batches to live consumers, counting what each one loses.
+//! - [`tail`]: live tails: backlog from the ring, then live events from the bus.
+//! - [`app`]: wires the parts together and serves a bound listener until shutdown.
+//! - [`config`]: the TOML file, `SIFT_*` overrides and flags, compiled into a `Config`.
+//! - [`observe`]: sift's own logging and counters.
+//! - [`cli`]: `sift serve` and the client commands.
+
+pub mod api;
+pub mod app;
+pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod ingest;
 pub mod observe;
 pub mod pipeline;
+pub mod tail;

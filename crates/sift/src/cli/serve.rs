@@ -1,7 +1,104 @@
-//! `sift serve`. Being written.
+//! `sift serve`: load the configuration, bind the listeners, print one `listening <what> on
+//! <addr>` line per listener, and run until SIGINT or SIGTERM. SIGHUP reloads the
+//! classification rules from the configuration file without losing events.
 
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-pub fn run(_args: super::ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("being written")
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use super::ServeArgs;
+use crate::app::{self, AppState};
+use crate::config::{self, Config};
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(serve(args, config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+    let overrides = config::Overrides {
+        data_dir: args.data_dir.clone(),
+        http: args.http.clone(),
+        syslog: args.syslog.clone(),
+        popcorn: args.popcorn.clone(),
+        memory_only: args.memory_only,
+    };
+    config::load(args.config.as_deref(), std::env::vars(), &overrides).map_err(|errors| anyhow::anyhow!("{errors}"))
+}
+
+async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    let http = TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+    let state = Arc::new(AppState::new(config));
+    announce("http", &http)?;
+    tokio::spawn(reload_on_hangup(args, Arc::clone(&state)));
+    app::run(state, http, shutdown_signal()).await?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Prints `listening <what> on <addr>` on stdout, where scripts and tests read the address.
+fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {
+    let addr = listener.local_addr().context("listener has no address")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening {what} on {addr}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                warn!(%error, "cannot watch SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    info!("shutting down");
+}
+
+/// On SIGHUP, reads the configuration again and replaces the classification rules. Other
+/// settings need a restart; a configuration with errors is reported and the rules in force stay.
+async fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            warn!("cannot watch SIGHUP: rules reload only through PUT /api/v1/rules");
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            let reloaded = tokio::task::spawn_blocking({
+                let args = args.clone();
+                move || load(&args)
+            })
+            .await;
+            match reloaded {
+                Ok(Ok(config)) => {
+                    let count = config.classify.len();
+                    state.ingest.pipeline.set_rules(config.classify);
+                    info!(rules = count, "reloaded classification rules on SIGHUP");
+                }
+                Ok(Err(error)) => error!("configuration not reloaded, the rules in force stay: {error:#}"),
+                Err(error) => error!(%error, "configuration reload failed"),
+            }
+        }
+    }
 }

@@ -136,3 +136,26 @@ impl Default for Config {
         }
     }
 }
+
+/// Placeholder until the configuration loader lands: the defaults plus `sift serve` flags.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub http: Option<String>,
+    pub syslog: Option<String>,
+    pub popcorn: Option<String>,
+    pub memory_only: bool,
+}
+
+pub fn load(
+    _path: Option<&std::path::Path>,
+    _env: impl IntoIterator<Item = (String, String)>,
+    overrides: &Overrides,
+) -> Result<Config, String> {
+    let mut config = Config::default();
+    if let Some(http) = &overrides.http {
+        config.http.listen = http.parse().map_err(|e| format!("http.listen: {e}"))?;
+    }
+    config.storage.memory_only |= overrides.memory_only;
+    Ok(config)
+}

@@ -4,12 +4,12 @@
 //! The same rule shape is read from the config file (`[[classify]]`) and from
 //! `PUT /api/v1/rules`, so both go through [`RawRule`] and [`Rule::compile`].
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sift_core::query::Query;
 use sift_core::{Event, Fields, Severity, Str};
 
 /// A rule as written by a person, before validation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     /// A name for messages and the API; defaults to `rule N`.
@@ -25,15 +25,16 @@ pub struct RawRule {
     pub stop: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSet {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

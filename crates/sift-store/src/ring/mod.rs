@@ -1,0 +1,118 @@
+//! The ring: the latest events in memory, bounded by count and by (estimated) bytes.
+//!
+//! Events arrive in batches and stay in them: the ring is a queue of shared batches, and the
+//! oldest events are evicted from the front (a partly evicted batch is skipped into). Readers
+//! take a [`Snapshot`] (a list of batch pointers, taken under a short lock) and scan it without
+//! holding any lock, so a long query never blocks ingest.
+
+mod snapshot;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sift_core::{Batch, Event};
+
+pub use snapshot::Snapshot;
+
+/// How much the ring holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingLimits {
+    pub max_events: usize,
+    pub max_bytes: usize,
+}
+
+/// What the ring holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RingStats {
+    pub events: usize,
+    pub bytes: usize,
+    /// Events pushed out by newer ones since start.
+    pub evicted: u64,
+    /// The sequence number of the newest batch.
+    pub last_seq: u64,
+}
+
+pub struct Ring {
+    limits: RingLimits,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    batches: VecDeque<Arc<Batch>>,
+    /// Events of the front batch that are already evicted.
+    front_skip: usize,
+    events: usize,
+    bytes: usize,
+    evicted: u64,
+    last_seq: u64,
+}
+
+impl Ring {
+    pub fn new(limits: RingLimits) -> Ring {
+        Ring { limits, inner: Mutex::new(Inner::default()) }
+    }
+
+    pub fn limits(&self) -> RingLimits {
+        self.limits
+    }
+
+    /// Appends events as the next batch, evicting the oldest events beyond the limits, and
+    /// returns the batch with its sequence number for the consumers after the ring.
+    pub fn push(&self, events: Vec<Event>) -> Arc<Batch> {
+        let bytes: usize = events.iter().map(Event::approx_bytes).sum();
+        let count = events.len();
+        let mut inner = self.lock();
+        inner.last_seq += 1;
+        let batch = Arc::new(Batch { seq: inner.last_seq, events });
+        if count > 0 {
+            inner.batches.push_back(Arc::clone(&batch));
+            inner.events += count;
+            inner.bytes += bytes;
+            inner.evict(self.limits);
+        }
+        batch
+    }
+
+    /// A consistent view of the events held now, to scan without holding the ring's lock.
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self.lock();
+        let mut batches = Vec::with_capacity(inner.batches.len());
+        let mut skip = inner.front_skip;
+        for batch in &inner.batches {
+            batches.push((Arc::clone(batch), skip));
+            skip = 0;
+        }
+        Snapshot::new(batches, inner.last_seq, inner.events)
+    }
+
+    pub fn stats(&self) -> RingStats {
+        let inner = self.lock();
+        RingStats { events: inner.events, bytes: inner.bytes, evicted: inner.evicted, last_seq: inner.last_seq }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the queue consistent (every mutation is a
+        // single push or pop), so a poisoned lock is still safe to use.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    fn evict(&mut self, limits: RingLimits) {
+        while self.events > limits.max_events || (self.bytes > limits.max_bytes && self.events > 0) {
+            let Some(front) = self.batches.front() else { break };
+            let event = &front.events[self.front_skip];
+            self.bytes = self.bytes.saturating_sub(event.approx_bytes());
+            self.events -= 1;
+            self.evicted += 1;
+            self.front_skip += 1;
+            if self.front_skip == front.events.len() {
+                self.batches.pop_front();
+                self.front_skip = 0;
+            }
+        }
+    }
+}

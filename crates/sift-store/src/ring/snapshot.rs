@@ -1,0 +1,153 @@
+//! A point-in-time view of the ring and the scans that answer searches, counts and tail
+//! backlogs. Scans split the batches across the machine's cores (rayon).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use sift_core::query::Query;
+use sift_core::{Batch, Event};
+
+use crate::search::{Cursor, TimeRange};
+
+/// Batches held by the ring at one moment, each with the number of its evicted front events.
+pub struct Snapshot {
+    batches: Vec<(Arc<Batch>, usize)>,
+    last_seq: u64,
+    events: usize,
+}
+
+/// An event in a top-k heap, ordered by its search key only.
+struct Ranked<'a>(Cursor, &'a Event);
+
+impl PartialEq for Ranked<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Ranked<'_> {}
+impl PartialOrd for Ranked<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// Batches smaller than this are scanned together, so tiny batches don't cost a task each.
+const MIN_EVENTS_PER_TASK: usize = 8192;
+
+impl Snapshot {
+    pub(super) fn new(batches: Vec<(Arc<Batch>, usize)>, last_seq: u64, events: usize) -> Snapshot {
+        Snapshot { batches, last_seq, events }
+    }
+
+    /// The sequence number of the newest batch in the snapshot: every batch with a higher
+    /// number arrived after it was taken.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// How many events the snapshot holds.
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// Every event, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        self.batches.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter())
+    }
+
+    /// Up to `limit` events matching `query` in `range`, strictly older than `before` when
+    /// given, newest first by `(time, id)`.
+    pub fn search(&self, query: &Query, range: TimeRange, before: Option<Cursor>, limit: usize) -> Vec<Event> {
+        if limit == 0 {
+            return Vec::new();
+        }
+        let keep = |event: &Event| {
+            range.contains(event.time)
+                && before.is_none_or(|b| Cursor::of(event) < b)
+                && query.matches(event)
+        };
+        let top = self
+            .tasks()
+            .par_iter()
+            .map(|task| {
+                let mut heap = BinaryHeap::with_capacity(limit + 1);
+                for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
+                    if heap.len() == limit
+                        && let Some(Reverse(Ranked(min, _))) = heap.peek()
+                        && Cursor::of(event) <= *min
+                    {
+                        continue;
+                    }
+                    if keep(event) {
+                        heap.push(Reverse(Ranked(Cursor::of(event), event)));
+                        if heap.len() > limit {
+                            heap.pop();
+                        }
+                    }
+                }
+                heap
+            })
+            .reduce(BinaryHeap::new, |mut a, b| {
+                for item in b {
+                    a.push(item);
+                    if a.len() > limit {
+                        a.pop();
+                    }
+                }
+                a
+            });
+        let mut found: Vec<Ranked> = top.into_iter().map(|Reverse(item)| item).collect();
+        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        found.into_iter().map(|Ranked(_, event)| event.clone()).collect()
+    }
+
+    /// How many events match `query` in `range`.
+    pub fn count(&self, query: &Query, range: TimeRange) -> u64 {
+        self.tasks()
+            .par_iter()
+            .map(|task| {
+                task.iter()
+                    .flat_map(|(batch, skip)| batch.events[*skip..].iter())
+                    .filter(|event| range.contains(event.time) && query.matches(event))
+                    .count() as u64
+            })
+            .sum()
+    }
+
+    /// The last `n` events to arrive that match `query`, oldest first: a tail's backlog.
+    pub fn latest(&self, query: &Query, n: usize) -> Vec<Event> {
+        let mut found: Vec<Event> = self.iter().rev().filter(|e| query.matches(e)).take(n).cloned().collect();
+        found.reverse();
+        found
+    }
+
+    /// Groups of consecutive batches of at least `MIN_EVENTS_PER_TASK` events each.
+    fn tasks(&self) -> Vec<&[(Arc<Batch>, usize)]> {
+        let mut tasks = Vec::new();
+        let mut start = 0;
+        let mut events = 0;
+        for (i, (batch, skip)) in self.batches.iter().enumerate() {
+            events += batch.events.len() - skip;
+            if events >= MIN_EVENTS_PER_TASK {
+                tasks.push(&self.batches[start..=i]);
+                start = i + 1;
+                events = 0;
+            }
+        }
+        if start < self.batches.len() {
+            tasks.push(&self.batches[start..]);
+        }
+        tasks
+    }
+}

@@ -1,0 +1,91 @@
+use sift_core::query::Query;
+use sift_core::{Event, Source, Timestamp};
+
+use super::*;
+use crate::search::{Cursor, TimeRange};
+
+fn event(n: i64) -> Event {
+    let mut event = Event::new(Source::HttpJson, Timestamp::from_micros(1_000_000 * n), format!("event {n}"));
+    event.id = ulid::Ulid::from_parts(n as u64, 0);
+    event
+}
+
+fn ring(max_events: usize) -> Ring {
+    Ring::new(RingLimits { max_events, max_bytes: usize::MAX })
+}
+
+fn messages(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.message.as_str()).collect()
+}
+
+#[test]
+fn batches_get_increasing_sequence_numbers() {
+    let ring = ring(10);
+    assert_eq!(ring.push(vec![event(1)]).seq, 1);
+    assert_eq!(ring.push(vec![event(2), event(3)]).seq, 2);
+    assert_eq!(ring.snapshot().last_seq(), 2);
+    assert_eq!(ring.stats().events, 3);
+}
+
+#[test]
+fn evicts_oldest_beyond_count_even_inside_a_batch() {
+    let ring = ring(3);
+    ring.push(vec![event(1), event(2)]);
+    ring.push(vec![event(3), event(4)]);
+    let snapshot = ring.snapshot();
+    let held: Vec<&str> = snapshot.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(held, ["event 2", "event 3", "event 4"]);
+    assert_eq!(ring.stats().evicted, 1);
+    ring.push(vec![event(5), event(6), event(7), event(8)]);
+    let snapshot = ring.snapshot();
+    let held: Vec<&str> = snapshot.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(held, ["event 6", "event 7", "event 8"]);
+    assert_eq!(ring.stats().events, 3);
+}
+
+#[test]
+fn evicts_oldest_beyond_bytes() {
+    let one = event(1).approx_bytes();
+    let ring = Ring::new(RingLimits { max_events: 100, max_bytes: one * 2 + one / 2 });
+    for n in 1..=5 {
+        ring.push(vec![event(n)]);
+    }
+    let stats = ring.stats();
+    assert_eq!(stats.events, 2);
+    assert!(stats.bytes <= one * 2 + one / 2);
+    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 10)), ["event 4", "event 5"]);
+}
+
+#[test]
+fn search_is_newest_first_by_time_and_pages_with_cursors() {
+    let ring = ring(100_000);
+    // Arrival order differs from time order: the search orders by time.
+    ring.push((0..20_000).rev().map(event).collect());
+    ring.push(vec![event(20_000)]);
+    let snapshot = ring.snapshot();
+    let page = snapshot.search(&Query::all(), TimeRange::default(), None, 3);
+    assert_eq!(messages(&page), ["event 20000", "event 19999", "event 19998"]);
+    let next = Cursor::of(&page[2]);
+    let page = snapshot.search(&Query::all(), TimeRange::default(), Some(next), 2);
+    assert_eq!(messages(&page), ["event 19997", "event 19996"]);
+}
+
+#[test]
+fn search_and_count_respect_the_time_range() {
+    let ring = ring(100);
+    ring.push((1..=10).map(event).collect());
+    let range = TimeRange { since: Some(Timestamp::from_micros(3_000_000)), until: Some(Timestamp::from_micros(6_000_000)) };
+    let snapshot = ring.snapshot();
+    assert_eq!(messages(&snapshot.search(&Query::all(), range, None, 10)), ["event 5", "event 4", "event 3"]);
+    assert_eq!(snapshot.count(&Query::all(), range), 3);
+    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), 10);
+}
+
+#[test]
+fn latest_is_the_backlog_in_arrival_order() {
+    let ring = ring(100);
+    ring.push((1..=5).map(event).collect());
+    ring.push(vec![event(6)]);
+    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 3)), ["event 4", "event 5", "event 6"]);
+    assert!(ring.snapshot().latest(&Query::all(), 0).is_empty());
+}

@@ -1,0 +1,158 @@
+//! `POST /api/v1/events` (JSON ingest), `GET /api/v1/events` (search) and
+//! `GET /api/v1/count`.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sift_core::query::Query;
+use sift_core::{Source, Timestamp};
+use sift_store::{Cursor, TimeRange};
+
+use super::dto::EventsJson;
+use super::error::{ApiError, Params};
+use crate::app::AppState;
+use crate::pipeline::Rejection;
+
+/// At most this many per-item errors are listed in an ingest answer; the counts are exact.
+const MAX_LISTED_ERRORS: usize = 1000;
+/// Default and largest page sizes of a search.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+
+pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let max_body = state.config.http.max_body;
+    let body = match read_body(&headers, body, max_body).await {
+        Ok(body) => body,
+        Err(error) => {
+            state.ingest.reject_whole(Source::HttpJson, &Rejection::new("body_too_large", error.error.clone()));
+            return error.into_response();
+        }
+    };
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-seq"));
+    let worker = Arc::clone(&state);
+    let report = tokio::task::spawn_blocking(move || {
+        let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
+        let items = decoded
+            .items
+            .into_iter()
+            .map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)))
+            .collect();
+        worker.ingest.submit(Source::HttpJson, items)
+    })
+    .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => return ApiError::internal(error).into_response(),
+    };
+    let status = if report.accepted > 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let errors: Vec<_> = report
+        .rejected
+        .iter()
+        .take(MAX_LISTED_ERRORS)
+        .map(|(index, rejection)| json!({ "index": index, "error": rejection.message }))
+        .collect();
+    let mut answer = json!({ "accepted": report.accepted, "rejected": report.rejected.len(), "errors": errors });
+    if report.accepted == 0 && report.rejected.is_empty() {
+        answer["error"] = json!("the body holds no events: send a JSON object, an array of objects, or NDJSON");
+    }
+    (status, Json(answer)).into_response()
+}
+
+/// Reads the whole body, refusing (413) anything over `max` bytes before reading it when the
+/// client declared its length, and as soon as it passes `max` otherwise.
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("request body is over the limit of {max} bytes (http.max_body)"))
+            .with_detail(json!({ "limit": max }))
+    };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, max).await.map_err(|_| too_large())
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    events: EventsJson<'a>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchParams {
+    pub q: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// The query and time range of a request, or a 400 naming the parameter and the problem.
+pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -> Result<(Query, TimeRange), ApiError> {
+    let now = Timestamp::now();
+    let query = Query::parse_at(q.unwrap_or(""), now).map_err(|e| {
+        ApiError::bad_request(format!("invalid query: {e}"))
+            .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
+    })?;
+    let point = |name: &str, value: Option<&str>| {
+        value
+            .filter(|v| !v.is_empty())
+            .map(|v| Timestamp::parse_point(v, now))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("invalid {name}: {e}")).with_detail(json!({ "param": name })))
+    };
+    let range = TimeRange { since: point("since", since)?, until: point("until", until)? };
+    Ok((query, range))
+}
+
+pub async fn get_events(State(state): State<Arc<AppState>>, Params(params): Params<SearchParams>) -> Result<Response, ApiError> {
+    let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
+    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            ApiError::bad_request(format!("invalid limit {text:?}: expected a number from 1 to {MAX_LIMIT}"))
+                .with_detail(json!({ "param": "limit" }))
+        })?,
+    };
+    let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<Cursor>()
+                .map_err(|e| ApiError::bad_request(e.to_string()).with_detail(json!({ "param": "cursor" })))?,
+        ),
+    };
+    let body = tokio::task::spawn_blocking(move || {
+        let snapshot = state.ingest.ring.snapshot();
+        let events = snapshot.search(&query, range, before, limit);
+        let next_cursor = (events.len() == limit).then(|| events.last().map(|e| Cursor::of(e).to_string())).flatten();
+        serde_json::to_vec(&Page { events: EventsJson(&events), next_cursor })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CountParams {
+    pub q: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+pub async fn count(State(state): State<Arc<AppState>>, Params(params): Params<CountParams>) -> Result<Response, ApiError> {
+    let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
+    let count = tokio::task::spawn_blocking(move || state.ingest.ring.snapshot().count(&query, range))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "count": count })).into_response())
+}

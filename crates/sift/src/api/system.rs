@@ -1,0 +1,92 @@
+//! `GET /api/v1/stats`, `GET /api/v1/nodes`, `/healthz` and `/readyz`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use sift_core::{Severity, Str, Timestamp};
+
+use crate::app::AppState;
+use crate::observe::NodeStat;
+
+pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let ingest = &state.ingest;
+    let stats = ingest.stats.snapshot();
+    let nodes = ingest.stats.nodes();
+    let ring = ingest.ring.stats();
+    let limits = ingest.ring.limits();
+    let by_severity: Map<String, Value> =
+        Severity::ALL.iter().map(|s| (s.name().to_owned(), json!(stats.severity(*s)))).collect();
+    let mut rejected_by: Map<String, Value> = Map::new();
+    for ((source, reason), n) in &stats.rejections {
+        let per_source = rejected_by.entry(source.name()).or_insert_with(|| json!({}));
+        per_source[*reason] = json!(n);
+    }
+    let counts = |table: &std::collections::HashMap<Str, NodeStat>| -> Map<String, Value> {
+        let mut rows: Vec<_> = table.iter().collect();
+        rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+        rows.into_iter().map(|(name, stat)| (name.to_string(), json!(stat.count))).collect()
+    };
+    let now = Timestamp::now();
+    Json(json!({
+        "started": stats.started.to_rfc3339(),
+        "uptime_seconds": (now.as_micros() - stats.started.as_micros()) / 1_000_000,
+        "events": {
+            "accepted": stats.accepted,
+            "rejected": stats.rejected,
+            "by_severity": by_severity,
+            "by_app": counts(&nodes.apps),
+            "by_host": counts(&nodes.hosts),
+            "unlisted_nodes": nodes.overflow,
+        },
+        "rejected": rejected_by,
+        "ring": {
+            "events": ring.events,
+            "bytes": ring.bytes,
+            "max_events": limits.max_events,
+            "max_bytes": limits.max_bytes,
+            "evicted": ring.evicted,
+        },
+        "tails": {
+            "subscribers": ingest.bus.subscribers(),
+            "dropped": ingest.bus.dropped_total(),
+        },
+    }))
+}
+
+pub async fn nodes(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let total = state.ingest.stats.snapshot().accepted.max(1) as f64;
+    let nodes = state.ingest.stats.nodes();
+    let list = |table: &std::collections::HashMap<Str, NodeStat>| -> Vec<Value> {
+        let mut rows: Vec<_> = table.iter().collect();
+        rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+        rows.into_iter()
+            .map(|(name, stat)| {
+                json!({
+                    "name": &**name,
+                    "first_seen": stat.first_seen.to_rfc3339(),
+                    "last_seen": stat.last_seen.to_rfc3339(),
+                    "count": stat.count,
+                    "share": stat.count as f64 / total,
+                })
+            })
+            .collect()
+    };
+    Json(json!({ "hosts": list(&nodes.hosts), "apps": list(&nodes.apps), "unlisted": nodes.overflow }))
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.ready.load(Ordering::Acquire) {
+        Json(json!({ "status": "ready" })).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "starting" }))).into_response()
+    }
+}

@@ -1,0 +1,183 @@
+//! Totals since start: events by severity, by app and by host; rejections by source and
+//! reason; and the nodes (hosts and apps) seen, with first and last sighting.
+//!
+//! Counters are updated once per batch (a local tally, then one lock), never per event.
+//! The node tables are bounded: past `MAX_NODES` distinct names, further new names are
+//! counted in `nodes_overflow` instead of remembered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sift_core::{Event, Severity, Source, Str, Timestamp};
+
+/// Most distinct hosts (and, separately, apps) remembered.
+pub const MAX_NODES: usize = 10_000;
+
+pub struct Stats {
+    pub started: Timestamp,
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    by_severity: [AtomicU64; 8],
+    rejections: Mutex<BTreeMap<(Source, &'static str), u64>>,
+    nodes: Mutex<Nodes>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Nodes {
+    pub hosts: HashMap<Str, NodeStat>,
+    pub apps: HashMap<Str, NodeStat>,
+    /// Events from hosts or apps not remembered because the tables were full.
+    pub overflow: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeStat {
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub count: u64,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone)]
+pub struct StatsSnapshot {
+    pub started: Timestamp,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub by_severity: [u64; 8],
+    pub rejections: BTreeMap<(Source, &'static str), u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats {
+            started: Timestamp::now(),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            by_severity: Default::default(),
+            rejections: Mutex::default(),
+            nodes: Mutex::default(),
+        }
+    }
+}
+
+impl Stats {
+    /// Counts accepted events.
+    pub fn record_accepted(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut severities = [0u64; 8];
+        let mut hosts: Vec<(&Str, NodeStat)> = Vec::new();
+        let mut apps: Vec<(&Str, NodeStat)> = Vec::new();
+        for event in events {
+            severities[usize::from(event.severity.syslog())] += 1;
+            if let Some(host) = &event.host {
+                tally(&mut hosts, host, event.received_at);
+            }
+            if let Some(app) = &event.app {
+                tally(&mut apps, app, event.received_at);
+            }
+        }
+        self.accepted.fetch_add(events.len() as u64, Ordering::Relaxed);
+        for (counter, n) in self.by_severity.iter().zip(severities) {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        let mut nodes = self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Nodes { hosts: all_hosts, apps: all_apps, overflow } = &mut *nodes;
+        merge(all_hosts, hosts, overflow);
+        merge(all_apps, apps, overflow);
+    }
+
+    /// Counts one rejected item.
+    pub fn record_rejected(&self, source: Source, reason: &'static str, n: u64) {
+        self.rejected.fetch_add(n, Ordering::Relaxed);
+        let mut rejections = self.rejections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *rejections.entry((source, reason)).or_default() += n;
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            started: self.started,
+            accepted: self.accepted.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            by_severity: std::array::from_fn(|i| self.by_severity[i].load(Ordering::Relaxed)),
+            rejections: self.rejections.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
+        }
+    }
+
+    pub fn nodes(&self) -> Nodes {
+        self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+impl StatsSnapshot {
+    pub fn severity(&self, severity: Severity) -> u64 {
+        self.by_severity[usize::from(severity.syslog())]
+    }
+}
+
+fn tally<'a>(seen: &mut Vec<(&'a Str, NodeStat)>, name: &'a Str, at: Timestamp) {
+    // Batches usually come from a handful of hosts: a short linear scan beats hashing.
+    if let Some((_, stat)) = seen.iter_mut().find(|(n, _)| *n == name) {
+        stat.count += 1;
+        stat.first_seen = stat.first_seen.min(at);
+        stat.last_seen = stat.last_seen.max(at);
+    } else {
+        seen.push((name, NodeStat { first_seen: at, last_seen: at, count: 1 }));
+    }
+}
+
+fn merge(all: &mut HashMap<Str, NodeStat>, batch: Vec<(&Str, NodeStat)>, overflow: &mut u64) {
+    for (name, stat) in batch {
+        if let Some(known) = all.get_mut(name) {
+            known.count += stat.count;
+            known.first_seen = known.first_seen.min(stat.first_seen);
+            known.last_seen = known.last_seen.max(stat.last_seen);
+        } else if all.len() < MAX_NODES {
+            all.insert(name.clone(), stat);
+        } else {
+            *overflow += stat.count;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(host: &str, app: &str, severity: Severity, at: i64) -> Event {
+        let mut event = Event::new(Source::HttpJson, Timestamp(at), "x");
+        event.host = Some(host.into());
+        event.app = Some(app.into());
+        event.severity = severity;
+        event
+    }
+
+    #[test]
+    fn counts_by_severity_host_and_app_with_first_and_last_seen() {
+        let stats = Stats::default();
+        stats.record_accepted(&[event("web-1", "api", Severity::Error, 10), event("web-2", "api", Severity::Info, 20)]);
+        stats.record_accepted(&[event("web-1", "worker", Severity::Info, 30)]);
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.accepted, 3);
+        assert_eq!(snapshot.severity(Severity::Error), 1);
+        assert_eq!(snapshot.severity(Severity::Info), 2);
+        let nodes = stats.nodes();
+        let web1 = nodes.hosts["web-1"];
+        assert_eq!((web1.count, web1.first_seen, web1.last_seen), (2, Timestamp(10), Timestamp(30)));
+        assert_eq!(nodes.apps["api"].count, 2);
+    }
+
+    #[test]
+    fn rejections_count_by_source_and_reason() {
+        let stats = Stats::default();
+        stats.record_rejected(Source::HttpJson, "malformed_json", 2);
+        stats.record_rejected(Source::HttpJson, "malformed_json", 1);
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.rejected, 3);
+        assert_eq!(snapshot.rejections[&(Source::HttpJson, "malformed_json")], 3);
+    }
+}
