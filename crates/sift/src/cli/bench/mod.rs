@@ -187,6 +187,13 @@ async fn bench(
             total.errors
         ));
     }
+    let answered = total.events - total.failed_events;
+    if total.accepted + total.rejected != answered {
+        problems.push(format!(
+            "the server's answers count {} accepted and {} rejected events, but those requests held {answered}",
+            total.accepted, total.rejected
+        ));
+    }
     let end_to_end = match tail {
         None => None,
         Some(tail) => {
@@ -234,6 +241,8 @@ struct Sent {
     accepted: u64,
     rejected: u64,
     errors: u64,
+    /// Events in the failed requests.
+    failed_events: u64,
     bytes: u64,
     /// Request latency in µs, of the requests the server answered.
     latency: Histogram<u64>,
@@ -249,6 +258,7 @@ impl Sent {
             accepted: 0,
             rejected: 0,
             errors: 0,
+            failed_events: 0,
             bytes: 0,
             latency: latency_histogram(),
             first_rejection: None,
@@ -262,6 +272,7 @@ impl Sent {
         self.accepted += other.accepted;
         self.rejected += other.rejected;
         self.errors += other.errors;
+        self.failed_events += other.failed_events;
         self.bytes += other.bytes;
         let _ = self.latency.add(&other.latency);
         self.first_rejection = self.first_rejection.take().or(other.first_rejection);
@@ -310,6 +321,7 @@ async fn send(shared: Arc<Shared>, client: Client, progress: ProgressBar) -> Sen
             }
             Err(error) => {
                 sent.errors += 1;
+                sent.failed_events += events;
                 sent.first_error.get_or_insert_with(|| error.to_string());
             }
         }
