@@ -1,11 +1,12 @@
-//! Topics, identities, normalization and fingerprints. Placeholder until the real one lands.
-pub mod topics {
-    use crate::Str;
-    pub fn extract(_message: &str, _topics: &mut Vec<Str>, _identities: &mut Vec<Str>) {}
-}
-pub mod fingerprint {
-    use crate::{Event, Str};
-    pub fn fingerprint(event: &Event, _alert_topics: &[String]) -> Str {
-        Str::from(event.message.as_str())
-    }
-}
+//! Enrichment (DESIGN.md sections 5 and 8): what the pipeline derives from an event after it is
+//! classified. [`topics::extract`] finds `#topics` and `@identities` in the message;
+//! [`normalize::normalize`] replaces a message's variable parts by placeholders; and
+//! [`fingerprint::fingerprint`] gives every event the stable key of the alert group it belongs to.
+
+pub mod fingerprint;
+pub mod normalize;
+pub mod topics;
+
+pub use fingerprint::fingerprint;
+pub use normalize::normalize;
+pub use topics::extract;

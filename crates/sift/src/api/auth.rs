@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -16,6 +15,7 @@ use base64::Engine;
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::config::User;
+use crate::config::users::verify_password;
 
 /// Most verified credentials remembered.
 const MAX_REMEMBERED: usize = 1024;
@@ -44,7 +44,7 @@ impl Authenticator {
             return true;
         }
         let Some((name, password)) = decode_basic(authorization) else { return false };
-        let valid = self.users.iter().any(|user| user.name == name && verify(&user.password_hash, &password));
+        let valid = self.users.iter().any(|user| user.name == name && verify_password(&user.password_hash, &password));
         if valid {
             let mut remembered = self.remembered();
             if remembered.len() >= MAX_REMEMBERED {
@@ -58,10 +58,6 @@ impl Authenticator {
     fn remembered(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-fn verify(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// `Basic base64(name:password)` into its parts.

@@ -29,7 +29,7 @@ fn load(args: &ServeArgs) -> anyhow::Result<Config> {
         popcorn: args.popcorn.clone(),
         memory_only: args.memory_only,
     };
-    config::load(args.config.as_deref(), std::env::vars(), &overrides).map_err(|errors| anyhow::anyhow!("{errors}"))
+    Ok(config::load(args.config.as_deref(), config::process_env(), &overrides)?)
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {

@@ -3,7 +3,30 @@
 //!
 //! Loading happens in two stages (see `raw.rs` and `compile.rs`): raw serde structs with
 //! `deny_unknown_fields`, then a compile step that checks every value and reports all errors
-//! at once, each with its key path.
+//! at once, each with its key path. `load.rs` layers the sources (embedded defaults, the file,
+//! `SIFT_*` variables from `env.rs`, then flags), `example.toml` is the annotated file that
+//! `sift config example` prints, and `users.rs` hashes and verifies passwords.
+
+mod compile;
+mod env;
+mod error;
+mod load;
+mod raw;
+pub mod users;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use env::process_env;
+pub use error::{Error, Errors};
+pub use load::{Overrides, from_toml, load};
+pub use values::format_size;
+
+/// The annotated example configuration: every key with its effect and its default.
+pub fn example() -> &'static str {
+    include_str!("example.toml")
+}
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -137,25 +160,3 @@ impl Default for Config {
     }
 }
 
-/// Placeholder until the configuration loader lands: the defaults plus `sift serve` flags.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub data_dir: Option<PathBuf>,
-    pub http: Option<String>,
-    pub syslog: Option<String>,
-    pub popcorn: Option<String>,
-    pub memory_only: bool,
-}
-
-pub fn load(
-    _path: Option<&std::path::Path>,
-    _env: impl IntoIterator<Item = (String, String)>,
-    overrides: &Overrides,
-) -> Result<Config, String> {
-    let mut config = Config::default();
-    if let Some(http) = &overrides.http {
-        config.http.listen = http.parse().map_err(|e| format!("http.listen: {e}"))?;
-    }
-    config.storage.memory_only |= overrides.memory_only;
-    Ok(config)
-}

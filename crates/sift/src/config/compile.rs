@@ -1,0 +1,330 @@
+//! The second stage: from the raw configuration (file and environment merged) and the
+//! command-line flags to a validated [`Config`]. Every value is parsed and checked, every
+//! rule compiled, every user's hash checked, then the whole is checked for what no single key
+//! shows: a listener open to the network with no users, two listeners on one port. All
+//! errors are collected, each naming the key (or the variable or flag) that set the value.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::env::EnvLayer;
+use super::raw::{RawAlerts, RawConfig, RawHttp, RawPipeline, RawRing, RawTail, RawUser};
+use super::{Config, Error, Overrides, User, users, values};
+use crate::pipeline::classify::{RawRule, Rule};
+
+/// Compiles the merged raw configuration; `env` tells which keys came from variables.
+pub(super) fn compile(
+    raw: RawConfig,
+    env: &EnvLayer,
+    overrides: &Overrides,
+) -> Result<Config, Vec<Error>> {
+    let mut c = Compiler {
+        env,
+        errors: Vec::new(),
+    };
+    let mut config = Config::default();
+    // Destructured in full, so that a new raw key does not compile until it is handled here.
+    let RawConfig {
+        data_dir,
+        http: RawHttp {
+            listen: http_listen,
+            max_body,
+        },
+        syslog,
+        popcorn,
+        storage,
+        ring: RawRing {
+            max_events,
+            max_bytes,
+        },
+        pipeline:
+            RawPipeline {
+                max_message_bytes,
+                max_fields,
+                max_depth,
+                max_tags,
+                max_past,
+                max_future,
+            },
+        alerts: RawAlerts {
+            min_severity,
+            topics,
+        },
+        tail: RawTail { queue, max_backlog },
+        classify,
+        auth,
+    } = raw;
+
+    c.set("data_dir", data_dir, Ok, &mut config.data_dir);
+    if config.data_dir.as_os_str().is_empty() {
+        c.error("data_dir", "must not be empty");
+    }
+    c.set(
+        "http.listen",
+        http_listen,
+        |s| values::address(&s),
+        &mut config.http.listen,
+    );
+    c.set(
+        "http.max_body",
+        max_body,
+        |s| values::positive_size(&s),
+        &mut config.http.max_body,
+    );
+    c.set(
+        "syslog.listen",
+        syslog.listen,
+        |s| values::address(&s),
+        &mut config.syslog.listen,
+    );
+    c.set(
+        "popcorn.listen",
+        popcorn.listen,
+        |s| values::address(&s),
+        &mut config.popcorn.listen,
+    );
+    c.set(
+        "storage.memory_only",
+        storage.memory_only,
+        Ok,
+        &mut config.storage.memory_only,
+    );
+    c.set(
+        "ring.max_events",
+        max_events,
+        values::positive,
+        &mut config.ring.max_events,
+    );
+    c.set(
+        "ring.max_bytes",
+        max_bytes,
+        |s| values::positive_size(&s),
+        &mut config.ring.max_bytes,
+    );
+    let pipeline = &mut config.pipeline;
+    c.set(
+        "pipeline.max_message_bytes",
+        max_message_bytes,
+        |s| values::positive_size(&s),
+        &mut pipeline.max_message_bytes,
+    );
+    c.set(
+        "pipeline.max_fields",
+        max_fields,
+        Ok,
+        &mut pipeline.max_fields,
+    );
+    c.set("pipeline.max_depth", max_depth, Ok, &mut pipeline.max_depth);
+    c.set("pipeline.max_tags", max_tags, Ok, &mut pipeline.max_tags);
+    c.set(
+        "pipeline.max_past",
+        max_past,
+        |s| values::duration(&s),
+        &mut pipeline.max_past,
+    );
+    c.set(
+        "pipeline.max_future",
+        max_future,
+        |s| values::duration(&s),
+        &mut pipeline.max_future,
+    );
+    c.set(
+        "alerts.min_severity",
+        min_severity,
+        |s| values::severity(&s),
+        &mut config.alerts.min_severity,
+    );
+    if let Some(topics) = topics {
+        config.alerts.topics = c.topics(topics);
+    }
+    c.set(
+        "tail.queue",
+        queue,
+        values::positive,
+        &mut config.tail.queue,
+    );
+    c.set(
+        "tail.max_backlog",
+        max_backlog,
+        Ok,
+        &mut config.tail.max_backlog,
+    );
+    config.classify = c.rules(classify);
+    let users_written = !auth.users.is_empty();
+    config.auth.users = c.users(auth.users);
+
+    c.overrides(overrides, &mut config);
+    c.listeners(&config, users_written);
+    if c.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(c.errors)
+    }
+}
+
+struct Compiler<'a> {
+    env: &'a EnvLayer,
+    errors: Vec<Error>,
+}
+
+impl Compiler<'_> {
+    /// Records an error about `key`, named by where its value came from.
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(Error::new(self.env.path(key), message));
+    }
+
+    /// Parses `raw` into `target` when the key is set; the default stays otherwise.
+    fn set<R, T>(
+        &mut self,
+        key: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+        target: &mut T,
+    ) {
+        match raw.map(parse) {
+            None => {}
+            Some(Ok(value)) => *target = value,
+            Some(Err(message)) => self.error(key, message),
+        }
+    }
+
+    /// Alert topics, written with or without the `#`.
+    fn topics(&mut self, topics: Vec<String>) -> Vec<String> {
+        let mut out = Vec::with_capacity(topics.len());
+        for (i, topic) in topics.into_iter().enumerate() {
+            let name = topic.strip_prefix('#').unwrap_or(&topic);
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                let message = format!(
+                    "{topic:?} is not a topic: use letters, digits and '_', such as \"checkout\""
+                );
+                self.error(&format!("alerts.topics[{i}]"), message);
+            } else {
+                out.push(name.to_owned());
+            }
+        }
+        out
+    }
+
+    fn rules(&mut self, raw: Vec<RawRule>) -> Vec<Rule> {
+        let mut rules = Vec::with_capacity(raw.len());
+        for (i, rule) in raw.into_iter().enumerate() {
+            match Rule::compile(rule, i) {
+                Ok(rule) => rules.push(rule),
+                Err(errors) => {
+                    for error in errors {
+                        self.error(&format!("classify[{i}].{}", error.key), error.message);
+                    }
+                }
+            }
+        }
+        rules
+    }
+
+    fn users(&mut self, raw: Vec<RawUser>) -> Vec<User> {
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, user) in raw.into_iter().enumerate() {
+            let mut ok = true;
+            if let Err(message) = users::check_name(&user.name) {
+                self.error(&format!("auth.users[{i}].name"), message);
+                ok = false;
+            } else if let Some(j) = first.get(&user.name) {
+                let message = format!("duplicate user {:?} (first at auth.users[{j}])", user.name);
+                self.error(&format!("auth.users[{i}].name"), message);
+                ok = false;
+            } else {
+                first.insert(user.name.clone(), i);
+            }
+            if let Err(message) = users::check_hash(&user.password_hash) {
+                let name = if users::check_name(&user.name).is_ok() {
+                    &user.name
+                } else {
+                    "NAME"
+                };
+                let message = format!("{message}; make one with `sift user add {name}`");
+                self.error(&format!("auth.users[{i}].password_hash"), message);
+                ok = false;
+            }
+            if ok {
+                out.push(User {
+                    name: user.name,
+                    password_hash: user.password_hash,
+                });
+            }
+        }
+        out
+    }
+
+    /// Applies `sift serve` flags, which beat the file and the environment.
+    fn overrides(&mut self, overrides: &Overrides, config: &mut Config) {
+        if let Some(dir) = &overrides.data_dir {
+            if dir.as_os_str().is_empty() {
+                self.errors
+                    .push(Error::new("--data-dir", "must not be empty"));
+            } else {
+                config.data_dir = dir.clone();
+            }
+        }
+        let listeners = [
+            ("--http", &overrides.http, &mut config.http.listen),
+            ("--syslog", &overrides.syslog, &mut config.syslog.listen),
+            ("--popcorn", &overrides.popcorn, &mut config.popcorn.listen),
+        ];
+        for (flag, text, target) in listeners {
+            let Some(text) = text else { continue };
+            match values::address(text) {
+                Ok(addr) => *target = addr,
+                Err(message) => self.errors.push(Error::new(flag, message)),
+            }
+        }
+        if overrides.memory_only {
+            config.storage.memory_only = true;
+        }
+    }
+
+    /// Checks the listeners together: loopback unless users are configured (DESIGN.md
+    /// section 1, "secure by default"), and no two on one port of one protocol.
+    /// `users_written` says whether the file has `[[auth.users]]`, even bad ones (those are
+    /// reported on their own, and the listeners are then not blamed for them).
+    fn listeners(&mut self, config: &Config, users_written: bool) {
+        let listeners = [
+            ("http.listen", config.http.listen),
+            ("syslog.listen", config.syslog.listen),
+            ("popcorn.listen", config.popcorn.listen),
+        ];
+        if !users_written {
+            for (key, addr) in listeners {
+                if !addr.ip().is_loopback() {
+                    let message = format!(
+                        "{addr} is not a loopback address and no [[auth.users]] are configured; \
+                         add a user with `sift user add NAME` and paste its [[auth.users]] entry \
+                         into the config, or listen on 127.0.0.1"
+                    );
+                    self.errors.push(Error::new(key, message));
+                }
+            }
+        }
+        // Syslog takes UDP and TCP, HTTP takes TCP, Popcorn takes UDP.
+        if clash(config.syslog.listen, config.http.listen) {
+            let message = format!(
+                "{} is also http.listen, and both use TCP",
+                config.syslog.listen
+            );
+            self.errors.push(Error::new("syslog.listen", message));
+        }
+        if clash(config.popcorn.listen, config.syslog.listen) {
+            let message = format!(
+                "{} is also syslog.listen, and both use UDP",
+                config.popcorn.listen
+            );
+            self.errors.push(Error::new("popcorn.listen", message));
+        }
+    }
+}
+
+/// Whether two listeners of one protocol would fight over a port (port 0 picks a free one).
+fn clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}

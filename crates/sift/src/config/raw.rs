@@ -1,0 +1,351 @@
+//! The configuration as written: serde structs with `deny_unknown_fields` and every key
+//! optional, holding values as they appear in TOML (`"512MiB"`, `"0.0.0.0:9125"`). Their
+//! meaning is checked later, in `compile.rs`.
+//!
+//! serde stops at the first error, but a person fixing a file wants them all. So when the
+//! whole document does not deserialize, [`read`] deserializes each part of it on its own, in a
+//! document that holds only that part, and reports every part that fails, with its key path.
+//! The serde structs stay the only description of which keys exist and what type they hold.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::{Table, Value};
+
+use super::Error;
+use crate::pipeline::classify::RawRule;
+
+/// Every scalar key, in the order of the example file. These are the keys that `SIFT_*`
+/// variables can set; `[[classify]]` and `[[auth.users]]` are tables, set in the file only.
+pub(super) const KEYS: &[&str] = &[
+    "data_dir",
+    "http.listen",
+    "http.max_body",
+    "syslog.listen",
+    "popcorn.listen",
+    "storage.memory_only",
+    "ring.max_events",
+    "ring.max_bytes",
+    "pipeline.max_message_bytes",
+    "pipeline.max_fields",
+    "pipeline.max_depth",
+    "pipeline.max_tags",
+    "pipeline.max_past",
+    "pipeline.max_future",
+    "alerts.min_severity",
+    "alerts.topics",
+    "tail.queue",
+    "tail.max_backlog",
+];
+
+/// The whole file. Sections left out are empty, and every key left out keeps its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawConfig {
+    /// Where durable data lives. Default `"sift-data"`.
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub http: RawHttp,
+    #[serde(default)]
+    pub syslog: RawListener,
+    #[serde(default)]
+    pub popcorn: RawListener,
+    #[serde(default)]
+    pub storage: RawStorage,
+    #[serde(default)]
+    pub ring: RawRing,
+    #[serde(default)]
+    pub pipeline: RawPipeline,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+    #[serde(default)]
+    pub tail: RawTail,
+    /// Ordered classification rules (`[[classify]]`). Default none.
+    #[serde(default)]
+    pub classify: Vec<RawRule>,
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawHttp {
+    /// HTTP listener, `host:port`. Default `"127.0.0.1:9125"`.
+    pub listen: Option<String>,
+    /// Largest accepted request body. Default `"16MiB"`.
+    pub max_body: Option<RawSize>,
+}
+
+/// `[syslog]` and `[popcorn]`: one listener each.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawListener {
+    /// Listener address, `host:port`. Default `"127.0.0.1:5514"` (syslog),
+    /// `"127.0.0.1:9125"` (popcorn).
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawStorage {
+    /// Keep events in the ring only. Default `false`.
+    pub memory_only: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawRing {
+    /// Most events held in memory. Default `1000000`.
+    pub max_events: Option<usize>,
+    /// Most bytes held in memory. Default `"512MiB"`.
+    pub max_bytes: Option<RawSize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawPipeline {
+    /// Longest accepted message. Default `"64KiB"`.
+    pub max_message_bytes: Option<RawSize>,
+    /// Most keys in `fields`. Default `256`.
+    pub max_fields: Option<usize>,
+    /// Deepest nesting of `fields`. Default `16`.
+    pub max_depth: Option<usize>,
+    /// Most tags per event. Default `64`.
+    pub max_tags: Option<usize>,
+    /// Oldest accepted event time, as an age. Default `"365d"`.
+    pub max_past: Option<String>,
+    /// Newest accepted event time, ahead of the clock. Default `"1h"`.
+    pub max_future: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawAlerts {
+    /// Least severity that makes an alert. Default `"warning"`.
+    pub min_severity: Option<String>,
+    /// Topics that group alerts by `app + topic`. Default `[]`.
+    pub topics: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawTail {
+    /// Batches queued per live tail. Default `256`.
+    pub queue: Option<usize>,
+    /// Largest backlog a tail may ask for. Default `10000`.
+    pub max_backlog: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawAuth {
+    /// Users allowed in with HTTP Basic (`[[auth.users]]`). Default none.
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table with name and password_hash")]
+pub(super) struct RawUser {
+    pub name: String,
+    /// An argon2 PHC string, as `sift user add` prints it.
+    pub password_hash: String,
+}
+
+/// A size as written: a number of bytes, or a string with a unit (`"512MiB"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RawSize {
+    Bytes(u64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawSize, D::Error> {
+        struct SizeVisitor;
+
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size: a number of bytes or a string such as \"64KiB\"")
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(n))
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawSize, E> {
+                u64::try_from(n)
+                    .map(RawSize::Bytes)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(s.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// Deserializes a TOML document, reporting every part that does not fit, not just the first.
+///
+/// The parts that fit are returned too, so that the next stage can report its own errors
+/// about them: a bad key is left out, and a bad array element leaves out its whole array (so
+/// that the indices of the others stay true in later messages).
+pub(super) fn read(table: Table) -> (RawConfig, Vec<Error>) {
+    let mut root = Value::Table(table);
+    let mut errors: Vec<Error> = Vec::new();
+    // Leaving a part out can reveal another error (a rule's missing `when` behind its unknown
+    // key), hence a few rounds; each round leaves out at least one part.
+    for _ in 0..4 {
+        let error = match RawConfig::deserialize(root.clone()) {
+            Ok(raw) => return (raw, errors),
+            Err(error) => error,
+        };
+        let mut found = Vec::new();
+        narrow(&mut Vec::new(), &root, &mut found);
+        if found.is_empty() {
+            errors.push(Error::new("config", message(&error)));
+            break;
+        }
+        for (path, error) in found {
+            match path.split_last() {
+                Some((Segment::Index(_), array)) => remove(&mut root, array),
+                _ => remove(&mut root, &path),
+            }
+            if !errors.contains(&error) {
+                errors.push(error);
+            }
+        }
+    }
+    (RawConfig::default(), errors)
+}
+
+/// Checks one scalar key's value on its own, as if it were the only key in the file.
+pub(super) fn probe(key: &str, value: &Value) -> Result<(), String> {
+    let path: Vec<Segment> = key.split('.').map(|k| Segment::Key(k.to_owned())).collect();
+    RawConfig::deserialize(wrap(&path, value.clone()))
+        .map(drop)
+        .map_err(|e| message(&e))
+}
+
+/// A step of a key path: a table key or an index into an array.
+#[derive(Debug, Clone)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Reports the errors in `value`, the part of the document at `path`.
+///
+/// Each part is tried in a document that holds only that part. A part that fails is searched
+/// for the smaller parts that fail; when none of them does, the part itself is the error.
+/// The root is never an error of its own.
+/// "missing field" errors are believed only for array elements (a `[[classify]]` rule without
+/// `when`): elsewhere they come from the siblings this search leaves out.
+fn narrow(path: &mut Vec<Segment>, value: &Value, errors: &mut Vec<(Vec<Segment>, Error)>) {
+    let Err(error) = RawConfig::deserialize(wrap(path, value.clone())) else {
+        return;
+    };
+    // A table or array that fails even when empty is itself wrong (an unknown key, a table
+    // where an array belongs): its contents are not to blame.
+    let empty = match value {
+        Value::Table(_) => Some(Value::Table(Table::new())),
+        Value::Array(_) => Some(Value::Array(Vec::new())),
+        _ => None,
+    };
+    let own = empty
+        .and_then(|empty| RawConfig::deserialize(wrap(path, empty)).err())
+        .filter(|error| !error.message().starts_with("missing field"));
+    if let Some(error) = own {
+        errors.push((path.clone(), Error::new(display(path), message(&error))));
+        return;
+    }
+    let before = errors.len();
+    match value {
+        Value::Table(table) => {
+            for (key, child) in table {
+                path.push(Segment::Key(key.clone()));
+                narrow(path, child, errors);
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                path.push(Segment::Index(i));
+                narrow(path, child, errors);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+    let missing = error.message().starts_with("missing field");
+    let complete = matches!(path.last(), Some(Segment::Index(_)));
+    if errors.len() == before && !path.is_empty() && (!missing || complete) {
+        errors.push((path.clone(), Error::new(display(path), message(&error))));
+    }
+}
+
+/// Removes the part of the document at `path`, which ends in a table key.
+fn remove(root: &mut Value, path: &[Segment]) {
+    let Some((Segment::Key(last), parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = root;
+    for segment in parents {
+        let next = match (segment, node) {
+            (Segment::Key(key), Value::Table(table)) => table.get_mut(key),
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        node = next;
+    }
+    if let Value::Table(table) = node {
+        table.remove(last);
+    }
+}
+
+/// A document that holds `value` at `path` and nothing else.
+fn wrap(path: &[Segment], value: Value) -> Value {
+    path.iter()
+        .rev()
+        .fold(value, |inner, segment| match segment {
+            Segment::Key(key) => Value::Table(Table::from_iter([(key.clone(), inner)])),
+            Segment::Index(_) => Value::Array(vec![inner]),
+        })
+}
+
+/// `classify[2].set.severity`.
+fn display(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) if out.is_empty() => out.push_str(key),
+            Segment::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// serde's message in TOML's words rather than Rust's.
+fn message(error: &toml::de::Error) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("unknown field", "unknown key"),
+        ("expected usize", "expected a whole number"),
+        ("expected path string", "expected a path (a string)"),
+    ];
+    let mut message = error.message().trim_end().to_owned();
+    for (rust, toml) in WORDS {
+        message = message.replace(rust, toml);
+    }
+    message
+}

@@ -1,0 +1,130 @@
+//! Starting a real server for a test: `sift serve` on port 0 with an optional config file,
+//! the address read from its `listening http on ADDR` line, killed when the handle drops.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    /// Lines the server printed on stderr (its log), collected in the background.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sift_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_sift")
+}
+
+/// A server with the embedded defaults (memory only, port 0).
+pub fn start_server() -> Server {
+    start_server_with("")
+}
+
+/// A server with this configuration file text.
+pub fn start_server_with(config: &str) -> Server {
+    try_start_server(config, &[]).unwrap_or_else(|output| panic!("sift serve did not start:\n{output}"))
+}
+
+/// Starts a server; on failure returns everything it printed.
+pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_path = dir.path().join("sift.toml");
+    std::fs::write(&config_path, config).expect("write config");
+    let mut command = Command::new(sift_binary());
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--memory-only", "--http", "127.0.0.1:0"])
+        .args(extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SIFT_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command.spawn().expect("spawn sift");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("listening http on ") {
+                    let addr = addr.trim().parse().expect("address");
+                    // Keep draining stdout so the server never blocks on a full pipe.
+                    std::thread::spawn(move || for _ in lines {});
+                    return Ok(Server { addr, child, dir, config_path, log });
+                }
+            }
+            _ => {
+                let _ = child.wait();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                return Err(log.lock().unwrap().join("\n"));
+            }
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("client")
+}
+
+/// POSTs a body to /api/v1/events and returns the status and JSON answer.
+pub async fn post_events(server: &Server, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = client()
+        .post(server.url("/api/v1/events"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json answer"))
+}
+
+/// GETs a path and returns the status and JSON answer.
+pub async fn get_json(server: &Server, path_and_query: &str) -> (u16, Value) {
+    let response = client().get(server.url(path_and_query)).send().await.expect("get");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json answer"))
+}
+
+/// The messages of a search answer, in order.
+pub fn messages(answer: &Value) -> Vec<String> {
+    answer["events"]
+        .as_array()
+        .expect("events array")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

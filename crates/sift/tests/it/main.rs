@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real `sift` binary on port 0 and talks to it over HTTP
+//! as clients do.
+
+mod auth;
+mod harness;
+mod ingest;
+mod rules;
+mod search;
+mod stats;
+mod tail;
