@@ -19,7 +19,7 @@ use crate::bus::{Bus, Subscription};
 /// when the reader fell behind, `Dropped` with the number of events it never saw.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TailItem {
-    Event(Event),
+    Event(Box<Event>),
     Ready,
     Dropped(u64),
 }
@@ -47,7 +47,7 @@ impl Tail {
     /// The next item, waiting for live events; `None` when the server shuts the bus down.
     pub async fn next(&mut self) -> Option<TailItem> {
         if let Some(event) = self.backlog.pop_front() {
-            return Some(TailItem::Event(event));
+            return Some(TailItem::Event(Box::new(event)));
         }
         if !self.ready_sent {
             self.ready_sent = true;
@@ -58,7 +58,7 @@ impl Tail {
                 while let Some(event) = batch.events.get(*index) {
                     *index += 1;
                     if self.query.matches(event) {
-                        return Some(TailItem::Event(event.clone()));
+                        return Some(TailItem::Event(Box::new(event.clone())));
                     }
                 }
                 self.current = None;
@@ -103,14 +103,14 @@ mod tests {
 
     async fn message(tail: &mut Tail) -> TailItem {
         match tail.next().await {
-            Some(TailItem::Event(e)) => TailItem::Event(Event::new(Source::Internal, Timestamp(0), e.message)),
+            Some(TailItem::Event(e)) => item(&e.message),
             Some(other) => other,
             None => panic!("tail ended"),
         }
     }
 
     fn item(message: &str) -> TailItem {
-        TailItem::Event(Event::new(Source::Internal, Timestamp(0), message))
+        TailItem::Event(Box::new(Event::new(Source::Internal, Timestamp(0), message)))
     }
 
     #[tokio::test]

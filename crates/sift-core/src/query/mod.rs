@@ -1,12 +1,58 @@
-//! The query language (DESIGN.md section 6). Placeholder until the parser lands: matches all.
+//! The query language's filter part (DESIGN.md section 6): a query is parsed once into a tree
+//! of precompiled matchers, then run against every event of a search, a live tail, a drain or
+//! a rule without allocating.
+//!
+//! ```text
+//! severity>=warning app:calculator host:web-* "connection refused" -type:health
+//! #login_failed @fearing line:54 fields.execution_time>0.5 (host:a OR host:b)
+//! ```
+//!
+//! - a bare word or `"quoted phrase"` is a case-insensitive substring of the message; a bare
+//!   word with `*` is a glob found anywhere in the message;
+//! - `field:value` is equality ignoring case, `field:web-*` a glob (`*` and `?`),
+//!   `field:/regex/` a regex as written, `field:*` "present and not empty";
+//! - `field>N`, `>=`, `<`, `<=` compare numbers, severities (`>` is worse) and times
+//!   (`time>15m` is newer than 15 minutes before the query was parsed);
+//! - `#topic`, `@identity`; implicit AND, `AND`, `OR`, `NOT` or `-`, parentheses
+//!   (NOT binds tighter than AND, AND tighter than OR).
+//!
+//! How it is built: `lexer` reads tokens one at a time (so a filter can stop at a `|` and
+//! leave the rest to the pipe stage), `parser` builds the boolean structure and hands each
+//! term to `term`, which checks the field (`field`) and the value and builds a leaf from
+//! the string matchers in `text` and the JSON path matchers in `json`; `eval` holds the
+//! tree, simplifies and orders it, evaluates it and prints it.
+
+mod eval;
+mod field;
+mod json;
+mod lexer;
+mod parser;
+mod term;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
 
 use crate::{Event, Timestamp};
 
-#[derive(Debug, Clone)]
+use eval::Node;
+
+/// A compiled filter. A `Query` that exists is valid; cloning it is cheap.
+#[derive(Clone)]
 pub struct Query {
-    src: String,
+    inner: Arc<Inner>,
 }
 
+struct Inner {
+    source: String,
+    root: Node,
+}
+
+/// Why a query does not parse: where (a character offset, 0-based), what the parser expected
+/// there and what it found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("at position {position}: expected {expected}, found {found}")]
 pub struct ParseError {
@@ -15,23 +61,87 @@ pub struct ParseError {
     pub found: String,
 }
 
+/// A parse failure inside the module, at a byte offset; turned into a [`ParseError`] (with a
+/// character offset) at the boundary.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub at: usize,
+    pub expected: String,
+    pub found: String,
+}
+
+impl Fail {
+    pub(crate) fn new(at: usize, expected: impl Into<String>, found: impl Into<String>) -> Fail {
+        Fail { at, expected: expected.into(), found: found.into() }
+    }
+
+    fn into_error(self, src: &str) -> ParseError {
+        ParseError { position: char_offset(src, self.at), expected: self.expected, found: self.found }
+    }
+}
+
+/// The character offset of byte offset `at` in `src`.
+pub(crate) fn char_offset(src: &str, at: usize) -> usize {
+    let at = at.min(src.len());
+    match src.get(..at) {
+        Some(prefix) => prefix.chars().count(),
+        None => src.char_indices().take_while(|&(i, _)| i < at).count(),
+    }
+}
+
 impl Query {
+    /// Parses `src`; relative times (`time>15m`) count back from the current time.
     pub fn parse(src: &str) -> Result<Query, ParseError> {
         Query::parse_at(src, Timestamp::now())
     }
-    pub fn parse_at(src: &str, _now: Timestamp) -> Result<Query, ParseError> {
-        Ok(Query { src: src.to_owned() })
+
+    /// Parses `src`; relative times count back from `now`. A `|` outside quotes is an error:
+    /// pipes belong to the analytics stage, see [`parse_filter_prefix`].
+    pub fn parse_at(src: &str, now: Timestamp) -> Result<Query, ParseError> {
+        let (query, stop) = parse_filter_prefix(src, now)?;
+        if stop < src.len() {
+            return Err(Fail::new(stop, "end of filter", "`|` (pipes are not supported in a filter)").into_error(src));
+        }
+        Ok(query)
     }
+
+    /// The query that matches every event (the same as `""` or `*`).
     pub fn all() -> Query {
-        Query { src: String::new() }
+        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All }) }
     }
-    pub fn matches(&self, _event: &Event) -> bool {
-        true
+
+    /// Whether `event` passes the filter. Does not allocate.
+    #[inline]
+    pub fn matches(&self, event: &Event) -> bool {
+        self.inner.root.matches(event)
     }
+
+    /// Whether the query matches every event, so that callers can skip it.
     pub fn is_all(&self) -> bool {
-        true
+        matches!(self.inner.root, Node::All)
     }
+
+    /// The text the query was parsed from, trimmed.
     pub fn source(&self) -> &str {
-        &self.src
+        &self.inner.source
+    }
+}
+
+/// Parses the filter at the start of `src`, up to a `|` outside quotes and parentheses or the
+/// end, and returns it with the byte offset where it stopped: the offset of that `|`, or
+/// `src.len()`. Nothing after the `|` is read. The query's [`Query::source`] is the filter's
+/// text, trimmed.
+pub fn parse_filter_prefix(src: &str, now: Timestamp) -> Result<(Query, usize), ParseError> {
+    let (root, stop) = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
+    let source = src[..stop].trim().to_owned();
+    Ok((Query { inner: Arc::new(Inner { source, root }) }, stop))
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("source", &self.inner.source)
+            .field("compiled", &format_args!("{}", self.inner.root))
+            .finish()
     }
 }

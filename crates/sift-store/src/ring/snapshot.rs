@@ -108,7 +108,7 @@ impl Snapshot {
                 a
             });
         let mut found: Vec<Ranked> = top.into_iter().map(|Reverse(item)| item).collect();
-        found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        found.sort_unstable_by_key(|ranked| std::cmp::Reverse(ranked.0));
         found.into_iter().map(|Ranked(_, event)| event.clone()).collect()
     }
 

@@ -60,10 +60,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
         .take(MAX_LISTED_ERRORS)
         .map(|(index, rejection)| json!({ "index": index, "error": rejection.message }))
         .collect();
-    let mut answer = json!({ "accepted": report.accepted, "rejected": report.rejected.len(), "errors": errors });
-    if report.accepted == 0 && report.rejected.is_empty() {
-        answer["error"] = json!("the body holds no events: send a JSON object, an array of objects, or NDJSON");
-    }
+    let answer = json!({ "accepted": report.accepted, "rejected": report.rejected.len(), "errors": errors });
     (status, Json(answer)).into_response()
 }
 

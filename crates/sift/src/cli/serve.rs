@@ -36,6 +36,9 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+    if !config.storage.memory_only {
+        warn!("the durable store is not built yet: events are kept in memory (the ring) only");
+    }
     let state = Arc::new(AppState::new(config));
     announce("http", &http)?;
     tokio::spawn(reload_on_hangup(args, Arc::clone(&state)));

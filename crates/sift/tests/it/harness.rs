@@ -10,7 +10,8 @@ use serde_json::Value;
 pub struct Server {
     pub addr: std::net::SocketAddr,
     pub child: Child,
-    pub dir: tempfile::TempDir,
+    /// Holds the config file and data directory until the server is gone.
+    _dir: tempfile::TempDir,
     pub config_path: PathBuf,
     /// Lines the server printed on stderr (its log), collected in the background.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -26,6 +27,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log.lock().map(|lines| lines.join("\n")).unwrap_or_default();
+            eprintln!("--- sift serve log ---\n{log}");
+        }
     }
 }
 
@@ -55,7 +60,8 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
         .arg(&config_path)
         .arg("--data-dir")
         .arg(dir.path().join("data"))
-        .args(["--memory-only", "--http", "127.0.0.1:0"])
+        .arg("--memory-only")
+        .args(if extra_args.contains(&"--http") { &[][..] } else { &["--http", "127.0.0.1:0"][..] })
         .args(extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -83,7 +89,7 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
                     let addr = addr.trim().parse().expect("address");
                     // Keep draining stdout so the server never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines {});
-                    return Ok(Server { addr, child, dir, config_path, log });
+                    return Ok(Server { addr, child, _dir: dir, config_path, log });
                 }
             }
             _ => {
@@ -96,7 +102,8 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().expect("client")
+    // A bound on every request, so a server that never answers fails the test instead of hanging it.
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("client")
 }
 
 /// POSTs a body to /api/v1/events and returns the status and JSON answer.

@@ -1,0 +1,157 @@
+//! The parser: recursive descent over the lexer's tokens, building the boolean structure with
+//! NOT (or `-`) binding tighter than AND (written or implicit), and AND tighter than OR.
+//! Terms go to [`term::compile`]. It stops at a `|` at the top level, reports unbalanced
+//! parentheses and dangling operators at the token where they show, and bounds nesting so that
+//! no input can exhaust the stack.
+//!
+//! ```text
+//! filter := or? ("|" ... | end)
+//! or     := and ("OR" and)*
+//! and    := unary ("AND"? unary)*
+//! unary  := ("NOT" | "-") unary | "(" or ")" | term
+//! ```
+
+use super::eval::{Node, simplify};
+use super::lexer::{Kind, Lexer, Token, quote_snippet};
+use super::{Fail, char_offset, term};
+use crate::Timestamp;
+
+/// How deep parentheses and negations may nest.
+const MAX_DEPTH: usize = 100;
+
+/// Parses the filter at the start of `src` into a simplified tree, and returns the byte offset
+/// where it stopped (a top-level `|`, or the end).
+pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<(Node, usize), Fail> {
+    let mut parser = Parser { src, lexer: Lexer::new(src), peeked: None, now, depth: 0 };
+    let node = match parser.peek()? {
+        None | Some(Token { kind: Kind::Pipe, .. }) => Node::All,
+        Some(_) => parser.or()?,
+    };
+    match parser.peeked.take() {
+        None => Ok((simplify(node), src.len())),
+        Some(Token { kind: Kind::Pipe, start, .. }) => Ok((simplify(node), start)),
+        Some(Token { kind: Kind::RParen, start, .. }) => {
+            Err(Fail::new(start, "end of query", "`)` without a matching `(`"))
+        }
+        Some(token) => Err(Fail::new(token.start, "end of query", parser.describe(Some(&token)))),
+    }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    lexer: Lexer<'a>,
+    /// The next token, once read; `None` also at the end (then reading again is cheap).
+    peeked: Option<Token>,
+    now: Timestamp,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&mut self) -> Result<Option<&Token>, Fail> {
+        if self.peeked.is_none() {
+            self.peeked = self.lexer.next_token()?;
+        }
+        Ok(self.peeked.as_ref())
+    }
+
+    fn peek_kind(&mut self) -> Result<Option<&Kind>, Fail> {
+        Ok(self.peek()?.map(|t| &t.kind))
+    }
+
+    fn or(&mut self) -> Result<Node, Fail> {
+        let mut children = vec![self.and()?];
+        while let Some(Kind::Or) = self.peek_kind()? {
+            self.expect_term_after("`OR`")?;
+            children.push(self.and()?);
+        }
+        Ok(if children.len() == 1 { children.remove(0) } else { Node::Or(children.into()) })
+    }
+
+    fn and(&mut self) -> Result<Node, Fail> {
+        let mut children = vec![self.unary()?];
+        loop {
+            match self.peek_kind()? {
+                Some(Kind::And) => self.expect_term_after("`AND`")?,
+                Some(Kind::Not | Kind::Minus | Kind::LParen | Kind::Term(_)) => {}
+                _ => break,
+            }
+            children.push(self.unary()?);
+        }
+        Ok(if children.len() == 1 { children.remove(0) } else { Node::And(children.into()) })
+    }
+
+    fn unary(&mut self) -> Result<Node, Fail> {
+        let token = match self.peeked.take() {
+            Some(token) => token,
+            None => match self.lexer.next_token()? {
+                Some(token) => token,
+                None => return Err(Fail::new(self.src.len(), "a term", "end of query")),
+            },
+        };
+        match token.kind {
+            Kind::Not | Kind::Minus => {
+                let what = if matches!(token.kind, Kind::Not) { "`NOT`" } else { "`-`" };
+                self.enter(&token)?;
+                self.expect_term(what)?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(Node::Not(Box::new(inner)))
+            }
+            Kind::LParen => {
+                self.enter(&token)?;
+                self.expect_term("`(`")?;
+                let inner = self.or()?;
+                match self.peeked.take() {
+                    Some(Token { kind: Kind::RParen, .. }) => {
+                        self.depth -= 1;
+                        Ok(inner)
+                    }
+                    other => {
+                        let at = other.as_ref().map_or(self.src.len(), |t| t.start);
+                        let expected =
+                            format!("`)` to close the `(` at position {}", char_offset(self.src, token.start));
+                        Err(Fail::new(at, expected, self.describe(other.as_ref())))
+                    }
+                }
+            }
+            Kind::Term(term) => term::compile(term, self.src, self.now),
+            _ => Err(Fail::new(token.start, "a term", self.describe(Some(&token)))),
+        }
+    }
+
+    /// Consumes the peeked operator token and checks that a term follows it.
+    fn expect_term_after(&mut self, what: &str) -> Result<(), Fail> {
+        self.peeked = None;
+        self.expect_term(what)
+    }
+
+    /// Checks that the next token can start a term; `what` is the operator before it.
+    fn expect_term(&mut self, what: &str) -> Result<(), Fail> {
+        let len = self.src.len();
+        match self.peek()? {
+            Some(Token { kind: Kind::Not | Kind::Minus | Kind::LParen | Kind::Term(_), .. }) => Ok(()),
+            other => {
+                let at = other.map_or(len, |t| t.start);
+                let found = self.describe(self.peeked.as_ref());
+                Err(Fail::new(at, format!("a term after {what}"), found))
+            }
+        }
+    }
+
+    /// One more level of nesting at `token`, within [`MAX_DEPTH`].
+    fn enter(&mut self, token: &Token) -> Result<(), Fail> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let expected = format!("at most {MAX_DEPTH} nested parentheses and negations");
+            return Err(Fail::new(token.start, expected, self.describe(Some(token))));
+        }
+        Ok(())
+    }
+
+    fn describe(&self, token: Option<&Token>) -> String {
+        match token {
+            None => "end of query".to_owned(),
+            Some(token) => quote_snippet(&self.src[token.start..token.end]),
+        }
+    }
+}
