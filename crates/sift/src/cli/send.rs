@@ -50,11 +50,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<ExitCode> {
         (answer.accepted, answer.rejected)
     };
     eprintln!("{}", summary(accepted, rejected));
-    Ok(if rejected == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// One line of input, already an event's JSON text.
@@ -65,11 +61,7 @@ struct Line {
 
 /// Reads standard input on its own thread (it blocks) and sends batches as they fill up or
 /// as the input pauses. Returns the accepted and rejected counts.
-async fn send_stdin(
-    client: &Client,
-    common: String,
-    batch_size: usize,
-) -> anyhow::Result<(u64, u64)> {
+async fn send_stdin(client: &Client, common: String, batch_size: usize) -> anyhow::Result<(u64, u64)> {
     if io::stdin().is_terminal() {
         eprintln!("reading events from standard input, one per line (Ctrl-D to end)");
     }
@@ -120,11 +112,7 @@ async fn send_stdin(
 
 /// Turns each non-empty input line into an event and queues it; stops at end of input (or
 /// when the sending side has stopped).
-fn read_lines(
-    mut input: impl BufRead,
-    common: &str,
-    sender: &mpsc::Sender<Line>,
-) -> io::Result<()> {
+fn read_lines(mut input: impl BufRead, common: &str, sender: &mpsc::Sender<Line>) -> io::Result<()> {
     let mut buffer = Vec::new();
     let mut number = 0u64;
     loop {
@@ -223,9 +211,7 @@ pub(crate) fn parse_fields(specs: &[String]) -> anyhow::Result<Map<String, Value
     let mut fields = Map::new();
     for spec in specs {
         let Some((key, raw)) = spec.split_once('=') else {
-            anyhow::bail!(
-                "--field {spec:?} has no '=': expected KEY=VALUE, for example user=bob or a.b=5"
-            );
+            anyhow::bail!("--field {spec:?} has no '=': expected KEY=VALUE, for example user=bob or a.b=5");
         };
         if key.split('.').any(str::is_empty) {
             anyhow::bail!("--field {spec:?}: the key must be a name or a dotted path such as a.b");
@@ -248,14 +234,10 @@ fn insert_path(fields: &mut Map<String, Value>, key: &str, value: Value) -> anyh
             path.push('.');
         }
         path.push_str(part);
-        let entry = object
-            .entry(part)
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = object.entry(part).or_insert_with(|| Value::Object(Map::new()));
         match entry {
             Value::Object(inner) => object = inner,
-            _ => anyhow::bail!(
-                "--field {key}: {path} is already set to a value, so it cannot hold {key}"
-            ),
+            _ => anyhow::bail!("--field {key}: {path} is already set to a value, so it cannot hold {key}"),
         }
     }
     if object.contains_key(leaf) {
@@ -269,11 +251,7 @@ fn insert_path(fields: &mut Map<String, Value>, key: &str, value: Value) -> anyh
 fn local_hostname() -> Option<String> {
     let from_kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
     let from_env = || std::env::var("HOSTNAME").ok();
-    [from_kernel, from_env()]
-        .into_iter()
-        .flatten()
-        .map(|name| name.trim().to_owned())
-        .find(|name| !name.is_empty())
+    [from_kernel, from_env()].into_iter().flatten().map(|name| name.trim().to_owned()).find(|name| !name.is_empty())
 }
 
 #[cfg(test)]
@@ -282,18 +260,13 @@ mod tests {
 
     fn fields(specs: &[&str]) -> Result<String, String> {
         let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
-        parse_fields(&specs)
-            .map(|map| Value::Object(map).to_string())
-            .map_err(|error| error.to_string())
+        parse_fields(&specs).map(|map| Value::Object(map).to_string()).map_err(|error| error.to_string())
     }
 
     #[test]
     fn field_values() {
         assert_eq!(fields(&["user=bob"]).unwrap(), r#"{"user":"bob"}"#);
-        assert_eq!(
-            fields(&["n=5", "ok=true", "x=null", "f=0.5"]).unwrap(),
-            r#"{"n":5,"ok":true,"x":null,"f":0.5}"#
-        );
+        assert_eq!(fields(&["n=5", "ok=true", "x=null", "f=0.5"]).unwrap(), r#"{"n":5,"ok":true,"x":null,"f":0.5}"#);
         assert_eq!(
             fields(&[r#"s="5""#, "ids=[1,2]", r#"o={"k":"v"}"#]).unwrap(),
             r#"{"s":"5","ids":[1,2],"o":{"k":"v"}}"#
@@ -306,14 +279,8 @@ mod tests {
 
     #[test]
     fn nested_keys() {
-        assert_eq!(
-            fields(&["a.b=1", "a.c=x", "a.d.e=true"]).unwrap(),
-            r#"{"a":{"b":1,"c":"x","d":{"e":true}}}"#
-        );
-        assert_eq!(
-            fields(&[r#"a={"b":1}"#, "a.c=2"]).unwrap(),
-            r#"{"a":{"b":1,"c":2}}"#
-        );
+        assert_eq!(fields(&["a.b=1", "a.c=x", "a.d.e=true"]).unwrap(), r#"{"a":{"b":1,"c":"x","d":{"e":true}}}"#);
+        assert_eq!(fields(&[r#"a={"b":1}"#, "a.c=2"]).unwrap(), r#"{"a":{"b":1,"c":2}}"#);
     }
 
     #[test]
@@ -322,21 +289,9 @@ mod tests {
         assert!(fields(&["=v"]).unwrap_err().contains("dotted path"));
         assert!(fields(&["a..b=v"]).unwrap_err().contains("dotted path"));
         assert!(fields(&["a.=v"]).unwrap_err().contains("dotted path"));
-        assert!(
-            fields(&["a=1", "a.b=2"])
-                .unwrap_err()
-                .contains("a is already set to a value")
-        );
-        assert!(
-            fields(&["a.b=1", "a.b=2"])
-                .unwrap_err()
-                .contains("more than once")
-        );
-        assert!(
-            fields(&["a.b=1", "a=2"])
-                .unwrap_err()
-                .contains("more than once")
-        );
+        assert!(fields(&["a=1", "a.b=2"]).unwrap_err().contains("a is already set to a value"));
+        assert!(fields(&["a.b=1", "a.b=2"]).unwrap_err().contains("more than once"));
+        assert!(fields(&["a.b=1", "a=2"]).unwrap_err().contains("more than once"));
     }
 
     #[test]
@@ -383,14 +338,7 @@ mod tests {
             let value: Value = serde_json::from_str(&line.json).unwrap();
             got.push((line.number, value["message"].as_str().unwrap().to_owned()));
         }
-        assert_eq!(
-            got,
-            [
-                (1, "first".to_owned()),
-                (4, "second".to_owned()),
-                (5, "third without newline".to_owned())
-            ]
-        );
+        assert_eq!(got, [(1, "first".to_owned()), (4, "second".to_owned()), (5, "third without newline".to_owned())]);
     }
 
     #[test]

@@ -82,8 +82,7 @@ impl ColorChoice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         }
     }
@@ -109,11 +108,7 @@ pub(crate) struct EventView<'a> {
 /// Appends an event's line (without the newline) to `out`, styled when `color` is set.
 pub(crate) fn format_line(event: &EventView<'_>, color: bool, out: &mut String) {
     let start = out.len();
-    match event
-        .time
-        .as_deref()
-        .and_then(|time| time.parse::<jiff::Timestamp>().ok())
-    {
+    match event.time.as_deref().and_then(|time| time.parse::<jiff::Timestamp>().ok()) {
         Some(time) => {
             let _ = write!(out, "{}", time.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"));
         }
@@ -146,9 +141,7 @@ pub(crate) fn format_line(event: &EventView<'_>, color: bool, out: &mut String) 
 fn severity_style(severity: &str) -> Option<Style> {
     use sift_core::Severity;
     match Severity::from_name(severity)? {
-        Severity::Emergency | Severity::Alert | Severity::Critical | Severity::Error => {
-            Some(Style::new().red())
-        }
+        Severity::Emergency | Severity::Alert | Severity::Critical | Severity::Error => Some(Style::new().red()),
         Severity::Warning => Some(Style::new().yellow()),
         Severity::Notice => Some(Style::new().cyan()),
         Severity::Info => None,
@@ -182,12 +175,7 @@ pub(crate) struct Printer {
 
 impl Printer {
     pub(crate) fn new(json: bool, color: bool) -> Printer {
-        Printer {
-            out: io::BufWriter::new(io::stdout()),
-            json,
-            color: color && !json,
-            line: String::new(),
-        }
+        Printer { out: io::BufWriter::new(io::stdout()), json, color: color && !json, line: String::new() }
     }
 
     /// One event given as JSON text (as the tail stream carries it).
@@ -205,9 +193,7 @@ impl Printer {
         match serde_json::from_str::<EventView<'_>>(data) {
             Ok(event) => self.event(&event),
             Err(error) => {
-                eprintln!(
-                    "warning: skipping an event that is not an event JSON object ({error}): {data}"
-                );
+                eprintln!("warning: skipping an event that is not an event JSON object ({error}): {data}");
                 Ok(())
             }
         }
@@ -222,9 +208,7 @@ impl Printer {
         match EventView::deserialize(value) {
             Ok(event) => self.event(&event),
             Err(error) => {
-                eprintln!(
-                    "warning: skipping an event that is not an event JSON object ({error}): {value}"
-                );
+                eprintln!("warning: skipping an event that is not an event JSON object ({error}): {value}");
                 Ok(())
             }
         }
@@ -276,24 +260,16 @@ pub(crate) fn dropped_count(data: &str) -> Option<u64> {
     struct Dropped {
         dropped: u64,
     }
-    serde_json::from_str::<Dropped>(data)
-        .ok()
-        .map(|d| d.dropped)
+    serde_json::from_str::<Dropped>(data).ok().map(|d| d.dropped)
 }
 
 /// Whether an error is standard output going away (`sift tail | head`): not a failure.
 pub(crate) fn is_closed_output(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<io::Error>()
-        .is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe)
+    error.downcast_ref::<io::Error>().is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe)
 }
 
 pub(crate) fn ignore_closed_output(error: io::Error) -> io::Result<()> {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        Ok(())
-    } else {
-        Err(error)
-    }
+    if error.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(error) }
 }
 
 #[cfg(test)]
@@ -312,93 +288,45 @@ mod tests {
         let full = r#"{"id":"01J","time":"2024-05-01T10:00:00.123456Z","received_at":"2024-05-01T10:00:00.2Z",
             "host":"web-1","app":"checkout","proc":"4242","severity":"error","message":"payment declined",
             "tags":["x"],"fields":{"a":1}}"#;
-        assert_eq!(
-            line(full, false),
-            "2024-05-01T10:00:00.123Z error   web-1 checkout[4242]: payment declined"
-        );
+        assert_eq!(line(full, false), "2024-05-01T10:00:00.123Z error   web-1 checkout[4242]: payment declined");
         let minimal = r#"{"time":"2024-05-01T12:00:00+02:00","severity":"info","message":"hi"}"#;
-        assert_eq!(
-            line(minimal, false),
-            "2024-05-01T10:00:00.000Z info    - -: hi"
-        );
-        let long_severity = r#"{"time":"2024-05-01T10:00:00Z","severity":"emergency","host":"h","app":"a","message":"m"}"#;
-        assert_eq!(
-            line(long_severity, false),
-            "2024-05-01T10:00:00.000Z emergency h a: m"
-        );
-        assert_eq!(
-            line(r#"{"message":"no time"}"#, false),
-            "- -       - -: no time"
-        );
+        assert_eq!(line(minimal, false), "2024-05-01T10:00:00.000Z info    - -: hi");
+        let long_severity =
+            r#"{"time":"2024-05-01T10:00:00Z","severity":"emergency","host":"h","app":"a","message":"m"}"#;
+        assert_eq!(line(long_severity, false), "2024-05-01T10:00:00.000Z emergency h a: m");
+        assert_eq!(line(r#"{"message":"no time"}"#, false), "- -       - -: no time");
     }
 
     #[test]
     fn control_characters_are_escaped() {
         let json = r#"{"time":"2024-05-01T10:00:00Z","severity":"info","host":"h","app":"a",
             "message":"line one\nline\ttwo \u001b[31mred\r"}"#;
-        assert_eq!(
-            line(json, false),
-            r"2024-05-01T10:00:00.000Z info    h a: line one\nline\ttwo \u{1b}[31mred\r"
-        );
+        assert_eq!(line(json, false), r"2024-05-01T10:00:00.000Z info    h a: line one\nline\ttwo \u{1b}[31mred\r");
     }
 
     #[test]
     fn colours_by_severity() {
         let with = |severity: &str| {
-            line(
-                &format!(
-                    r#"{{"time":"2024-05-01T10:00:00Z","severity":"{severity}","message":"m"}}"#
-                ),
-                true,
-            )
+            line(&format!(r#"{{"time":"2024-05-01T10:00:00Z","severity":"{severity}","message":"m"}}"#), true)
         };
-        assert_eq!(
-            with("critical"),
-            "\u{1b}[31m2024-05-01T10:00:00.000Z critical - -: m\u{1b}[0m"
-        );
-        assert_eq!(
-            with("error"),
-            "\u{1b}[31m2024-05-01T10:00:00.000Z error   - -: m\u{1b}[0m"
-        );
-        assert_eq!(
-            with("warning"),
-            "\u{1b}[33m2024-05-01T10:00:00.000Z warning - -: m\u{1b}[0m"
-        );
-        assert_eq!(
-            with("notice"),
-            "\u{1b}[36m2024-05-01T10:00:00.000Z notice  - -: m\u{1b}[0m"
-        );
+        assert_eq!(with("critical"), "\u{1b}[31m2024-05-01T10:00:00.000Z critical - -: m\u{1b}[0m");
+        assert_eq!(with("error"), "\u{1b}[31m2024-05-01T10:00:00.000Z error   - -: m\u{1b}[0m");
+        assert_eq!(with("warning"), "\u{1b}[33m2024-05-01T10:00:00.000Z warning - -: m\u{1b}[0m");
+        assert_eq!(with("notice"), "\u{1b}[36m2024-05-01T10:00:00.000Z notice  - -: m\u{1b}[0m");
         assert_eq!(with("info"), "2024-05-01T10:00:00.000Z info    - -: m");
-        assert_eq!(
-            with("debug"),
-            "\u{1b}[2m2024-05-01T10:00:00.000Z debug   - -: m\u{1b}[0m"
-        );
+        assert_eq!(with("debug"), "\u{1b}[2m2024-05-01T10:00:00.000Z debug   - -: m\u{1b}[0m");
     }
 
     #[test]
     fn dropped_notices() {
-        assert_eq!(
-            dropped_notice(r#"{"dropped":12}"#),
-            "-- dropped 12 events (this tail fell behind) --"
-        );
-        assert_eq!(
-            dropped_notice(r#"{"dropped":1}"#),
-            "-- dropped 1 event (this tail fell behind) --"
-        );
-        assert_eq!(
-            dropped_notice("?"),
-            "-- dropped events (this tail fell behind) --"
-        );
+        assert_eq!(dropped_notice(r#"{"dropped":12}"#), "-- dropped 12 events (this tail fell behind) --");
+        assert_eq!(dropped_notice(r#"{"dropped":1}"#), "-- dropped 1 event (this tail fell behind) --");
+        assert_eq!(dropped_notice("?"), "-- dropped events (this tail fell behind) --");
     }
 
     #[test]
     fn colour_choices() {
         assert_eq!(ColorChoice::parse("always").unwrap(), ColorChoice::Always);
-        assert!(
-            ColorChoice::parse("sometimes")
-                .unwrap_err()
-                .to_string()
-                .contains("auto, always or never")
-        );
+        assert!(ColorChoice::parse("sometimes").unwrap_err().to_string().contains("auto, always or never"));
     }
 }

@@ -14,111 +14,20 @@ use rand::seq::SliceRandom;
 /// spaces, which JSON allows after a number.
 const STAMP_WIDTH: usize = 20;
 
-const HOSTS: &[&str] = &[
-    "web-1", "web-2", "web-3", "web-4", "api-1", "api-2", "worker-1", "db-1",
-];
-const APPS: &[&str] = &[
-    "checkout", "frontend", "payments", "search", "auth", "mailer",
-];
+const HOSTS: &[&str] = &["web-1", "web-2", "web-3", "web-4", "api-1", "api-2", "worker-1", "db-1"];
+const APPS: &[&str] = &["checkout", "frontend", "payments", "search", "auth", "mailer"];
 
-/// Words of the kind log lines are made of; no quote, backslash or control character, so a
-/// message needs no JSON escaping.
-const WORDS: &[&str] = &[
-    "GET",
-    "POST",
-    "PUT",
-    "DELETE",
-    "/api/v1/orders",
-    "/api/v1/users/48213",
-    "/health",
-    "/cart/checkout",
-    "status=200",
-    "status=201",
-    "status=404",
-    "status=500",
-    "duration_ms=12",
-    "duration_ms=348",
-    "bytes=5120",
-    "request_id=7f3a9c21",
-    "user_id=48213",
-    "session=a81f",
-    "trace=4bf92f3577b34da6",
-    "from",
-    "to",
-    "for",
-    "request",
-    "completed",
-    "started",
-    "finished",
-    "in",
-    "ms",
-    "connection",
-    "accepted",
-    "closed",
-    "reset",
-    "by",
-    "peer",
-    "timeout",
-    "after",
-    "retrying",
-    "attempt",
-    "3",
-    "of",
-    "5",
-    "cache",
-    "hit",
-    "miss",
-    "key",
-    "upstream",
-    "responded",
-    "slowly",
-    "payment",
-    "authorized",
-    "declined",
-    "card",
-    "order",
-    "shipped",
-    "queue",
-    "depth",
-    "worker",
-    "job",
-    "failed",
-    "succeeded",
-    "database",
-    "query",
-    "took",
-    "rows",
-    "returned",
-    "TLS",
-    "handshake",
-    "client",
-    "disconnected",
-    "rate",
-    "limited",
-    "memory",
-    "usage",
-    "GC",
-    "pause",
-    "config",
-    "reloaded",
-    "user",
-    "logged",
-    "in",
-    "out",
-    "#checkout",
-    "#login",
-    "@alice",
-    "@bob",
-    "10.0.3.17",
-    "192.168.1.20",
-    "port",
-    "8080",
-    "v2.4.1",
-    "deploy",
-    "healthy",
-    "unhealthy",
-    "node",
-];
+/// Words of the kind log lines are made of, separated by spaces; no quote, backslash or
+/// control character, so a message needs no JSON escaping.
+const WORDS: &str = "\
+    GET POST PUT DELETE /api/v1/orders /api/v1/users/48213 /health /cart/checkout status=200 status=201 \
+    status=404 status=500 duration_ms=12 duration_ms=348 bytes=5120 request_id=7f3a9c21 user_id=48213 \
+    session=a81f trace=4bf92f3577b34da6 from to for request completed started finished in ms connection \
+    accepted closed reset by peer timeout after retrying attempt 3 of 5 cache hit miss key upstream \
+    responded slowly payment authorized declined card order shipped queue depth worker job failed \
+    succeeded database query took rows returned TLS handshake client disconnected rate limited memory \
+    usage GC pause config reloaded user logged in out #checkout #login @alice @bob 10.0.3.17 \
+    192.168.1.20 port 8080 v2.4.1 deploy healthy unhealthy node";
 
 /// One NDJSON batch with a slot for the send time in every event.
 #[derive(Debug)]
@@ -132,12 +41,7 @@ pub(super) struct Template {
 
 impl Template {
     /// A batch of `events` events, each message `message_size` bytes, tagged with `run`.
-    pub(super) fn generate(
-        rng: &mut impl Rng,
-        events: usize,
-        message_size: usize,
-        run: &str,
-    ) -> Template {
+    pub(super) fn generate(rng: &mut impl Rng, events: usize, message_size: usize, run: &str) -> Template {
         let line_size = message_size + run.len() + 160;
         let mut template = Template {
             bytes: Vec::with_capacity(events * line_size),
@@ -145,6 +49,7 @@ impl Template {
             stamps: Vec::with_capacity(events),
         };
         let mut message = String::with_capacity(message_size + 32);
+        let words: Vec<&str> = WORDS.split_whitespace().collect();
         for _ in 0..events {
             let host = HOSTS.choose(rng).copied().unwrap_or("web-1");
             let app = APPS.choose(rng).copied().unwrap_or("checkout");
@@ -155,7 +60,7 @@ impl Template {
                 10..15 => "debug",
                 _ => "info",
             };
-            fill_message(rng, message_size, &mut message);
+            fill_message(rng, &words, message_size, &mut message);
             let bytes = &mut template.bytes;
             for part in [
                 "{\"host\":\"",
@@ -189,11 +94,7 @@ impl Template {
     /// with `sent_us()`, read after the copy so that it is as close to the send as it can be.
     pub(super) fn body(&self, events: usize, sent_us: impl FnOnce() -> u64) -> Vec<u8> {
         let events = events.min(self.len());
-        let end = if events == 0 {
-            0
-        } else {
-            self.ends[events - 1]
-        };
+        let end = if events == 0 { 0 } else { self.ends[events - 1] };
         let mut body = self.bytes[..end].to_vec();
         let stamp = stamp_text(sent_us());
         for &at in &self.stamps[..events] {
@@ -212,13 +113,13 @@ fn stamp_text(value: u64) -> [u8; STAMP_WIDTH] {
 }
 
 /// Random words up to exactly `size` bytes (all ASCII, so any cut is a character boundary).
-fn fill_message(rng: &mut impl Rng, size: usize, message: &mut String) {
+fn fill_message(rng: &mut impl Rng, words: &[&str], size: usize, message: &mut String) {
     message.clear();
     while message.len() < size {
         if !message.is_empty() {
             message.push(' ');
         }
-        message.push_str(WORDS.choose(rng).copied().unwrap_or("event"));
+        message.push_str(words.choose(rng).copied().unwrap_or("event"));
     }
     message.truncate(size);
     if message.ends_with(' ') {
@@ -233,10 +134,7 @@ pub(super) fn sent_stamp(event_json: &str) -> Option<u64> {
     const KEY: &str = "\"bench_sent_us\":";
     let at = event_json.find(KEY)? + KEY.len();
     let digits = event_json[at..].trim_start();
-    let end = digits
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
+    let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
     digits[..end].parse().ok()
 }
 
@@ -263,10 +161,7 @@ mod tests {
             assert_eq!(sent_stamp(line), Some(1_714_557_600_123_456));
             severities.insert(event["severity"].as_str().unwrap().to_owned());
         }
-        assert!(
-            severities.contains("info") && severities.len() > 1,
-            "{severities:?}"
-        );
+        assert!(severities.contains("info") && severities.len() > 1, "{severities:?}");
     }
 
     #[test]
@@ -286,14 +181,8 @@ mod tests {
 
     #[test]
     fn stamps_from_event_json() {
-        assert_eq!(
-            sent_stamp(r#"{"fields":{"bench_run":"x","bench_sent_us":17}}"#),
-            Some(17)
-        );
-        assert_eq!(
-            sent_stamp(r#"{"fields":{"bench_sent_us": 17.0}}"#),
-            Some(17)
-        );
+        assert_eq!(sent_stamp(r#"{"fields":{"bench_run":"x","bench_sent_us":17}}"#), Some(17));
+        assert_eq!(sent_stamp(r#"{"fields":{"bench_sent_us": 17.0}}"#), Some(17));
         assert_eq!(sent_stamp(r#"{"fields":{"bench_sent_us":"x"}}"#), None);
         assert_eq!(sent_stamp(r#"{"fields":{}}"#), None);
     }

@@ -49,28 +49,21 @@ const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.protocol != "http-json" {
-        anyhow::bail!(
-            "protocol {:?} is not supported yet, supported: http-json",
-            args.protocol
-        );
+        anyhow::bail!("protocol {:?} is not supported yet, supported: http-json", args.protocol);
     }
     if args.count == 0 {
         anyhow::bail!("--count must be at least 1");
     }
-    for (name, value) in [
-        ("--connections", args.connections),
-        ("--batch", args.batch),
-        ("--message-size", args.message_size),
-    ] {
+    for (name, value) in
+        [("--connections", args.connections), ("--batch", args.batch), ("--message-size", args.message_size)]
+    {
         if value == 0 {
             anyhow::bail!("{name} must be at least 1");
         }
     }
     let run_id = run_id(&mut rand::thread_rng());
     let plan = Arc::new(Plan::new(&args, &run_id));
-    let clients = (0..args.connections)
-        .map(|_| Client::new(&args.client))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let clients = (0..args.connections).map(|_| Client::new(&args.client)).collect::<anyhow::Result<Vec<_>>>()?;
     let tail_client = Client::new(&args.client)?;
     if !args.quiet {
         eprintln!(
@@ -80,9 +73,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             args.connections
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(bench(&args, plan, clients, &tail_client, &run_id))?;
     let Outcome { report, problems } = outcome;
     for problem in &problems {
@@ -94,11 +85,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     let clean = report.events_rejected == 0 && report.errors == 0;
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// What every sender shares: the bodies and how many events go out, when.
@@ -113,20 +100,12 @@ struct Plan {
 impl Plan {
     fn new(args: &BenchArgs, run_id: &str) -> Plan {
         let batches = args.count.div_ceil(args.batch as u64);
-        let templates = (TEMPLATE_EVENTS / args.batch)
-            .clamp(1, MAX_TEMPLATES)
-            .min(batches as usize);
+        let templates = (TEMPLATE_EVENTS / args.batch).clamp(1, MAX_TEMPLATES).min(batches as usize);
         let events = (args.batch as u64).min(args.count) as usize;
         let mut rng = rand::thread_rng();
-        let templates = (0..templates)
-            .map(|_| Template::generate(&mut rng, events, args.message_size, run_id))
-            .collect();
-        Plan {
-            templates,
-            count: args.count,
-            batch: args.batch as u64,
-            rate: args.rate,
-        }
+        let templates =
+            (0..templates).map(|_| Template::generate(&mut rng, events, args.message_size, run_id)).collect();
+        Plan { templates, count: args.count, batch: args.batch as u64, rate: args.rate }
     }
 }
 
@@ -154,16 +133,10 @@ async fn bench(
     };
 
     let progress = progress_bar(args);
-    let shared = Arc::new(Shared {
-        plan,
-        next_batch: AtomicU64::new(0),
-        abort: AtomicBool::new(false),
-        start: Instant::now(),
-    });
-    let senders: Vec<_> = clients
-        .into_iter()
-        .map(|client| tokio::spawn(send(Arc::clone(&shared), client, progress.clone())))
-        .collect();
+    let shared =
+        Arc::new(Shared { plan, next_batch: AtomicU64::new(0), abort: AtomicBool::new(false), start: Instant::now() });
+    let senders: Vec<_> =
+        clients.into_iter().map(|client| tokio::spawn(send(Arc::clone(&shared), client, progress.clone()))).collect();
     let mut total = Sent::new();
     for sender in senders {
         total.merge(sender.await?);
@@ -176,16 +149,10 @@ async fn bench(
 
     let mut problems = Vec::new();
     if let Some(first) = &total.first_rejection {
-        problems.push(format!(
-            "the server rejected {} events; the first because: {first}",
-            total.rejected
-        ));
+        problems.push(format!("the server rejected {} events; the first because: {first}", total.rejected));
     }
     if let Some(first) = &total.first_error {
-        problems.push(format!(
-            "{} requests failed; the first with: {first}",
-            total.errors
-        ));
+        problems.push(format!("{} requests failed; the first with: {first}", total.errors));
     }
     let answered = total.events - total.failed_events;
     if total.accepted + total.rejected != answered {
@@ -303,8 +270,7 @@ async fn send(shared: Arc<Shared>, client: Client, progress: ProgressBar) -> Sen
         let started = Instant::now();
         match client.post_events(body, "application/x-ndjson").await {
             Ok(answer) => {
-                sent.latency
-                    .saturating_record(started.elapsed().as_micros() as u64);
+                sent.latency.saturating_record(started.elapsed().as_micros() as u64);
                 sent.accepted += answer.accepted;
                 sent.rejected += answer.rejected;
                 if sent.first_rejection.is_none() {
@@ -345,14 +311,7 @@ struct TailCounts {
 
 impl TailCounts {
     fn new() -> TailCounts {
-        TailCounts {
-            ready: false,
-            received: 0,
-            dropped: 0,
-            unstamped: 0,
-            latency: latency_histogram(),
-            stopped: None,
-        }
+        TailCounts { ready: false, received: 0, dropped: 0, unstamped: 0, latency: latency_histogram(), stopped: None }
     }
 
     /// Handles one message; `now` is read once per chunk, as its events arrived together.
@@ -390,10 +349,7 @@ impl TailCounts {
             ));
         }
         if self.unstamped > 0 {
-            problems.push(format!(
-                "{} tail events had no readable fields.bench_sent_us",
-                self.unstamped
-            ));
+            problems.push(format!("{} tail events had no readable fields.bench_sent_us", self.unstamped));
         }
         problems
     }
@@ -402,9 +358,7 @@ impl TailCounts {
 /// Opens the tail for this run's events and waits for its `ready`.
 async fn open_tail(client: &Client, run_id: &str) -> anyhow::Result<(SseStream, TailCounts)> {
     let query = format!("fields.bench_run:{run_id}");
-    let mut stream = client
-        .open_sse("/api/v1/tail", &[("q", &query), ("backlog", "0")])
-        .await?;
+    let mut stream = client.open_sse("/api/v1/tail", &[("q", &query), ("backlog", "0")]).await?;
     let mut counts = TailCounts::new();
     let deadline = Instant::now() + READY_TIMEOUT;
     while !counts.ready {
@@ -414,10 +368,7 @@ async fn open_tail(client: &Client, run_id: &str) -> anyhow::Result<(SseStream, 
             anyhow::Ok(())
         });
         match tokio::time::timeout_at(deadline, read).await {
-            Err(_) => anyhow::bail!(
-                "the live tail did not send `ready` within {} s",
-                READY_TIMEOUT.as_secs()
-            ),
+            Err(_) => anyhow::bail!("the live tail did not send `ready` within {} s", READY_TIMEOUT.as_secs()),
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => anyhow::bail!("the server ended the live tail before it was ready"),
             Ok(Err(error)) => return Err(error),
@@ -428,11 +379,7 @@ async fn open_tail(client: &Client, run_id: &str) -> anyhow::Result<(SseStream, 
 
 /// Reads the tail until it has accounted for `goal` events (known once sending is over), or
 /// until it has been silent for [`TAIL_SILENCE`] after that.
-async fn follow(
-    mut stream: SseStream,
-    mut counts: TailCounts,
-    mut goal: watch::Receiver<Option<u64>>,
-) -> TailCounts {
+async fn follow(mut stream: SseStream, mut counts: TailCounts, mut goal: watch::Receiver<Option<u64>>) -> TailCounts {
     let mut last_event = Instant::now();
     loop {
         let target = *goal.borrow_and_update();
@@ -456,8 +403,7 @@ async fn follow(
             Some(_) => match tokio::time::timeout_at(last_event + TAIL_SILENCE, read).await {
                 Ok(result) => result,
                 Err(_) => {
-                    counts.stopped =
-                        Some(format!("no event came for {} s", TAIL_SILENCE.as_secs()));
+                    counts.stopped = Some(format!("no event came for {} s", TAIL_SILENCE.as_secs()));
                     break;
                 }
             },
@@ -498,14 +444,10 @@ fn latency_histogram() -> Histogram<u64> {
 
 /// Microseconds since the epoch, the unit of `fields.bench_sent_us`.
 fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// A run id that the query language reads as a plain word: 16 lowercase letters.
 fn run_id(rng: &mut impl Rng) -> String {
-    (0..16)
-        .map(|_| char::from(rng.gen_range(b'a'..=b'z')))
-        .collect()
+    (0..16).map(|_| char::from(rng.gen_range(b'a'..=b'z'))).collect()
 }

@@ -31,10 +31,7 @@ impl Percentiles {
 
     fn text(this: Option<Percentiles>) -> String {
         match this {
-            Some(p) => format!(
-                "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                p.p50, p.p90, p.p99, p.max
-            ),
+            Some(p) => format!("p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", p.p50, p.p90, p.p99, p.max),
             None => "none measured".to_owned(),
         }
     }
@@ -168,15 +165,7 @@ mod tests {
     #[test]
     fn percentiles_in_milliseconds() {
         let p = Percentiles::of(&histogram(1..=1000)).unwrap();
-        assert_eq!(
-            p,
-            Percentiles {
-                p50: 0.5,
-                p90: 0.9,
-                p99: 0.99,
-                max: 1.0
-            }
-        );
+        assert_eq!(p, Percentiles { p50: 0.5, p90: 0.9, p99: 0.99, max: 1.0 });
         let p = Percentiles::of(&histogram([250_000])).unwrap();
         assert_eq!((p.p50.round(), p.max.round()), (250.0, 250.0));
         assert_eq!(Percentiles::of(&histogram([])), None);
@@ -195,11 +184,7 @@ mod tests {
             seconds: 0.5,
             bytes_sent: 700_000,
             request_latency: Percentiles::of(&histogram([1200, 1900])),
-            end_to_end: Some(EndToEnd {
-                latency: Percentiles::of(&histogram(1..=1000)),
-                received: 1900,
-                dropped: 90,
-            }),
+            end_to_end: Some(EndToEnd { latency: Percentiles::of(&histogram(1..=1000)), received: 1900, dropped: 90 }),
         }
     }
 
@@ -207,11 +192,7 @@ mod tests {
     fn json_summary() {
         expect![[r#"{"protocol":"http-json","events_sent":2000,"events_accepted":1990,"events_rejected":10,"errors":0,"seconds":0.5,"events_per_sec":3980.0,"mb_per_sec":1.4,"request_latency_ms":{"p50":1.2,"p90":1.9,"p99":1.9,"max":1.9},"e2e_latency_ms":{"p50":0.5,"p90":0.9,"p99":0.99,"max":1.0,"received":1900,"dropped":90}}"#]]
         .assert_eq(&report().to_json().to_string());
-        let without = Report {
-            end_to_end: None,
-            request_latency: None,
-            ..report()
-        };
+        let without = Report { end_to_end: None, request_latency: None, ..report() };
         let json = without.to_json();
         assert_eq!(json["e2e_latency_ms"], Value::Null);
         assert_eq!(json["request_latency_ms"]["p99"], Value::Null);

@@ -91,8 +91,7 @@ impl Client {
         let credentials = credentials(args.user.as_deref(), args.password.as_deref())?;
         let mut headers = HeaderMap::new();
         if let Some((name, password)) = &credentials {
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"));
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"));
             let mut value = HeaderValue::from_str(&format!("Basic {token}"))?;
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
@@ -103,11 +102,7 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .build()?;
-        Ok(Client {
-            http,
-            base,
-            user: credentials.map(|(name, _)| name),
-        })
+        Ok(Client { http, base, user: credentials.map(|(name, _)| name) })
     }
 
     /// The base URL, as error messages show it.
@@ -122,14 +117,8 @@ impl Client {
 
     /// Sends a request and returns the response when its status is 2xx; anything else
     /// becomes the [`RequestError`] that explains it. Every command's requests go through here.
-    pub async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, RequestError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, RequestError> {
+        let response = request.send().await.map_err(|error| self.transport_error(&error))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -139,21 +128,10 @@ impl Client {
     }
 
     /// `GET path?query` and decode the JSON answer.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<T, RequestError> {
-        let request = self
-            .http
-            .get(self.url(path))
-            .query(query)
-            .timeout(REQUEST_TIMEOUT);
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, RequestError> {
+        let request = self.http.get(self.url(path)).query(query).timeout(REQUEST_TIMEOUT);
         let response = self.send(request).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+        let body = response.bytes().await.map_err(|error| self.transport_error(&error))?;
         serde_json::from_slice(&body).map_err(|error| self.unexpected(path, &error))
     }
 
@@ -171,19 +149,13 @@ impl Client {
             .header(header::CONTENT_TYPE, content_type)
             .body(body)
             .timeout(REQUEST_TIMEOUT);
-        let response = request
-            .send()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+        let response = request.send().await.map_err(|error| self.transport_error(&error))?;
         let status = response.status();
         if status != StatusCode::OK && status != StatusCode::BAD_REQUEST {
             let body = response.bytes().await.unwrap_or_default();
             return Err(self.status_error(status, &body));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.transport_error(&error))?;
+        let body = response.bytes().await.map_err(|error| self.transport_error(&error))?;
         match serde_json::from_slice::<IngestAnswer>(&body) {
             Ok(answer) => Ok(answer),
             Err(_) if status == StatusCode::BAD_REQUEST => Err(self.status_error(status, &body)),
@@ -193,16 +165,8 @@ impl Client {
 
     /// Opens a Server-Sent Events stream (`GET path?query`, no overall timeout). A bad query
     /// is answered with an error status before the stream starts, and fails here.
-    pub async fn open_sse(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<SseStream, RequestError> {
-        let request = self
-            .http
-            .get(self.url(path))
-            .query(query)
-            .header(header::ACCEPT, "text/event-stream");
+    pub async fn open_sse(&self, path: &str, query: &[(&str, &str)]) -> Result<SseStream, RequestError> {
+        let request = self.http.get(self.url(path)).query(query).header(header::ACCEPT, "text/event-stream");
         let response = self.send(request).await?;
         Ok(SseStream::new(response, self.base.clone()))
     }
@@ -214,26 +178,15 @@ impl Client {
     fn status_error(&self, status: StatusCode, body: &[u8]) -> RequestError {
         if status == StatusCode::UNAUTHORIZED {
             return match &self.user {
-                Some(user) => RequestError::CredentialsRejected {
-                    url: self.base.clone(),
-                    user: user.clone(),
-                },
-                None => RequestError::CredentialsWanted {
-                    url: self.base.clone(),
-                },
+                Some(user) => RequestError::CredentialsRejected { url: self.base.clone(), user: user.clone() },
+                None => RequestError::CredentialsWanted { url: self.base.clone() },
             };
         }
-        RequestError::Status {
-            status,
-            message: error_message(status, body),
-        }
+        RequestError::Status { status, message: error_message(status, body) }
     }
 
     fn unexpected(&self, path: &str, error: &serde_json::Error) -> RequestError {
-        RequestError::Unexpected {
-            url: self.base.clone(),
-            reason: format!("{path}: {error}"),
-        }
+        RequestError::Unexpected { url: self.base.clone(), reason: format!("{path}: {error}") }
     }
 }
 
@@ -253,16 +206,8 @@ pub(crate) fn transport_error(base: &str, error: &reqwest::Error) -> RequestErro
         let reason = "connection refused (is `sift serve` running?)".to_owned();
         return RequestError::Unreachable { url, reason };
     }
-    let reason = if error.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        cause.to_string()
-    };
-    if error.is_connect() {
-        RequestError::Unreachable { url, reason }
-    } else {
-        RequestError::Transport { url, reason }
-    }
+    let reason = if error.is_timeout() { "timed out".to_owned() } else { cause.to_string() };
+    if error.is_connect() { RequestError::Unreachable { url, reason } } else { RequestError::Transport { url, reason } }
 }
 
 /// The text after `STATUS: ` for an error answer: the server's `error`, then its `detail`:
@@ -289,10 +234,7 @@ pub(crate) fn error_message(status: StatusCode, body: &[u8]) -> String {
             Some(Value::String(detail)) => format!("{}: {detail}", parsed.error),
             Some(Value::Object(detail)) if detail.is_empty() => parsed.error,
             Some(Value::Object(detail)) => {
-                let pairs: Vec<String> = detail
-                    .iter()
-                    .map(|(key, value)| format!("{key}={}", plain(value)))
-                    .collect();
+                let pairs: Vec<String> = detail.iter().map(|(key, value)| format!("{key}={}", plain(value))).collect();
                 format!("{} ({})", parsed.error, pairs.join(" "))
             }
             Some(detail) => format!("{} ({detail})", parsed.error),
@@ -302,10 +244,7 @@ pub(crate) fn error_message(status: StatusCode, body: &[u8]) -> String {
     let first_line = text.lines().map(str::trim).find(|line| !line.is_empty());
     match first_line {
         Some(line) => line.chars().take(200).collect(),
-        None => status
-            .canonical_reason()
-            .unwrap_or("no reason given")
-            .to_owned(),
+        None => status.canonical_reason().unwrap_or("no reason given").to_owned(),
     }
 }
 
@@ -313,13 +252,9 @@ pub(crate) fn error_message(status: StatusCode, body: &[u8]) -> String {
 /// trailing slashes are dropped, and a path prefix (a server behind a proxy) is kept.
 pub(crate) fn normalize_base_url(url: &str) -> anyhow::Result<String> {
     let url = url.trim();
-    let with_scheme = if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!("http://{url}")
-    };
-    let parsed = reqwest::Url::parse(&with_scheme)
-        .map_err(|error| anyhow::anyhow!("invalid --url {url:?}: {error}"))?;
+    let with_scheme = if url.contains("://") { url.to_owned() } else { format!("http://{url}") };
+    let parsed =
+        reqwest::Url::parse(&with_scheme).map_err(|error| anyhow::anyhow!("invalid --url {url:?}: {error}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         anyhow::bail!("invalid --url {url:?}: the scheme must be http or https");
     }
@@ -330,10 +265,7 @@ pub(crate) fn normalize_base_url(url: &str) -> anyhow::Result<String> {
 }
 
 /// `--user NAME:PASSWORD`, or `--user NAME` with `--password`/`SIFT_PASSWORD`.
-pub(crate) fn credentials(
-    user: Option<&str>,
-    password: Option<&str>,
-) -> anyhow::Result<Option<(String, String)>> {
+pub(crate) fn credentials(user: Option<&str>, password: Option<&str>) -> anyhow::Result<Option<(String, String)>> {
     let Some(user) = user.filter(|user| !user.is_empty()) else {
         return Ok(None);
     };
@@ -342,17 +274,13 @@ pub(crate) fn credentials(
     }
     match password {
         Some(password) => Ok(Some((user.to_owned(), password.to_owned()))),
-        None => anyhow::bail!(
-            "--user {user} has no password: use --user {user}:PASSWORD, --password or SIFT_PASSWORD"
-        ),
+        None => anyhow::bail!("--user {user} has no password: use --user {user}:PASSWORD, --password or SIFT_PASSWORD"),
     }
 }
 
 /// A single-threaded runtime for the commands that wait on one thing at a time.
 pub fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 #[cfg(test)]
@@ -363,15 +291,9 @@ mod tests {
     fn base_urls() {
         let n = |url| normalize_base_url(url).map_err(|error| error.to_string());
         assert_eq!(n("http://127.0.0.1:9125").unwrap(), "http://127.0.0.1:9125");
-        assert_eq!(
-            n("http://127.0.0.1:9125/").unwrap(),
-            "http://127.0.0.1:9125"
-        );
+        assert_eq!(n("http://127.0.0.1:9125/").unwrap(), "http://127.0.0.1:9125");
         assert_eq!(n("localhost:9125").unwrap(), "http://localhost:9125");
-        assert_eq!(
-            n("https://logs.example.com/sift/").unwrap(),
-            "https://logs.example.com/sift"
-        );
+        assert_eq!(n("https://logs.example.com/sift/").unwrap(), "https://logs.example.com/sift");
         assert!(n("ftp://x").unwrap_err().contains("http or https"));
         assert!(n("http://x/?a=b").unwrap_err().contains("no query"));
         assert!(n("http://").is_err());
@@ -380,56 +302,30 @@ mod tests {
     #[test]
     fn credentials_from_user_and_password() {
         assert_eq!(credentials(None, Some("pw")).unwrap(), None);
-        assert_eq!(
-            credentials(Some("bob:s3:cret"), None).unwrap(),
-            Some(("bob".into(), "s3:cret".into()))
-        );
-        assert_eq!(
-            credentials(Some("bob"), Some("pw")).unwrap(),
-            Some(("bob".into(), "pw".into()))
-        );
-        assert!(
-            credentials(Some("bob"), None)
-                .unwrap_err()
-                .to_string()
-                .contains("SIFT_PASSWORD")
-        );
+        assert_eq!(credentials(Some("bob:s3:cret"), None).unwrap(), Some(("bob".into(), "s3:cret".into())));
+        assert_eq!(credentials(Some("bob"), Some("pw")).unwrap(), Some(("bob".into(), "pw".into())));
+        assert!(credentials(Some("bob"), None).unwrap_err().to_string().contains("SIFT_PASSWORD"));
     }
 
     #[test]
     fn error_messages() {
         let bad = StatusCode::BAD_REQUEST;
+        assert_eq!(error_message(bad, br#"{"error":"invalid query"}"#), "invalid query");
         assert_eq!(
-            error_message(bad, br#"{"error":"invalid query"}"#),
-            "invalid query"
+            error_message(bad, br#"{"error":"invalid query","detail":"at 4: expected a value"}"#),
+            "invalid query: at 4: expected a value"
         );
         assert_eq!(
             error_message(
                 bad,
-                br#"{"error":"invalid query","detail":"at 4: expected a value"}"#
+                br#"{"error":"invalid query","detail":{"param":"q","position":4,"expected":"a value"}}"#
             ),
-            "invalid query: at 4: expected a value"
-        );
-        assert_eq!(
-            error_message(bad, br#"{"error":"invalid query","detail":{"param":"q","position":4,"expected":"a value"}}"#),
             r#"invalid query (param=q position=4 expected="a value")"#
         );
-        assert_eq!(
-            error_message(bad, br#"{"error":"e","detail":[1,2]}"#),
-            "e ([1,2])"
-        );
-        assert_eq!(
-            error_message(StatusCode::BAD_GATEWAY, b"\n upstream down\nmore"),
-            "upstream down"
-        );
-        assert_eq!(
-            error_message(StatusCode::PAYLOAD_TOO_LARGE, b""),
-            "Payload Too Large"
-        );
-        let error = RequestError::Status {
-            status: bad,
-            message: "invalid query".into(),
-        };
+        assert_eq!(error_message(bad, br#"{"error":"e","detail":[1,2]}"#), "e ([1,2])");
+        assert_eq!(error_message(StatusCode::BAD_GATEWAY, b"\n upstream down\nmore"), "upstream down");
+        assert_eq!(error_message(StatusCode::PAYLOAD_TOO_LARGE, b""), "Payload Too Large");
+        let error = RequestError::Status { status: bad, message: "invalid query".into() };
         assert_eq!(error.to_string(), "400 Bad Request: invalid query");
     }
 }

@@ -113,24 +113,14 @@ impl SseParser {
         Ok(())
     }
 
-    fn dispatch<E>(
-        &mut self,
-        on_message: &mut impl FnMut(SseMessage<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
+    fn dispatch<E>(&mut self, on_message: &mut impl FnMut(SseMessage<'_>) -> Result<(), E>) -> Result<(), E> {
         if self.data.is_empty() {
             self.event.clear();
             return Ok(());
         }
         self.data.pop();
-        let event = if self.event.is_empty() {
-            "message"
-        } else {
-            &self.event
-        };
-        let result = on_message(SseMessage {
-            event,
-            data: &self.data,
-        });
+        let event = if self.event.is_empty() { "message" } else { &self.event };
+        let result = on_message(SseMessage { event, data: &self.data });
         self.event.clear();
         self.data.clear();
         result
@@ -147,11 +137,7 @@ pub struct SseStream {
 
 impl SseStream {
     pub(crate) fn new(response: reqwest::Response, base: String) -> SseStream {
-        SseStream {
-            response,
-            parser: SseParser::new(),
-            base,
-        }
+        SseStream { response, parser: SseParser::new(), base }
     }
 
     /// Waits for the next chunk and hands every message it completes to `on_message`.
@@ -161,11 +147,7 @@ impl SseStream {
         &mut self,
         on_message: impl FnMut(SseMessage<'_>) -> Result<(), E>,
     ) -> Result<bool, E> {
-        let chunk: Option<Bytes> = self
-            .response
-            .chunk()
-            .await
-            .map_err(|error| transport_error(&self.base, &error))?;
+        let chunk: Option<Bytes> = self.response.chunk().await.map_err(|error| transport_error(&self.base, &error))?;
         match chunk {
             Some(chunk) => {
                 self.parser.feed(&chunk, on_message)?;
@@ -198,10 +180,7 @@ mod tests {
     #[test]
     fn named_events_and_default_name() {
         let stream = b"event: event\ndata: {\"a\":1}\n\nevent: ready\ndata: {}\n\ndata: plain\n\n";
-        assert_eq!(
-            parse(&[stream]),
-            ["event={\"a\":1}", "ready={}", "message=plain"]
-        );
+        assert_eq!(parse(&[stream]), ["event={\"a\":1}", "ready={}", "message=plain"]);
     }
 
     #[test]
@@ -218,24 +197,12 @@ mod tests {
 
     #[test]
     fn line_endings_crlf_cr_and_split_chunks() {
-        assert_eq!(
-            parse(&[b"data: a\r\n\r\ndata: b\r\rdata: c\n\n"]),
-            ["message=a", "message=b", "message=c"]
-        );
+        assert_eq!(parse(&[b"data: a\r\n\r\ndata: b\r\rdata: c\n\n"]), ["message=a", "message=b", "message=c"]);
         // CR at the end of one chunk, LF at the start of the next: one line end, not two.
-        assert_eq!(
-            parse(&[b"data: a\r", b"\ndata: b\r", b"\n\r\n"]),
-            ["message=a\nb"]
-        );
+        assert_eq!(parse(&[b"data: a\r", b"\ndata: b\r", b"\n\r\n"]), ["message=a\nb"]);
         // A line split anywhere, even inside the field name.
         assert_eq!(
-            parse(&[
-                b"eve",
-                b"nt: dropped\nda",
-                b"ta: {\"dropped\"",
-                b":3}\n",
-                b"\n"
-            ]),
+            parse(&[b"eve", b"nt: dropped\nda", b"ta: {\"dropped\"", b":3}\n", b"\n"]),
             ["dropped={\"dropped\":3}"]
         );
     }
