@@ -2,6 +2,7 @@
 //! as clients do.
 
 mod auth;
+mod cli;
 mod harness;
 mod ingest;
 mod rules;

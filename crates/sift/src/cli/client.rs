@@ -1,1 +1,0 @@
-//! The HTTP client shared by the client commands. Being written.
