@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// jemalloc keeps freed memory for reuse instead of handing it back to the kernel and faulting
+/// it in again: with the default allocator, zeroing fresh pages took 40% of ingest time.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = sift::cli::Cli::parse();
     sift::observe::init_logging(cli.command.is_server());
