@@ -129,10 +129,11 @@ fn fill_message(rng: &mut impl Rng, words: &[&str], size: usize, message: &mut S
 }
 
 /// Reads `"bench_sent_us":N` from an event's JSON text without parsing the rest: the tail
-/// reader does this for every event it receives.
+/// reader does this for every event it receives. The search starts from the end, where the
+/// API writes `fields`.
 pub(super) fn sent_stamp(event_json: &str) -> Option<u64> {
     const KEY: &str = "\"bench_sent_us\":";
-    let at = event_json.find(KEY)? + KEY.len();
+    let at = event_json.rfind(KEY)? + KEY.len();
     let digits = event_json[at..].trim_start();
     let end = digits.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
     digits[..end].parse().ok()

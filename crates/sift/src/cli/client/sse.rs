@@ -101,10 +101,10 @@ impl SseParser {
         match field {
             b"event" => {
                 self.event.clear();
-                self.event.push_str(&String::from_utf8_lossy(value));
+                push_text(&mut self.event, value);
             }
             b"data" => {
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_text(&mut self.data, value);
                 self.data.push('\n');
             }
             // `id` and `retry` matter to reconnecting clients; sift's do not reconnect.
@@ -124,6 +124,14 @@ impl SseParser {
         self.event.clear();
         self.data.clear();
         result
+    }
+}
+
+/// Appends bytes as text, replacing invalid UTF-8 (the fast check first: it is the usual case).
+fn push_text(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
