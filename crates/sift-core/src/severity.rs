@@ -20,7 +20,9 @@ pub enum Severity {
 
 /// A severity name, number or bitmask that maps to no severity.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown severity {0:?}, expected one of emergency, alert, critical, error, warning, notice, info, debug (or 0-7)")]
+#[error(
+    "unknown severity {0:?}, expected one of emergency, alert, critical, error, warning, notice, info, debug (or 0-7)"
+)]
 pub struct UnknownSeverity(pub String);
 
 impl Severity {
@@ -109,10 +111,7 @@ impl FromStr for Severity {
         if let Some(severity) = Severity::from_name(s) {
             return Ok(severity);
         }
-        s.parse::<u8>()
-            .ok()
-            .and_then(Severity::from_syslog)
-            .ok_or_else(|| UnknownSeverity(s.to_owned()))
+        s.parse::<u8>().ok().and_then(Severity::from_syslog).ok_or_else(|| UnknownSeverity(s.to_owned()))
     }
 }
 

@@ -31,7 +31,11 @@ impl AppState {
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then finishes open requests.
-pub async fn run(state: Arc<AppState>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let router = api::router(Arc::clone(&state));
     state.ready.store(true, Ordering::Release);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("HTTP server failed")?;

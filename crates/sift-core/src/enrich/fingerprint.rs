@@ -53,9 +53,7 @@ fn hash(kind: &str, parts: &[Option<&str>]) -> Str {
         match part {
             // Parts are bounded by the message size limit, far below 4 GiB; saturate regardless.
             Some(part) => {
-                key.extend_from_slice(
-                    &u32::try_from(part.len()).unwrap_or(u32::MAX - 1).to_le_bytes(),
-                );
+                key.extend_from_slice(&u32::try_from(part.len()).unwrap_or(u32::MAX - 1).to_le_bytes());
                 key.extend_from_slice(part.as_bytes());
             }
             None => key.extend_from_slice(&ABSENT),
@@ -90,8 +88,7 @@ mod tests {
         located.line = Some(54);
         let mut topical = event("shop", "failed #checkout #payment");
         topical.topics = vec!["checkout".into(), "payment".into()];
-        let lines =
-            [fp(&event("shop", "disk 3 full")), fp(&located), fp(&topical), fp(&event("", "x"))];
+        let lines = [fp(&event("shop", "disk 3 full")), fp(&located), fp(&topical), fp(&event("", "x"))];
         expect![[r#"
             [
                 "fd778f0174770d9de84d09389a6ca7d5",
@@ -114,10 +111,7 @@ mod tests {
 
     #[test]
     fn same_normalized_message_same_fingerprint() {
-        assert_eq!(
-            fp(&event("shop", "disk 3 of 10.0.0.7 full")),
-            fp(&event("shop", "disk  5 of 10.0.0.9 full"))
-        );
+        assert_eq!(fp(&event("shop", "disk 3 of 10.0.0.7 full")), fp(&event("shop", "disk  5 of 10.0.0.9 full")));
         assert_ne!(fp(&event("shop", "disk 3 full")), fp(&event("shop", "disk 3 empty")));
         assert_eq!(fp(&event("shop", "x")).len(), 32);
     }

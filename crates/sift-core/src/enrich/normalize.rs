@@ -152,15 +152,13 @@ fn normalize_line(line: &str, out: &mut String) {
 fn word_end(line: &str, from: usize) -> usize {
     let bytes = line.as_bytes();
     (from..bytes.len())
-        .find(|&j| {
-            is_delimiter(bytes[j]) || line.is_char_boundary(j) && space_at(line, j).is_some()
-        })
+        .find(|&j| is_delimiter(bytes[j]) || line.is_char_boundary(j) && space_at(line, j).is_some())
         .unwrap_or(bytes.len())
 }
 
 const DATE_NAMES: [&[u8]; 19] = [
-    b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun", b"Jan", b"Feb", b"Mar", b"Apr", b"May",
-    b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+    b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun", b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul",
+    b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
 fn is_date_name(word: &[u8]) -> bool {
@@ -175,8 +173,7 @@ fn date_follows(line: &str, end: usize) -> bool {
         return false;
     }
     let start = line.len() - next.len();
-    next.starts_with(|c: char| c.is_ascii_digit())
-        || is_date_name(&line.as_bytes()[start..word_end(line, start)])
+    next.starts_with(|c: char| c.is_ascii_digit()) || is_date_name(&line.as_bytes()[start..word_end(line, start)])
 }
 
 /// Drops a token that repeats the one before it when it holds a placeholder, so that lists of
@@ -206,9 +203,7 @@ fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
     while j < bytes.len() {
         match bytes[j] {
             b'\\' if quote == b'"' => j += 1,
-            b if b == quote
-                && (quote == b'"' || bytes.get(j + 1).is_none_or(|&next| !is_word(next))) =>
-            {
+            b if b == quote && (quote == b'"' || bytes.get(j + 1).is_none_or(|&next| !is_word(next))) => {
                 return Some(j);
             }
             _ => {}
@@ -258,14 +253,9 @@ fn path_or_url(word: &[u8]) -> Option<&'static str> {
     if path {
         return Some("<path>");
     }
-    let scheme = word
-        .iter()
-        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
-        .count();
-    let url = scheme > 0
-        && word[0].is_ascii_alphabetic()
-        && word[scheme..].starts_with(b"://")
-        && word.len() > scheme + 3;
+    let scheme = word.iter().take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')).count();
+    let url =
+        scheme > 0 && word[0].is_ascii_alphabetic() && word[scheme..].starts_with(b"://") && word.len() > scheme + 3;
     url.then_some("<url>")
 }
 
@@ -275,9 +265,7 @@ fn push_run(run: &str, out: &mut String) {
     let bytes = run.as_bytes();
     if is_hex_run(bytes) {
         out.push_str("<hex>");
-    } else if bytes.iter().any(u8::is_ascii_digit)
-        || bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit)
-    {
+    } else if bytes.iter().any(u8::is_ascii_digit) || bytes.len() >= 8 && bytes.iter().all(u8::is_ascii_hexdigit) {
         out.push_str("<num>");
     } else {
         out.push_str(run);
@@ -286,9 +274,7 @@ fn push_run(run: &str, out: &mut String) {
 
 /// A hash or trace id: sixteen or more hex digits with a letter among them.
 fn is_hex_run(bytes: &[u8]) -> bool {
-    bytes.len() >= HEX_MIN
-        && bytes.iter().all(u8::is_ascii_hexdigit)
-        && bytes.iter().any(u8::is_ascii_alphabetic)
+    bytes.len() >= HEX_MIN && bytes.iter().all(u8::is_ascii_hexdigit) && bytes.iter().any(u8::is_ascii_alphabetic)
 }
 
 /// Finds one kind of atom at the start of a word's rest and gives its length.
@@ -444,8 +430,7 @@ fn ipv6(rest: &[u8]) -> Option<usize> {
             }
             double = true;
             at += 2;
-        } else if rest.get(at) == Some(&b':') && rest.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
-        {
+        } else if rest.get(at) == Some(&b':') && rest.get(at + 1).is_some_and(u8::is_ascii_hexdigit) {
             at += 1;
         } else {
             break;
@@ -455,10 +440,8 @@ fn ipv6(rest: &[u8]) -> Option<usize> {
 }
 
 /// Top-level domains that are not two-letter country codes but common in logs.
-const GENERIC_TLDS: [&str; 14] = [
-    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "arpa", "local",
-    "internal", "lan",
-];
+const GENERIC_TLDS: [&str; 14] =
+    ["com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "arpa", "local", "internal", "lan"];
 
 /// First labels of Java and Android package names (`org.apache.hadoop`), which are no hosts.
 const REVERSED_DOMAIN_STARTS: [&str; 6] = ["com", "org", "net", "io", "edu", "gov"];
@@ -472,11 +455,7 @@ fn hostname(rest: &[u8]) -> Option<usize> {
     let mut first = 0..0;
     let mut last = 0..0;
     loop {
-        let n = rest[at..]
-            .iter()
-            .take(64)
-            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-')
-            .count();
+        let n = rest[at..].iter().take(64).take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-').count();
         if n == 0 || rest[at] == b'-' {
             return None;
         }
@@ -516,16 +495,14 @@ fn hostname(rest: &[u8]) -> Option<usize> {
 
 /// `local@domain.tld`, the top-level domain at least two letters.
 fn email(rest: &[u8]) -> Option<usize> {
-    let local_byte =
-        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
+    let local_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
     let local = rest.iter().take(EMAIL_LOCAL_MAX + 1).take_while(|b| local_byte(b)).count();
     if local == 0 || local > EMAIL_LOCAL_MAX || rest.get(local) != Some(&b'@') {
         return None;
     }
     let domain_byte = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-');
     let domain_start = local + 1;
-    let mut domain =
-        rest[domain_start..].iter().take(EMAIL_DOMAIN_MAX).take_while(|b| domain_byte(b)).count();
+    let mut domain = rest[domain_start..].iter().take(EMAIL_DOMAIN_MAX).take_while(|b| domain_byte(b)).count();
     while domain > 0 && matches!(rest[domain_start + domain - 1], b'.' | b'-') {
         domain -= 1;
     }

@@ -79,10 +79,7 @@ mod tests {
         check("a,#b;@c.d.", expect![[r#"topics ["b"] identities ["c.d"]"#]]);
         check("-#x", expect![[r#"topics ["x"] identities []"#]]);
         check("x-#y x#z x.#w (#v) '#u'", expect![[r#"topics ["y"] identities []"#]]);
-        check(
-            "line one\n#two\t@three\r\n@four",
-            expect![[r#"topics ["two"] identities ["three", "four"]"#]],
-        );
+        check("line one\n#two\t@three\r\n@four", expect![[r#"topics ["two"] identities ["three", "four"]"#]]);
         check("#a#b @c@d", expect![[r#"topics ["a"] identities ["c"]"#]]);
     }
 
@@ -122,10 +119,8 @@ mod tests {
 
     #[test]
     fn mutated_messages_never_panic() {
-        let seeds: &[&[u8]] = &[
-            "@bob hit #checkout-error, #Port<0.1> a;@c.d. #café".as_bytes(),
-            "-#x\n@y #_ #日本".as_bytes(),
-        ];
+        let seeds: &[&[u8]] =
+            &["@bob hit #checkout-error, #Port<0.1> a;@c.d. #café".as_bytes(), "-#x\n@y #_ #日本".as_bytes()];
         for bytes in crate::json::mutate::mutations(seeds, 20_000) {
             let message = String::from_utf8_lossy(&bytes);
             let (mut topics, mut identities) = (Vec::new(), Vec::new());

@@ -242,9 +242,7 @@ impl<'a> Text<'a> {
     }
 
     fn utf8_error(&self, part: &str) -> Option<ItemError> {
-        self.bad_in(part).map(|at| {
-            ItemError::new(ItemErrorKind::InvalidUtf8, format!("invalid UTF-8 at byte {at}"))
-        })
+        self.bad_in(part).map(|at| ItemError::new(ItemErrorKind::InvalidUtf8, format!("invalid UTF-8 at byte {at}")))
     }
 }
 
@@ -275,17 +273,16 @@ fn decode_single(text: &Text, received_at: Timestamp) -> Result<Event, ItemError
     if let Some(error) = text.utf8_error(&text.text) {
         return Err(error);
     }
-    object::decode(&text.text, &blank(received_at))
-        .map_err(|e| e.into_item_error(Position::LineColumn))
+    object::decode(&text.text, &blank(received_at)).map_err(|e| e.into_item_error(Position::LineColumn))
 }
 
 fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemError>> {
     let raws: Vec<&RawValue> = match serde_json::from_str(&text.text) {
         Ok(raws) => raws,
         Err(error) => {
-            let error = text.utf8_error(&text.text).unwrap_or_else(|| {
-                object::DecodeError::Json(error).into_item_error(Position::LineColumn)
-            });
+            let error = text
+                .utf8_error(&text.text)
+                .unwrap_or_else(|| object::DecodeError::Json(error).into_item_error(Position::LineColumn));
             return vec![Err(error)];
         }
     };
@@ -298,8 +295,7 @@ fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemEr
             if let Some(error) = text.utf8_error(item) {
                 return Err(error.prefixed(&prefix));
             }
-            object::decode(item, &blank)
-                .map_err(|e| e.into_item_error(Position::None).prefixed(&prefix))
+            object::decode(item, &blank).map_err(|e| e.into_item_error(Position::None).prefixed(&prefix))
         })
         .collect()
 }
@@ -315,8 +311,7 @@ fn decode_lines(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemEr
         let prefix = format_args!("line {}", number + 1);
         let item = match text.utf8_error(line) {
             Some(error) => Err(error.prefixed(&prefix)),
-            None => object::decode(line, &blank)
-                .map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
+            None => object::decode(line, &blank).map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
         };
         items.push(item);
     }

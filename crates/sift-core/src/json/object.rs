@@ -46,10 +46,7 @@ fn not_an_object(src: &str) -> DecodeError {
         Some(b'n') => "null",
         _ => "a number",
     };
-    DecodeError::Item(ItemError::new(
-        ItemErrorKind::NotAnObject,
-        format!("expected a JSON object, found {found}"),
-    ))
+    DecodeError::Item(ItemError::new(ItemErrorKind::NotAnObject, format!("expected a JSON object, found {found}")))
 }
 
 /// Why one object could not be decoded, before it is given its place in the body.
@@ -180,9 +177,7 @@ impl Scalar<'_> {
             Scalar::UInt(n) => Value::from(n),
             Scalar::Float(n) => Value::from(n),
             Scalar::Str(s) => Value::String(s.into_owned()),
-            Scalar::List(items) => {
-                Value::Array(items.into_iter().map(Scalar::into_value).collect())
-            }
+            Scalar::List(items) => Value::Array(items.into_iter().map(Scalar::into_value).collect()),
             Scalar::Object(map) => Value::Object(*map),
         }
     }
@@ -237,8 +232,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         Ok(Scalar::List(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
-        Fields::deserialize(de::value::MapAccessDeserializer::new(map))
-            .map(|map| Scalar::Object(Box::new(map)))
+        Fields::deserialize(de::value::MapAccessDeserializer::new(map)).map(|map| Scalar::Object(Box::new(map)))
     }
 }
 
@@ -385,8 +379,7 @@ impl<'a> Raw<'a> {
     /// `fields`, then `additional_info`, then unknown keys, each adding only keys not yet present.
     fn fields(&mut self) -> Result<Fields, ItemError> {
         let unknown = std::mem::take(&mut self.unknown);
-        let explicit =
-            [("fields", self.fields.take()), ("additional_info", self.additional_info.take())];
+        let explicit = [("fields", self.fields.take()), ("additional_info", self.additional_info.take())];
         let mut fields: Option<Fields> = None;
         for (key, value) in explicit {
             let map = match value {

@@ -214,12 +214,7 @@ fn fast_rfc3339_agrees_with_jiff() {
         }
     }
     assert!(checked > 5_000, "{checked}");
-    for text in [
-        "2024-02-29T00:00:00Z",
-        "2023-02-29T00:00:00Z",
-        "2024-05-01 12:00:00Z",
-        "2024-05-01T12:00:00",
-    ] {
+    for text in ["2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2024-05-01 12:00:00Z", "2024-05-01T12:00:00"] {
         let fast = values::rfc3339_fast(text.as_bytes());
         assert!(fast.is_none() || Ok(fast.unwrap()) == Timestamp::parse_rfc3339(text), "{text}");
     }
@@ -434,9 +429,7 @@ fn escapes_in_keys_and_values() {
 
 #[test]
 fn nested_too_deeply() {
-    let deep = |n: usize| {
-        format!("{{\"message\":\"m\",\"fields\":{{\"a\":{}1{}}}}}", "[".repeat(n), "]".repeat(n))
-    };
+    let deep = |n: usize| format!("{{\"message\":\"m\",\"fields\":{{\"a\":{}1{}}}}}", "[".repeat(n), "]".repeat(n));
     let body = format!("[{},{}]", deep(100), deep(200));
     let decoded = decode_body(body.as_bytes(), false, RECEIVED);
     assert_eq!(decoded.accepted(), 1);

@@ -68,45 +68,38 @@ pub(super) fn severity(entry: Option<Entry<'_>>, lager: bool) -> Result<Severity
     match (&value, integer(&value)) {
         (Scalar::Null, _) => Ok(Severity::Info),
         (Scalar::Str(s), _) if s.is_empty() => Ok(Severity::Info),
-        (_, Some(n)) if lager => {
-            i64::try_from(n).ok().and_then(Severity::from_lager).ok_or_else(|| {
-                unknown(
-                    n.to_string(),
-                    "a lager bitmask (1, 2, 4, 8, 16, 32, 64 or 128) with packet_version",
-                )
-            })
-        }
+        (_, Some(n)) if lager => i64::try_from(n).ok().and_then(Severity::from_lager).ok_or_else(|| {
+            unknown(n.to_string(), "a lager bitmask (1, 2, 4, 8, 16, 32, 64 or 128) with packet_version")
+        }),
         (_, Some(n)) => u8::try_from(n)
             .ok()
             .and_then(Severity::from_syslog)
             .ok_or_else(|| unknown(n.to_string(), &format!("{NAMES} (or 0-7)"))),
-        (Scalar::Str(s), None) => Severity::from_name(s.trim())
-            .ok_or_else(|| unknown(format!("{s:?}"), &format!("{NAMES} (or 0-7)"))),
+        (Scalar::Str(s), None) => {
+            Severity::from_name(s.trim()).ok_or_else(|| unknown(format!("{s:?}"), &format!("{NAMES} (or 0-7)")))
+        }
         (Scalar::Float(n), None) => Err(unknown(float(*n), &format!("{NAMES} (or 0-7)"))),
         (other, None) => Err(invalid(key, "a severity name or number", other)),
     }
 }
 
-const TIME_EXPECTED: &str = "expected RFC 3339 (2024-05-01T12:00:00Z) or a number of seconds, milliseconds or microseconds since the epoch";
+const TIME_EXPECTED: &str =
+    "expected RFC 3339 (2024-05-01T12:00:00Z) or a number of seconds, milliseconds or microseconds since the epoch";
 
 pub(super) fn time(entry: Option<Entry<'_>>) -> Result<Option<Timestamp>, ItemError> {
     let Some(Entry { key, value, .. }) = entry else {
         return Ok(None);
     };
     let invalid_time = |shown: String| {
-        ItemError::new(
-            ItemErrorKind::InvalidTime,
-            format!("field {key:?}: invalid time {shown}, {TIME_EXPECTED}"),
-        )
+        ItemError::new(ItemErrorKind::InvalidTime, format!("field {key:?}: invalid time {shown}, {TIME_EXPECTED}"))
     };
     let time = match &value {
         Scalar::Null => return Ok(None),
         Scalar::Str(s) if s.trim().is_empty() => return Ok(None),
         Scalar::Str(s) => {
             let s = s.trim();
-            let numeric =
-                s.strip_prefix('-').unwrap_or(s).starts_with(|c: char| c.is_ascii_digit())
-                    && !s.contains([':', 'T', 't']);
+            let numeric = s.strip_prefix('-').unwrap_or(s).starts_with(|c: char| c.is_ascii_digit())
+                && !s.contains([':', 'T', 't']);
             if numeric {
                 match s.parse::<i64>() {
                     Ok(n) => from_epoch_int(n),
@@ -139,23 +132,15 @@ pub(super) fn rfc3339_fast(s: &[u8]) -> Option<Timestamp> {
     fn number(s: &[u8]) -> Option<i64> {
         s.iter().try_fold(0i64, |n, &b| b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0')))
     }
-    if s.len() < 20
-        || s[4] != b'-'
-        || s[7] != b'-'
-        || !matches!(s[10], b'T' | b't')
-        || s[13] != b':'
-        || s[16] != b':'
-    {
+    if s.len() < 20 || s[4] != b'-' || s[7] != b'-' || !matches!(s[10], b'T' | b't') || s[13] != b':' || s[16] != b':' {
         return None;
     }
     let (year, month, day) = (number(&s[0..4])?, number(&s[5..7])?, number(&s[8..10])?);
     let (hour, minute, second) = (number(&s[11..13])?, number(&s[14..16])?, number(&s[17..19])?);
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let valid_day = usize::try_from(month - 1)
-        .ok()
-        .and_then(|m| month_days.get(m))
-        .is_some_and(|&d| (1..=d).contains(&day));
+    let valid_day =
+        usize::try_from(month - 1).ok().and_then(|m| month_days.get(m)).is_some_and(|&d| (1..=d).contains(&day));
     if year < 1970 || !valid_day || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -218,16 +203,13 @@ fn from_epoch_float(n: f64) -> Option<Timestamp> {
     };
     let micros = (n * scale).round();
     // Both bounds are exactly ±2^63: the cast below cannot saturate.
-    (i64::MIN as f64..i64::MAX as f64)
-        .contains(&micros)
-        .then(|| Timestamp::from_micros(micros as i64))
+    (i64::MIN as f64..i64::MAX as f64).contains(&micros).then(|| Timestamp::from_micros(micros as i64))
 }
 
 /// Syslog facility names in number order (RFC 5424 table 1, with the usual short names).
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
-    "local5", "local6", "local7",
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
+    "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ];
 
 pub(super) fn facility(entry: Option<Entry<'_>>) -> Result<Option<u8>, ItemError> {
@@ -246,10 +228,7 @@ pub(super) fn facility(entry: Option<Entry<'_>>) -> Result<Option<u8>, ItemError
         Some(n) => Ok(Some(n)),
         None => Err(ItemError::new(
             ItemErrorKind::InvalidField,
-            format!(
-                "field {key:?}: expected a syslog facility 0-23 or a name such as local0, found {}",
-                shown(&value)
-            ),
+            format!("field {key:?}: expected a syslog facility 0-23 or a name such as local0, found {}", shown(&value)),
         )),
     }
 }

@@ -73,9 +73,7 @@ impl Snapshot {
             return Vec::new();
         }
         let keep = |event: &Event| {
-            range.contains(event.time)
-                && before.is_none_or(|b| Cursor::of(event) < b)
-                && query.matches(event)
+            range.contains(event.time) && before.is_none_or(|b| Cursor::of(event) < b) && query.matches(event)
         };
         let top = self
             .tasks()

@@ -74,7 +74,8 @@ fn search_is_newest_first_by_time_and_pages_with_cursors() {
 fn search_and_count_respect_the_time_range() {
     let ring = ring(100);
     ring.push((1..=10).map(event).collect());
-    let range = TimeRange { since: Some(Timestamp::from_micros(3_000_000)), until: Some(Timestamp::from_micros(6_000_000)) };
+    let range =
+        TimeRange { since: Some(Timestamp::from_micros(3_000_000)), until: Some(Timestamp::from_micros(6_000_000)) };
     let snapshot = ring.snapshot();
     assert_eq!(messages(&snapshot.search(&Query::all(), range, None, 10)), ["event 5", "event 4", "event 3"]);
     assert_eq!(snapshot.count(&Query::all(), range), 3);

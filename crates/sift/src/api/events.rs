@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sift_core::query::Query;
@@ -68,8 +68,11 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
 /// client declared its length, and as soon as it passes `max` otherwise.
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("request body is over the limit of {max} bytes (http.max_body)"))
-            .with_detail(json!({ "limit": max }))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is over the limit of {max} bytes (http.max_body)"),
+        )
+        .with_detail(json!({ "limit": max }))
     };
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max as u64) {
@@ -100,18 +103,20 @@ pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -
         ApiError::bad_request(format!("invalid query: {e}"))
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
-    let point = |name: &str, value: Option<&str>| {
-        value
-            .filter(|v| !v.is_empty())
-            .map(|v| Timestamp::parse_point(v, now))
-            .transpose()
-            .map_err(|e| ApiError::bad_request(format!("invalid {name}: {e}")).with_detail(json!({ "param": name })))
-    };
+    let point =
+        |name: &str, value: Option<&str>| {
+            value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
+                ApiError::bad_request(format!("invalid {name}: {e}")).with_detail(json!({ "param": name }))
+            })
+        };
     let range = TimeRange { since: point("since", since)?, until: point("until", until)? };
     Ok((query, range))
 }
 
-pub async fn get_events(State(state): State<Arc<AppState>>, Params(params): Params<SearchParams>) -> Result<Response, ApiError> {
+pub async fn get_events(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<SearchParams>,
+) -> Result<Response, ApiError> {
     let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
     let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
@@ -146,7 +151,10 @@ pub struct CountParams {
     pub until: Option<String>,
 }
 
-pub async fn count(State(state): State<Arc<AppState>>, Params(params): Params<CountParams>) -> Result<Response, ApiError> {
+pub async fn count(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<CountParams>,
+) -> Result<Response, ApiError> {
     let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
     let count = tokio::task::spawn_blocking(move || state.ingest.ring.snapshot().count(&query, range))
         .await

@@ -27,21 +27,27 @@ pub struct TailParams {
 /// Backlog when the client asks for none in particular.
 const DEFAULT_BACKLOG: usize = 100;
 
-pub async fn tail(State(state): State<Arc<AppState>>, Params(params): Params<TailParams>) -> Result<Response, ApiError> {
+pub async fn tail(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<TailParams>,
+) -> Result<Response, ApiError> {
     let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
     let max = state.config.tail.max_backlog;
     let backlog = match params.backlog.as_deref().filter(|b| !b.is_empty()) {
         None => DEFAULT_BACKLOG.min(max),
         Some(text) => text.parse::<usize>().ok().filter(|n| *n <= max).ok_or_else(|| {
-            ApiError::bad_request(format!("invalid backlog {text:?}: expected a number from 0 to {max} (tail.max_backlog)"))
-                .with_detail(json!({ "param": "backlog" }))
+            ApiError::bad_request(format!(
+                "invalid backlog {text:?}: expected a number from 0 to {max} (tail.max_backlog)"
+            ))
+            .with_detail(json!({ "param": "backlog" }))
         })?,
     };
     let queue = state.config.tail.queue;
     let ingest = Arc::clone(&state);
-    let tail = tokio::task::spawn_blocking(move || Tail::open(&ingest.ingest.ring, &ingest.ingest.bus, query, backlog, queue))
-        .await
-        .map_err(ApiError::internal)?;
+    let tail =
+        tokio::task::spawn_blocking(move || Tail::open(&ingest.ingest.ring, &ingest.ingest.bus, query, backlog, queue))
+            .await
+            .map_err(ApiError::internal)?;
     let stream = futures_util::stream::unfold(tail, |mut tail| async move {
         let item = tail.next().await?;
         Some((Ok::<_, Infallible>(to_sse(&item)), tail))

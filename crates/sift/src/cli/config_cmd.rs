@@ -16,14 +16,8 @@ pub fn example() -> anyhow::Result<ExitCode> {
 /// `sift check-config [FILE]`: exit 0 with a summary, or 1 with every error.
 pub fn check(args: super::CheckConfigArgs) -> anyhow::Result<ExitCode> {
     let file: Option<PathBuf> = args.file.or(args.config);
-    let name = file
-        .as_ref()
-        .map_or_else(|| "(embedded defaults)".into(), |f| f.display().to_string());
-    match config::load(
-        file.as_deref(),
-        config::process_env(),
-        &Overrides::default(),
-    ) {
+    let name = file.as_ref().map_or_else(|| "(embedded defaults)".into(), |f| f.display().to_string());
+    match config::load(file.as_deref(), config::process_env(), &Overrides::default()) {
         Ok(config) => {
             println!("ok: {name}");
             println!("{}", summary(&config));
@@ -56,11 +50,7 @@ fn summary(config: &Config) -> String {
 }
 
 fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 #[cfg(test)]

@@ -13,43 +13,19 @@ use super::{Config, Error, Overrides, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
 
 /// Compiles the merged raw configuration; `env` tells which keys came from variables.
-pub(super) fn compile(
-    raw: RawConfig,
-    env: &EnvLayer,
-    overrides: &Overrides,
-) -> Result<Config, Vec<Error>> {
-    let mut c = Compiler {
-        env,
-        errors: Vec::new(),
-    };
+pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> Result<Config, Vec<Error>> {
+    let mut c = Compiler { env, errors: Vec::new() };
     let mut config = Config::default();
     // Destructured in full, so that a new raw key does not compile until it is handled here.
     let RawConfig {
         data_dir,
-        http: RawHttp {
-            listen: http_listen,
-            max_body,
-        },
+        http: RawHttp { listen: http_listen, max_body },
         syslog,
         popcorn,
         storage,
-        ring: RawRing {
-            max_events,
-            max_bytes,
-        },
-        pipeline:
-            RawPipeline {
-                max_message_bytes,
-                max_fields,
-                max_depth,
-                max_tags,
-                max_past,
-                max_future,
-            },
-        alerts: RawAlerts {
-            min_severity,
-            topics,
-        },
+        ring: RawRing { max_events, max_bytes },
+        pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
+        alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
         classify,
         auth,
@@ -59,48 +35,13 @@ pub(super) fn compile(
     if config.data_dir.as_os_str().is_empty() {
         c.error("data_dir", "must not be empty");
     }
-    c.set(
-        "http.listen",
-        http_listen,
-        |s| values::address(&s),
-        &mut config.http.listen,
-    );
-    c.set(
-        "http.max_body",
-        max_body,
-        |s| values::positive_size(&s),
-        &mut config.http.max_body,
-    );
-    c.set(
-        "syslog.listen",
-        syslog.listen,
-        |s| values::address(&s),
-        &mut config.syslog.listen,
-    );
-    c.set(
-        "popcorn.listen",
-        popcorn.listen,
-        |s| values::address(&s),
-        &mut config.popcorn.listen,
-    );
-    c.set(
-        "storage.memory_only",
-        storage.memory_only,
-        Ok,
-        &mut config.storage.memory_only,
-    );
-    c.set(
-        "ring.max_events",
-        max_events,
-        values::positive,
-        &mut config.ring.max_events,
-    );
-    c.set(
-        "ring.max_bytes",
-        max_bytes,
-        |s| values::positive_size(&s),
-        &mut config.ring.max_bytes,
-    );
+    c.set("http.listen", http_listen, |s| values::address(&s), &mut config.http.listen);
+    c.set("http.max_body", max_body, |s| values::positive_size(&s), &mut config.http.max_body);
+    c.set("syslog.listen", syslog.listen, |s| values::address(&s), &mut config.syslog.listen);
+    c.set("popcorn.listen", popcorn.listen, |s| values::address(&s), &mut config.popcorn.listen);
+    c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);
+    c.set("ring.max_events", max_events, values::positive, &mut config.ring.max_events);
+    c.set("ring.max_bytes", max_bytes, |s| values::positive_size(&s), &mut config.ring.max_bytes);
     let pipeline = &mut config.pipeline;
     c.set(
         "pipeline.max_message_bytes",
@@ -108,58 +49,24 @@ pub(super) fn compile(
         |s| values::positive_size(&s),
         &mut pipeline.max_message_bytes,
     );
-    c.set(
-        "pipeline.max_fields",
-        max_fields,
-        Ok,
-        &mut pipeline.max_fields,
-    );
+    c.set("pipeline.max_fields", max_fields, Ok, &mut pipeline.max_fields);
     c.set("pipeline.max_depth", max_depth, Ok, &mut pipeline.max_depth);
     c.set("pipeline.max_tags", max_tags, Ok, &mut pipeline.max_tags);
-    c.set(
-        "pipeline.max_past",
-        max_past,
-        |s| values::duration(&s),
-        &mut pipeline.max_past,
-    );
-    c.set(
-        "pipeline.max_future",
-        max_future,
-        |s| values::duration(&s),
-        &mut pipeline.max_future,
-    );
-    c.set(
-        "alerts.min_severity",
-        min_severity,
-        |s| values::severity(&s),
-        &mut config.alerts.min_severity,
-    );
+    c.set("pipeline.max_past", max_past, |s| values::duration(&s), &mut pipeline.max_past);
+    c.set("pipeline.max_future", max_future, |s| values::duration(&s), &mut pipeline.max_future);
+    c.set("alerts.min_severity", min_severity, |s| values::severity(&s), &mut config.alerts.min_severity);
     if let Some(topics) = topics {
         config.alerts.topics = c.topics(topics);
     }
-    c.set(
-        "tail.queue",
-        queue,
-        values::positive,
-        &mut config.tail.queue,
-    );
-    c.set(
-        "tail.max_backlog",
-        max_backlog,
-        Ok,
-        &mut config.tail.max_backlog,
-    );
+    c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
+    c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();
     config.auth.users = c.users(auth.users);
 
     c.overrides(overrides, &mut config);
     c.listeners(&config, users_written);
-    if c.errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(c.errors)
-    }
+    if c.errors.is_empty() { Ok(config) } else { Err(c.errors) }
 }
 
 struct Compiler<'a> {
@@ -174,13 +81,7 @@ impl Compiler<'_> {
     }
 
     /// Parses `raw` into `target` when the key is set; the default stays otherwise.
-    fn set<R, T>(
-        &mut self,
-        key: &str,
-        raw: Option<R>,
-        parse: impl FnOnce(R) -> Result<T, String>,
-        target: &mut T,
-    ) {
+    fn set<R, T>(&mut self, key: &str, raw: Option<R>, parse: impl FnOnce(R) -> Result<T, String>, target: &mut T) {
         match raw.map(parse) {
             None => {}
             Some(Ok(value)) => *target = value,
@@ -194,9 +95,7 @@ impl Compiler<'_> {
         for (i, topic) in topics.into_iter().enumerate() {
             let name = topic.strip_prefix('#').unwrap_or(&topic);
             if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                let message = format!(
-                    "{topic:?} is not a topic: use letters, digits and '_', such as \"checkout\""
-                );
+                let message = format!("{topic:?} is not a topic: use letters, digits and '_', such as \"checkout\"");
                 self.error(&format!("alerts.topics[{i}]"), message);
             } else {
                 out.push(name.to_owned());
@@ -236,20 +135,13 @@ impl Compiler<'_> {
                 first.insert(user.name.clone(), i);
             }
             if let Err(message) = users::check_hash(&user.password_hash) {
-                let name = if users::check_name(&user.name).is_ok() {
-                    &user.name
-                } else {
-                    "NAME"
-                };
+                let name = if users::check_name(&user.name).is_ok() { &user.name } else { "NAME" };
                 let message = format!("{message}; make one with `sift user add {name}`");
                 self.error(&format!("auth.users[{i}].password_hash"), message);
                 ok = false;
             }
             if ok {
-                out.push(User {
-                    name: user.name,
-                    password_hash: user.password_hash,
-                });
+                out.push(User { name: user.name, password_hash: user.password_hash });
             }
         }
         out
@@ -259,8 +151,7 @@ impl Compiler<'_> {
     fn overrides(&mut self, overrides: &Overrides, config: &mut Config) {
         if let Some(dir) = &overrides.data_dir {
             if dir.as_os_str().is_empty() {
-                self.errors
-                    .push(Error::new("--data-dir", "must not be empty"));
+                self.errors.push(Error::new("--data-dir", "must not be empty"));
             } else {
                 config.data_dir = dir.clone();
             }
@@ -306,17 +197,11 @@ impl Compiler<'_> {
         }
         // Syslog takes UDP and TCP, HTTP takes TCP, Popcorn takes UDP.
         if clash(config.syslog.listen, config.http.listen) {
-            let message = format!(
-                "{} is also http.listen, and both use TCP",
-                config.syslog.listen
-            );
+            let message = format!("{} is also http.listen, and both use TCP", config.syslog.listen);
             self.errors.push(Error::new("syslog.listen", message));
         }
         if clash(config.popcorn.listen, config.syslog.listen) {
-            let message = format!(
-                "{} is also syslog.listen, and both use UDP",
-                config.popcorn.listen
-            );
+            let message = format!("{} is also syslog.listen, and both use UDP", config.popcorn.listen);
             self.errors.push(Error::new("popcorn.listen", message));
         }
     }
@@ -324,7 +209,5 @@ impl Compiler<'_> {
 
 /// Whether two listeners of one protocol would fight over a port (port 0 picks a free one).
 fn clash(a: SocketAddr, b: SocketAddr) -> bool {
-    a.port() != 0
-        && a.port() == b.port()
-        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+    a.port() != 0 && a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }

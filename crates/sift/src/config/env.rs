@@ -13,20 +13,12 @@ use super::Error;
 use super::raw::{self, KEYS};
 
 /// Variables that the command line reads for itself.
-const CLIENT_VARS: &[&str] = &[
-    "SIFT_URL",
-    "SIFT_USER",
-    "SIFT_PASSWORD",
-    "SIFT_CONFIG",
-    "SIFT_LOG",
-    "SIFT_NEW_PASSWORD",
-];
+const CLIENT_VARS: &[&str] =
+    &["SIFT_URL", "SIFT_USER", "SIFT_PASSWORD", "SIFT_CONFIG", "SIFT_LOG", "SIFT_NEW_PASSWORD"];
 
 /// Tables that only the file can hold.
-const TABLES: &[(&str, &str)] = &[
-    ("SIFT_CLASSIFY", "[[classify]] rules"),
-    ("SIFT_AUTH_USERS", "[[auth.users]] entries"),
-];
+const TABLES: &[(&str, &str)] =
+    &[("SIFT_CLASSIFY", "[[classify]] rules"), ("SIFT_AUTH_USERS", "[[auth.users]] entries")];
 
 /// The variables of this process, for [`load`](super::load). A value that is not UTF-8 is
 /// converted lossily, so that it shows up in an error rather than being skipped.
@@ -57,14 +49,8 @@ struct Setting {
 
 impl EnvLayer {
     /// Reads the `SIFT_*` variables among `vars`; bad ones go to `errors`.
-    pub(super) fn read(
-        vars: impl IntoIterator<Item = (String, String)>,
-        errors: &mut Vec<Error>,
-    ) -> EnvLayer {
-        let mut vars: Vec<(String, String)> = vars
-            .into_iter()
-            .filter(|(name, _)| name.starts_with("SIFT_"))
-            .collect();
+    pub(super) fn read(vars: impl IntoIterator<Item = (String, String)>, errors: &mut Vec<Error>) -> EnvLayer {
+        let mut vars: Vec<(String, String)> = vars.into_iter().filter(|(name, _)| name.starts_with("SIFT_")).collect();
         vars.sort();
         let mut settings = Vec::new();
         for (var, text) in vars {
@@ -73,10 +59,7 @@ impl EnvLayer {
             }
             let path = format!("env {var}");
             if let Some((_, what)) = TABLES.iter().find(|(name, _)| *name == var) {
-                errors.push(Error::new(
-                    path,
-                    format!("{what} can only be set in the config file"),
-                ));
+                errors.push(Error::new(path, format!("{what} can only be set in the config file")));
                 continue;
             }
             let Some(key) = KEYS.iter().copied().find(|key| var_name(key) == var) else {
@@ -106,9 +89,7 @@ impl EnvLayer {
                     root.insert(setting.key.to_owned(), setting.value.clone());
                 }
                 Some((section, key)) => {
-                    let section = root
-                        .entry(section.to_owned())
-                        .or_insert_with(|| Value::Table(Table::new()));
+                    let section = root.entry(section.to_owned()).or_insert_with(|| Value::Table(Table::new()));
                     // A section that is not a table is reported by the file's own check.
                     if let Value::Table(section) = section {
                         section.insert(key.to_owned(), setting.value.clone());
@@ -135,9 +116,7 @@ fn value(key: &str, text: &str) -> Result<Value, String> {
     };
     match raw::probe(key, &typed) {
         Ok(()) => Ok(typed),
-        Err(message) => raw::probe(key, &string)
-            .map(|()| string)
-            .map_err(|_| message),
+        Err(message) => raw::probe(key, &string).map(|()| string).map_err(|_| message),
     }
 }
 
@@ -156,13 +135,7 @@ fn closest(var: &str) -> String {
     let section = format!("{var}_");
     KEYS.iter()
         .map(|key| var_name(key))
-        .min_by_key(|name| {
-            if name.starts_with(&section) {
-                0
-            } else {
-                1 + edit_distance(var, name)
-            }
-        })
+        .min_by_key(|name| if name.starts_with(&section) { 0 } else { 1 + edit_distance(var, name) })
         .unwrap_or_default()
 }
 

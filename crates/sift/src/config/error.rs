@@ -17,10 +17,7 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Error {
-        Error {
-            path: path.into(),
-            message: message.into(),
-        }
+        Error { path: path.into(), message: message.into() }
     }
 }
 

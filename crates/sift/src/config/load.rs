@@ -38,10 +38,7 @@ pub fn load(
     let origin = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => from_toml(&text, &origin, env, overrides),
-        Err(error) => Err(Errors(vec![Error::new(
-            origin,
-            format!("cannot read: {error}"),
-        )])),
+        Err(error) => Err(Errors(vec![Error::new(origin, format!("cannot read: {error}"))])),
     }
 }
 
@@ -105,11 +102,6 @@ fn syntax_error(text: &str, origin: &str, error: &toml::de::Error) -> Error {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    let message: Vec<&str> = error
-        .message()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let message: Vec<&str> = error.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     Error::new(format!("{origin}:{line}:{column}"), message.join("; "))
 }

@@ -177,9 +177,7 @@ impl<'de> Deserialize<'de> for RawSize {
             }
 
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawSize, E> {
-                u64::try_from(n)
-                    .map(RawSize::Bytes)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
+                u64::try_from(n).map(RawSize::Bytes).map_err(|_| E::invalid_value(de::Unexpected::Signed(n), &self))
             }
 
             fn visit_str<E: de::Error>(self, s: &str) -> Result<RawSize, E> {
@@ -228,9 +226,7 @@ pub(super) fn read(table: Table) -> (RawConfig, Vec<Error>) {
 /// Checks one scalar key's value on its own, as if it were the only key in the file.
 pub(super) fn probe(key: &str, value: &Value) -> Result<(), String> {
     let path: Vec<Segment> = key.split('.').map(|k| Segment::Key(k.to_owned())).collect();
-    RawConfig::deserialize(wrap(&path, value.clone()))
-        .map(drop)
-        .map_err(|e| message(&e))
+    RawConfig::deserialize(wrap(&path, value.clone())).map(drop).map_err(|e| message(&e))
 }
 
 /// A step of a key path: a table key or an index into an array.
@@ -312,12 +308,10 @@ fn remove(root: &mut Value, path: &[Segment]) {
 
 /// A document that holds `value` at `path` and nothing else.
 fn wrap(path: &[Segment], value: Value) -> Value {
-    path.iter()
-        .rev()
-        .fold(value, |inner, segment| match segment {
-            Segment::Key(key) => Value::Table(Table::from_iter([(key.clone(), inner)])),
-            Segment::Index(_) => Value::Array(vec![inner]),
-        })
+    path.iter().rev().fold(value, |inner, segment| match segment {
+        Segment::Key(key) => Value::Table(Table::from_iter([(key.clone(), inner)])),
+        Segment::Index(_) => Value::Array(vec![inner]),
+    })
 }
 
 /// `classify[2].set.severity`.

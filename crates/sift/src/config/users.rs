@@ -20,19 +20,14 @@ pub fn verify_password(phc_hash: &str, password: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc_hash) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), &hash).is_ok()
 }
 
 /// Checks that `phc_hash` is an argon2 hash that [`verify_password`] can use.
 pub(super) fn check_hash(phc_hash: &str) -> Result<(), String> {
     let hash = PasswordHash::new(phc_hash).map_err(|e| format!("not an argon2 hash: {e}"))?;
     Algorithm::try_from(hash.algorithm).map_err(|_| {
-        format!(
-            "not an argon2 hash: algorithm {:?} is not argon2id, argon2i or argon2d",
-            hash.algorithm.as_str()
-        )
+        format!("not an argon2 hash: algorithm {:?} is not argon2id, argon2i or argon2d", hash.algorithm.as_str())
     })?;
     Params::try_from(&hash).map_err(|e| format!("not an argon2 hash: {e}"))?;
     if hash.salt.is_none() || hash.hash.is_none() {
@@ -47,9 +42,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
         return Err("a user name must not be empty".into());
     }
     if name.contains(':') {
-        return Err(format!(
-            "user name {name:?} contains ':', which HTTP Basic cannot carry"
-        ));
+        return Err(format!("user name {name:?} contains ':', which HTTP Basic cannot carry"));
     }
     if name.chars().any(char::is_control) {
         return Err(format!("user name {name:?} contains control characters"));
@@ -71,19 +64,12 @@ mod tests {
     #[test]
     fn hash_and_verify_round_trip() {
         let hash = hash_password("correct horse").unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert_eq!(check_hash(&hash), Ok(()));
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "correct horse "));
         assert!(!verify_password("not a hash", "correct horse"));
-        assert_ne!(
-            hash,
-            hash_password("correct horse").unwrap(),
-            "salts are random"
-        );
+        assert_ne!(hash, hash_password("correct horse").unwrap(), "salts are random");
     }
 
     #[test]

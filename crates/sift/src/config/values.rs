@@ -39,25 +39,15 @@ fn size_text(text: &str) -> Result<u64, String> {
         )
     };
     let trimmed = text.trim();
-    let digits = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
+    let digits = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(digits);
     let number: u64 = number.parse().map_err(|_| invalid())?;
     let unit = unit.trim_start().to_ascii_lowercase();
     let scale = match unit.as_str() {
         "" => 1,
-        unit => {
-            UNITS
-                .iter()
-                .find(|(name, _)| *name == unit)
-                .ok_or_else(invalid)?
-                .1
-        }
+        unit => UNITS.iter().find(|(name, _)| *name == unit).ok_or_else(invalid)?.1,
     };
-    number
-        .checked_mul(scale)
-        .ok_or_else(|| format!("size {text:?} is too large"))
+    number.checked_mul(scale).ok_or_else(|| format!("size {text:?} is too large"))
 }
 
 /// A size that limits something and so must not be zero.
@@ -78,9 +68,8 @@ pub(super) fn positive(n: usize) -> Result<usize, String> {
 
 /// A human-readable duration such as `"90s"`, `"1h 30m"`, `"365d"`.
 pub(super) fn duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| {
-        format!("invalid duration {text:?}: {e}; expected a duration such as \"90s\", \"1h\" or \"365d\"")
-    })
+    humantime::parse_duration(text)
+        .map_err(|e| format!("invalid duration {text:?}: {e}; expected a duration such as \"90s\", \"1h\" or \"365d\""))
 }
 
 /// A listener address: `IP:PORT`, `[IPv6]:PORT`, or `localhost:PORT` (meaning 127.0.0.1).
@@ -88,10 +77,7 @@ pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    if let Some(port) = text
-        .strip_prefix("localhost:")
-        .and_then(|p| p.parse::<u16>().ok())
-    {
+    if let Some(port) = text.strip_prefix("localhost:").and_then(|p| p.parse::<u16>().ok()) {
         return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     }
     Err(format!(
@@ -122,22 +108,9 @@ mod tests {
 
     #[test]
     fn sizes_are_formatted_as_written() {
-        let sizes = [
-            0,
-            1,
-            1000,
-            1024,
-            1536,
-            65536,
-            16 << 20,
-            512 << 20,
-            3 << 30,
-            (1 << 30) + 1,
-        ];
+        let sizes = [0, 1, 1000, 1024, 1536, 65536, 16 << 20, 512 << 20, 3 << 30, (1 << 30) + 1];
         let formatted: Vec<String> = sizes.into_iter().map(format_size).collect();
-        expect_test::expect![
-            "0 B, 1 B, 1000 B, 1 KiB, 1536 B, 64 KiB, 16 MiB, 512 MiB, 3 GiB, 1073741825 B"
-        ]
-        .assert_eq(&formatted.join(", "));
+        expect_test::expect!["0 B, 1 B, 1000 B, 1 KiB, 1536 B, 64 KiB, 16 MiB, 512 MiB, 3 GiB, 1073741825 B"]
+            .assert_eq(&formatted.join(", "));
     }
 }

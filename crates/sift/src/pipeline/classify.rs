@@ -64,9 +64,8 @@ impl Rule {
     /// Validates a raw rule; `index` names it when it has no name.
     pub fn compile(raw: RawRule, index: usize) -> Result<Rule, Vec<RuleError>> {
         let mut errors = Vec::new();
-        let when = Query::parse(&raw.when)
-            .map_err(|e| errors.push(RuleError { key: "when", message: e.to_string() }))
-            .ok();
+        let when =
+            Query::parse(&raw.when).map_err(|e| errors.push(RuleError { key: "when", message: e.to_string() })).ok();
         let set_severity = match &raw.set.severity {
             None => None,
             Some(s) => match s.parse::<Severity>() {

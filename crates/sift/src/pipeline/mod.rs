@@ -36,12 +36,7 @@ pub struct Processed {
 
 impl Pipeline {
     pub fn new(limits: PipelineConfig, alerts: AlertsConfig, rules: Vec<Rule>) -> Pipeline {
-        Pipeline {
-            limits,
-            alerts,
-            rules: ArcSwap::from_pointee(rules),
-            ids: Mutex::new(ulid::Generator::new()),
-        }
+        Pipeline { limits, alerts, rules: ArcSwap::from_pointee(rules), ids: Mutex::new(ulid::Generator::new()) }
     }
 
     /// The rules in force.

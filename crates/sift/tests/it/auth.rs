@@ -1,7 +1,7 @@
 //! The secure default: loopback only unless users are configured, and with users every
 //! route but the health checks needs HTTP Basic.
 
-use crate::harness::{client, try_start_server, start_server_with};
+use crate::harness::{client, start_server_with, try_start_server};
 
 #[test]
 fn a_public_listener_without_users_is_refused_with_the_fix() {

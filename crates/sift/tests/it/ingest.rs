@@ -12,7 +12,8 @@ async fn one_object_an_array_and_ndjson_are_accepted() {
     let (status, answer) = post_events(&server, "application/json", r#"{"message":"single","app":"api"}"#).await;
     assert_eq!((status, &answer), (200, &json!({"accepted": 1, "rejected": 0, "errors": []})));
     let (status, answer) =
-        post_events(&server, "application/json", r#"[{"message":"first of array"},{"message":"second of array"}]"#).await;
+        post_events(&server, "application/json", r#"[{"message":"first of array"},{"message":"second of array"}]"#)
+            .await;
     assert_eq!((status, answer["accepted"].clone()), (200, json!(2)));
     let ndjson = "{\"message\":\"line one\"}\n{\"message\":\"line two\"}\n{\"message\":\"line three\"}\n";
     let (status, answer) = post_events(&server, "application/x-ndjson", ndjson).await;

@@ -46,7 +46,12 @@ async fn put_replaces_rules_and_rejects_a_bad_rule_naming_it() {
     let good = json!({"rules": [{"name": "landing", "when": "type:page_load fields.url:\"/\"", "set": {"type": "landing_page_load"}}]});
     let response = client().put(server.url("/api/v1/rules")).json(&good).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    post_events(&server, "application/json", json!({"type": "page_load", "fields": {"url": "/"}, "message": "x"}).to_string()).await;
+    post_events(
+        &server,
+        "application/json",
+        json!({"type": "page_load", "fields": {"url": "/"}, "message": "x"}).to_string(),
+    )
+    .await;
     let (_, count) = get_json(&server, "/api/v1/count?q=type:landing_page_load").await;
     assert_eq!(count["count"], 1);
 
@@ -59,7 +64,8 @@ async fn put_replaces_rules_and_rejects_a_bad_rule_naming_it() {
     let (_, rules) = get_json(&server, "/api/v1/rules").await;
     assert_eq!(rules["rules"][0]["name"], "landing", "a rejected PUT changes nothing");
 
-    let response = client().put(server.url("/api/v1/rules")).body("{\"rules\": [{\"wen\": \"x\"}]}").send().await.unwrap();
+    let response =
+        client().put(server.url("/api/v1/rules")).body("{\"rules\": [{\"wen\": \"x\"}]}").send().await.unwrap();
     assert_eq!(response.status(), 400);
     let answer: serde_json::Value = response.json().await.unwrap();
     assert!(answer["error"].as_str().unwrap().contains("wen"), "{answer}");

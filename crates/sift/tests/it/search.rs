@@ -23,9 +23,7 @@ async fn seed(server: &crate::harness::Server) {
 }
 
 fn enc(q: &str) -> String {
-    q.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]

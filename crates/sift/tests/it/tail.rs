@@ -20,7 +20,8 @@ impl SseReader {
     fn open(server: &Server, query: &str) -> SseReader {
         let mut stream = TcpStream::connect(server.addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        write!(stream, "GET /api/v1/tail?{query} HTTP/1.0\r\nHost: sift\r\nAccept: text/event-stream\r\n\r\n").expect("send");
+        write!(stream, "GET /api/v1/tail?{query} HTTP/1.0\r\nHost: sift\r\nAccept: text/event-stream\r\n\r\n")
+            .expect("send");
         let mut reader = BufReader::new(stream);
         let mut status = String::new();
         reader.read_line(&mut status).expect("status line");

@@ -222,10 +222,7 @@ fn same_template_same_result() {
             "Failed password for root from 218.188.2.4 port 4573 ssh2",
             "Failed password for root from host-7.example.com port 1 ssh2",
         ),
-        (
-            "lock=233570404, flags=0x1, tag=\"View Lock\"",
-            "lock=1, flags=0x10000001, tag=\"*alarm*\"",
-        ),
+        ("lock=233570404, flags=0x1, tag=\"View Lock\"", "lock=1, flags=0x10000001, tag=\"*alarm*\""),
     ];
     for (a, b) in pairs {
         assert_eq!(normalize(a), normalize(b), "{a:?} vs {b:?}");
@@ -235,7 +232,8 @@ fn same_template_same_result() {
 #[test]
 fn mutated_messages_never_panic() {
     let seeds: &[&[u8]] = &[
-        "from 10.0.0.7:22 fe80::1 bob@example.com 'q' \"x\\\"y\" 0x1f req-3f0c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6".as_bytes(),
+        "from 10.0.0.7:22 fe80::1 bob@example.com 'q' \"x\\\"y\" 0x1f req-3f0c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+            .as_bytes(),
         "at Sun Jul 3 10:04:45 2005 /var/log/x https://a.b/c blk_-1 blk_2 café 日本3 00:1a:2b:3c:4d:5e".as_bytes(),
         "a.b.c.d.e.f.g.h.i.j.k.l.m.n.com:99999 1.2.3.4.5.6.7.8.9.10 ::::::: @@@ '''' \"\"\"".as_bytes(),
     ];

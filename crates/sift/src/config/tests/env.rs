@@ -58,9 +58,7 @@ fn env_sets_every_key() {
     let names: Vec<String> = KEYS.iter().map(|k| env::var_name(k)).collect();
     assert_eq!(env.iter().map(|(name, _)| *name).collect::<Vec<_>>(), names);
     let config = parse("", &env, &Overrides::default()).unwrap();
-    let changed = scalars(&config)
-        .into_iter()
-        .zip(scalars(&Config::default()));
+    let changed = scalars(&config).into_iter().zip(scalars(&Config::default()));
     for ((key, value), (_, default)) in changed {
         assert_ne!(value, default, "{key} is not set by its variable");
     }
@@ -123,11 +121,7 @@ fn flags_beat_env_beat_file() {
         [popcorn]
         listen = "127.0.0.1:3"
     "#;
-    let env = [
-        ("SIFT_HTTP_LISTEN", "127.0.0.1:10"),
-        ("SIFT_SYSLOG_LISTEN", "127.0.0.1:20"),
-        ("SIFT_DATA_DIR", "env"),
-    ];
+    let env = [("SIFT_HTTP_LISTEN", "127.0.0.1:10"), ("SIFT_SYSLOG_LISTEN", "127.0.0.1:20"), ("SIFT_DATA_DIR", "env")];
     let flags = Overrides {
         data_dir: Some("flag".into()),
         http: Some("localhost:100".into()),
@@ -142,11 +136,7 @@ fn flags_beat_env_beat_file() {
         storage.memory_only = true
     "#]]
     .assert_eq(&render(parse(file, &env, &flags)));
-    let bad = Overrides {
-        http: Some("nowhere".into()),
-        data_dir: Some("".into()),
-        ..Overrides::default()
-    };
+    let bad = Overrides { http: Some("nowhere".into()), data_dir: Some("".into()), ..Overrides::default() };
     expect![[r#"
         config error: --data-dir: must not be empty
         config error: --http: invalid address "nowhere": expected host:port with an IP address, such as 127.0.0.1:9125, [::1]:9125, 0.0.0.0:9125 or localhost:9125

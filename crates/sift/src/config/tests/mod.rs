@@ -11,19 +11,14 @@ use super::raw::KEYS;
 use super::*;
 
 /// A hash of "hunter2" as `sift user add` makes it.
-pub(super) const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$mInV4hmJkGtU8tKtc572ZA$BKXzHd+RJlvLcZLh2oxJkaWiPFSsqTJoJrOXqDgUkw8";
+pub(super) const HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$mInV4hmJkGtU8tKtc572ZA$BKXzHd+RJlvLcZLh2oxJkaWiPFSsqTJoJrOXqDgUkw8";
 
 pub(super) fn vars(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-    vars.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-pub(super) fn parse(
-    text: &str,
-    env: &[(&str, &str)],
-    overrides: &Overrides,
-) -> Result<Config, Errors> {
+pub(super) fn parse(text: &str, env: &[(&str, &str)], overrides: &Overrides) -> Result<Config, Errors> {
     from_toml(text, "sift.toml", vars(env), overrides)
 }
 
@@ -38,22 +33,13 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("storage.memory_only", c.storage.memory_only.to_string()),
         ("ring.max_events", c.ring.max_events.to_string()),
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
-        (
-            "pipeline.max_message_bytes",
-            c.pipeline.max_message_bytes.to_string(),
-        ),
+        ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),
         ("pipeline.max_fields", c.pipeline.max_fields.to_string()),
         ("pipeline.max_depth", c.pipeline.max_depth.to_string()),
         ("pipeline.max_tags", c.pipeline.max_tags.to_string()),
         ("pipeline.max_past", format!("{:?}", c.pipeline.max_past)),
-        (
-            "pipeline.max_future",
-            format!("{:?}", c.pipeline.max_future),
-        ),
-        (
-            "alerts.min_severity",
-            c.alerts.min_severity.name().to_owned(),
-        ),
+        ("pipeline.max_future", format!("{:?}", c.pipeline.max_future)),
+        ("alerts.min_severity", c.alerts.min_severity.name().to_owned()),
         ("alerts.topics", format!("{:?}", c.alerts.topics)),
         ("tail.queue", c.tail.queue.to_string()),
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
@@ -76,19 +62,12 @@ pub(super) fn render(result: Result<Config, Errors>) -> String {
     }
     for rule in &config.classify {
         let kind = rule.set_kind.as_deref().unwrap_or("-");
-        out.push_str(&format!(
-            "rule {:?}: when {:?}, type {kind}, stop {}\n",
-            rule.name, rule.raw.when, rule.stop
-        ));
+        out.push_str(&format!("rule {:?}: when {:?}, type {kind}, stop {}\n", rule.name, rule.raw.when, rule.stop));
     }
     for user in &config.auth.users {
         out.push_str(&format!("user {}\n", user.name));
     }
-    if out.is_empty() {
-        "defaults\n".into()
-    } else {
-        out
-    }
+    if out.is_empty() { "defaults\n".into() } else { out }
 }
 
 pub(super) fn check(text: &str, expect: Expect) {
@@ -106,19 +85,8 @@ pub(super) fn check_values(key: &str, values: &[&str], expect: Expect) {
     for value in values {
         let text = format!("[{section}]\n{name} = {value}\n");
         let result = match parse(&text, &[], &Overrides::default()) {
-            Ok(config) => {
-                scalars(&config)
-                    .into_iter()
-                    .find(|(k, _)| *k == key)
-                    .unwrap()
-                    .1
-            }
-            Err(errors) => errors
-                .0
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join(" | "),
+            Ok(config) => scalars(&config).into_iter().find(|(k, _)| *k == key).unwrap().1,
+            Err(errors) => errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" | "),
         };
         out.push_str(&format!("{value} => {result}\n"));
     }
@@ -139,10 +107,7 @@ fn defaults() {
 
 #[test]
 fn keys_are_the_compiled_keys() {
-    let keys: Vec<&str> = scalars(&Config::default())
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys: Vec<&str> = scalars(&Config::default()).into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, KEYS);
 }
 
@@ -322,17 +287,13 @@ fn public_listeners_need_users() {
             config error: syslog.listen: 192.0.2.1:514 is not a loopback address and no [[auth.users]] are configured; add a user with `sift user add NAME` and paste its [[auth.users]] entry into the config, or listen on 127.0.0.1
         "#]],
     );
-    let flags = Overrides {
-        popcorn: Some("[::]:9125".into()),
-        ..Overrides::default()
-    };
+    let flags = Overrides { popcorn: Some("[::]:9125".into()), ..Overrides::default() };
     expect![[r#"
         config error: http.listen: 0.0.0.0:80 is not a loopback address and no [[auth.users]] are configured; add a user with `sift user add NAME` and paste its [[auth.users]] entry into the config, or listen on 127.0.0.1
         config error: popcorn.listen: [::]:9125 is not a loopback address and no [[auth.users]] are configured; add a user with `sift user add NAME` and paste its [[auth.users]] entry into the config, or listen on 127.0.0.1
     "#]].assert_eq(&render(parse("", &[("SIFT_HTTP_LISTEN", "0.0.0.0:80")], &flags)));
-    let with_user = format!(
-        "[http]\nlisten = \"0.0.0.0:9125\"\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"{HASH}\"\n"
-    );
+    let with_user =
+        format!("[http]\nlisten = \"0.0.0.0:9125\"\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"{HASH}\"\n");
     check(
         &with_user,
         expect![[r#"
@@ -448,11 +409,7 @@ fn example_is_the_defaults() {
 fn example_sets_every_key() {
     fn leaves(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
         for (key, value) in table {
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}.{key}")
-            };
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
             match value {
                 toml::Value::Table(table) => leaves(&path, table, out),
                 _ if path == "classify" => {}
@@ -490,9 +447,5 @@ fn load_reads_files() {
 
     std::fs::write(&path, "[ring]\nmax_events = [\n").unwrap();
     let errors = load(Some(&path), vars(&[]), &Overrides::default()).unwrap_err();
-    assert_eq!(
-        errors.0[0].path,
-        format!("{}:3:1", path.display()),
-        "{errors}"
-    );
+    assert_eq!(errors.0[0].path, format!("{}:3:1", path.display()), "{errors}");
 }

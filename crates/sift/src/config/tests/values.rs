@@ -57,17 +57,7 @@ fn sizes() {
 fn durations() {
     check_values(
         "pipeline.max_past",
-        &[
-            r#""1h""#,
-            r#""365d""#,
-            r#""1h 30m""#,
-            r#""90s""#,
-            r#""0s""#,
-            r#""1 fortnight""#,
-            r#""1""#,
-            "3600",
-            r#""""#,
-        ],
+        &[r#""1h""#, r#""365d""#, r#""1h 30m""#, r#""90s""#, r#""0s""#, r#""1 fortnight""#, r#""1""#, "3600", r#""""#],
         expect![[r#"
             "1h" => 3600s
             "365d" => 31536000s
@@ -117,14 +107,7 @@ fn addresses() {
 fn severities() {
     check_values(
         "alerts.min_severity",
-        &[
-            r#""warning""#,
-            r#""WARN""#,
-            r#""crit""#,
-            r#""3""#,
-            r#""loud""#,
-            "3",
-        ],
+        &[r#""warning""#, r#""WARN""#, r#""crit""#, r#""3""#, r#""loud""#, "3"],
         expect![[r#"
             "warning" => warning
             "WARN" => warning
@@ -170,13 +153,7 @@ fn counts() {
 fn topics() {
     check_values(
         "alerts.topics",
-        &[
-            r##"["checkout", "#login_failed", "a1_b"]"##,
-            r#"["check-out"]"#,
-            r##"["#"]"##,
-            r#""checkout""#,
-            "[1]",
-        ],
+        &[r##"["checkout", "#login_failed", "a1_b"]"##, r#"["check-out"]"#, r##"["#"]"##, r#""checkout""#, "[1]"],
         expect![[r##"
             ["checkout", "#login_failed", "a1_b"] => ["checkout", "login_failed", "a1_b"]
             ["check-out"] => "check-out" is not a topic: use letters, digits and '_', such as "checkout"
