@@ -41,8 +41,8 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         warn!("the durable store is not built yet: events are kept in memory (the ring) only");
     }
     let state = Arc::new(AppState::new(config));
+    reload_on_hangup(args, Arc::clone(&state))?;
     announce("http", &http)?;
-    tokio::spawn(reload_on_hangup(args, Arc::clone(&state)));
     app::run(state, http, shutdown_signal()).await?;
     info!("stopped");
     Ok(())
@@ -81,13 +81,14 @@ async fn shutdown_signal() {
 
 /// On SIGHUP, reads the configuration again and replaces the classification rules. Other
 /// settings need a restart; a configuration with errors is reported and the rules in force stay.
-async fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) {
-    #[cfg(unix)]
-    {
-        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            warn!("cannot watch SIGHUP: rules reload only through PUT /api/v1/rules");
-            return;
-        };
+///
+/// The handler is installed before this returns (and so before the `listening` line is
+/// printed): until then a SIGHUP would end the process.
+#[cfg(unix)]
+fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()> {
+    let mut hangup =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             let reloaded = tokio::task::spawn_blocking({
                 let args = args.clone();
@@ -104,5 +105,11 @@ async fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) {
                 Err(error) => error!(%error, "configuration reload failed"),
             }
         }
-    }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_args: ServeArgs, _state: Arc<AppState>) -> anyhow::Result<()> {
+    Ok(())
 }
