@@ -12,12 +12,15 @@ use tokio::net::TcpListener;
 use crate::api::{self, Authenticator};
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::observe::LogLimiter;
 
 /// What every request handler shares.
 pub struct AppState {
     pub config: Config,
     pub ingest: Ingest,
     pub auth: Authenticator,
+    /// Rate limit for logging rejected requests.
+    pub api_log: LogLimiter,
     /// Set once the server can answer queries (after start-up work).
     pub ready: AtomicBool,
 }
@@ -26,7 +29,7 @@ impl AppState {
     pub fn new(config: Config) -> AppState {
         let ingest = Ingest::new(&config);
         let auth = Authenticator::new(config.auth.users.clone());
-        AppState { config, ingest, auth, ready: AtomicBool::new(false) }
+        AppState { config, ingest, auth, api_log: LogLimiter::default(), ready: AtomicBool::new(false) }
     }
 }
 

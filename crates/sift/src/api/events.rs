@@ -101,14 +101,16 @@ pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -
     let now = Timestamp::now();
     let query = Query::parse_at(q.unwrap_or(""), now).map_err(|e| {
         ApiError::bad_request(format!("invalid query: {e}"))
+            .because("invalid_query")
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
-    let point =
-        |name: &str, value: Option<&str>| {
-            value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
-                ApiError::bad_request(format!("invalid {name}: {e}")).with_detail(json!({ "param": name }))
-            })
-        };
+    let point = |name: &str, value: Option<&str>| {
+        value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
+            ApiError::bad_request(format!("invalid {name}: {e}"))
+                .because("invalid_param")
+                .with_detail(json!({ "param": name }))
+        })
+    };
     let range = TimeRange { since: point("since", since)?, until: point("until", until)? };
     Ok((query, range))
 }
@@ -122,15 +124,15 @@ pub async fn get_events(
         None => DEFAULT_LIMIT,
         Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
             ApiError::bad_request(format!("invalid limit {text:?}: expected a number from 1 to {MAX_LIMIT}"))
+                .because("invalid_param")
                 .with_detail(json!({ "param": "limit" }))
         })?,
     };
     let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(text) => Some(
-            text.parse::<Cursor>()
-                .map_err(|e| ApiError::bad_request(e.to_string()).with_detail(json!({ "param": "cursor" })))?,
-        ),
+        Some(text) => Some(text.parse::<Cursor>().map_err(|e| {
+            ApiError::bad_request(e.to_string()).because("invalid_param").with_detail(json!({ "param": "cursor" }))
+        })?),
     };
     let body = tokio::task::spawn_blocking(move || {
         let snapshot = state.ingest.ring.snapshot();

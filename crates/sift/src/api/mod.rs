@@ -34,10 +34,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(system::readyz))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), auth::require_user))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), count_rejections))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(ApiError::internal("a request handler panicked"))
         }))
         .with_state(state)
+}
+
+/// Counts every rejected request by reason (`/api/v1/stats` → `requests_rejected`) and logs
+/// it at most once a second per reason.
+async fn count_rejections(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(error::Rejected { reason }) = response.extensions().get::<error::Rejected>().copied() {
+        state.ingest.stats.record_request_rejected(reason);
+        if state.api_log.allow(reason) {
+            tracing::warn!(%method, path, status = response.status().as_u16(), reason, "rejected request");
+        }
+    }
+    response
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
