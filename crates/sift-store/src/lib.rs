@@ -6,9 +6,12 @@
 //!   tails and the fastest path for recent queries. The durable store (WAL and Parquet
 //!   segments) comes next and will sit beside it.
 //! - [`search`]: the order results come in (newest first) and the cursors that page through them.
+//! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
 pub mod ring;
 pub mod search;
+pub mod state;
 
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
+pub use state::{StateDb, StateError};

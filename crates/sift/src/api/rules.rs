@@ -49,6 +49,16 @@ pub async fn put_rules(State(state): State<Arc<AppState>>, body: Bytes) -> Resul
             .with_detail(json!(detail)));
     }
     let count = compiled.len();
+    let texts: Vec<String> = compiled
+        .iter()
+        .map(|rule| serde_json::to_string(&rule.raw))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    let stored = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || stored.state_db.set_rules(&texts))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     state.ingest.pipeline.set_rules(compiled);
     tracing::info!(rules = count, "classification rules replaced through the API");
     Ok(Json(json!({ "rules": count })))
