@@ -41,11 +41,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
     let worker = Arc::clone(&state);
     let report = tokio::task::spawn_blocking(move || {
         let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
-        let items = decoded
-            .items
-            .into_iter()
-            .map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)))
-            .collect();
+        let items = decoded.items.into_iter().map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
         worker.ingest.submit(Source::HttpJson, items)
     })
     .await;
