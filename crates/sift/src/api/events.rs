@@ -100,6 +100,11 @@ pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -
             .because("invalid_query")
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
+    Ok((query, parse_range(since, until, now)?))
+}
+
+/// `since` and `until` (RFC 3339 or an age such as `15m`), or a 400 naming the bad one.
+pub fn parse_range(since: Option<&str>, until: Option<&str>, now: Timestamp) -> Result<TimeRange, ApiError> {
     let point = |name: &str, value: Option<&str>| {
         value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
             ApiError::bad_request(format!("invalid {name}: {e}"))
@@ -107,8 +112,7 @@ pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -
                 .with_detail(json!({ "param": name }))
         })
     };
-    let range = TimeRange { since: point("since", since)?, until: point("until", until)? };
-    Ok((query, range))
+    Ok(TimeRange { since: point("since", since)?, until: point("until", until)? })
 }
 
 pub async fn get_events(

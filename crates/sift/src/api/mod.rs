@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod error;
 mod events;
+mod query;
 mod rules;
 mod system;
 mod tail;
@@ -26,6 +27,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/events", get(events::get_events).post(events::post_events))
         .route("/api/v1/count", get(events::count))
+        .route("/api/v1/query", get(query::query))
+        .route("/api/v1/histogram", get(query::histogram))
+        .route("/api/v1/facets", get(query::facets))
         .route("/api/v1/tail", get(tail::tail))
         .route("/api/v1/stats", get(system::stats))
         .route("/api/v1/nodes", get(system::nodes))
