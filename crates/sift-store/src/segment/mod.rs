@@ -18,7 +18,7 @@
 //! # Schema
 //!
 //! One column per event field, named as in DESIGN.md section 3 (see [`Column`]): `id` (the
-//! 26-character ULID), `time` and `received_at` (timestamps in µs, UTC), the strings
+//! 26-character ULID, delta-encoded), `time` and `received_at` (timestamps in µs, UTC), the strings
 //! (dictionary-encoded where values repeat: `channel`, `source`, `host`, `app`, `version`,
 //! `type`, `severity_name`), `severity` (the syslog number, 0 emergency … 7 debug, so that
 //! `severity <= 3` means "error or worse" in SQL too) beside `severity_name`, `facility`,

@@ -37,17 +37,22 @@ pub(super) struct NgramFilter {
     words: Vec<u64>,
 }
 
-/// Whether a 4-byte window has a byte below 0x21 (space or control): such windows are not indexed.
-#[inline]
-fn has_space(gram: u32) -> bool {
-    gram.wrapping_sub(0x2121_2121) & !gram & 0x8080_8080 != 0
-}
-
-/// Whether every byte of a (lowered) window is a hex digit: such windows are not indexed.
-#[inline]
-fn all_hex(gram: u32) -> bool {
-    gram.to_le_bytes().iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-}
+/// Byte classes: bit 0 for space and control bytes (below 0x21), bit 1 for bytes that are not
+/// (lowercase) hex digits. A window is indexed when no byte has bit 0 and some byte has bit 1.
+const KIND: [u8; 256] = {
+    let mut kind = [2u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte < 0x21 {
+            kind[b] = 3;
+        } else if byte.is_ascii_digit() || (byte >= b'a' && byte <= b'f') {
+            kind[b] = 0;
+        }
+        b += 1;
+    }
+    kind
+};
 
 /// The hash of a window, reduced to `MAX_BITS` bits.
 #[inline]
@@ -55,10 +60,14 @@ fn slot(gram: u32) -> u32 {
     (u64::from(gram).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - MAX_BITS)) as u32
 }
 
-/// The windows of `text` (already lowered) that are indexed.
+/// The windows of `text` (already lowered) that are indexed: no whitespace or control byte,
+/// and not only hex digits.
 #[inline]
 fn grams(text: &[u8]) -> impl Iterator<Item = u32> + '_ {
-    text.windows(GRAM).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).filter(|&g| !has_space(g) && !all_hex(g))
+    text.windows(GRAM).filter_map(|w| {
+        let kind = KIND[w[0] as usize] | KIND[w[1] as usize] | KIND[w[2] as usize] | KIND[w[3] as usize];
+        (kind == 2).then(|| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+    })
 }
 
 /// `message` as the filter sees it, in `buf`: ASCII lowered, and the Kelvin sign and the long s

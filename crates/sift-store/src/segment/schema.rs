@@ -159,6 +159,7 @@ pub(super) fn writer_properties() -> WriterProperties {
             .set_column_dictionary_enabled(path(column), false)
             .set_column_encoding(path(column), Encoding::DELTA_BINARY_PACKED);
     }
+    builder = builder.set_column_encoding(path(Column::Id), Encoding::DELTA_BYTE_ARRAY);
     for column in [Column::Id, Column::Message, Column::Fields] {
         builder = builder
             .set_column_dictionary_enabled(path(column), false)

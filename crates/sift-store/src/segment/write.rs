@@ -147,8 +147,13 @@ fn write_temp(
     let mut filters = Vec::new();
     let mut ngram = NgramBuilder::new();
     for chunk in rows.chunks(options.row_group_rows.max(1)) {
-        let (batch, filter) = rayon::join(
-            || encode(events, chunk),
+        // The filters are built on another core while the row group is encoded and compressed.
+        let (written, filter) = rayon::join(
+            || -> Result<(), SegmentError> {
+                let batch = encode(events, chunk).map_err(|e| SegmentError::parquet(temp)(e.into()))?;
+                writer.write(&batch).map_err(SegmentError::parquet(temp))?;
+                writer.flush().map_err(SegmentError::parquet(temp))
+            },
             || {
                 options.ngram_filter.then(|| {
                     let blocks: Vec<_> = chunk
@@ -164,9 +169,7 @@ fn write_temp(
                 })
             },
         );
-        let batch = batch.map_err(|e| SegmentError::parquet(temp)(e.into()))?;
-        writer.write(&batch).map_err(SegmentError::parquet(temp))?;
-        writer.flush().map_err(SegmentError::parquet(temp))?;
+        written?;
         if let Some(filter) = filter {
             let offset = writer.bytes_written();
             writer.write_all(&filter).map_err(SegmentError::io(temp))?;
