@@ -1,0 +1,211 @@
+//! Writing segments: events sorted by `(time, id)`, split by UTC hour, each hour into one
+//! Parquet file under a temporary name, synced, renamed into place and its directory synced.
+//! Each row group's n-gram filter is written right after it, and the key-value metadata says
+//! where.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::KeyValue;
+use sift_core::{Event, Timestamp};
+
+use super::encode::encode;
+use super::ngram::{NgramBuilder, encode_blocks};
+use super::schema::{NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema, writer_properties};
+use super::{SegmentError, SegmentMeta, key};
+
+/// How segments are written. The defaults are what sift uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Rows per row group.
+    pub row_group_rows: usize,
+    /// Whether to write n-gram filters for needle searches.
+    pub ngram_filter: bool,
+    /// Rows per n-gram filter: a row group of `row_group_rows` has that many over this filters.
+    pub ngram_block_rows: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> WriteOptions {
+        WriteOptions { row_group_rows: ROW_GROUP_ROWS, ngram_filter: true, ngram_block_rows: NGRAM_BLOCK_ROWS }
+    }
+}
+
+/// Writes `events` (in any order) to segments under `dir` (the `segments` directory), one per
+/// UTC hour of their `time`, and returns them oldest first. Nothing is written for no events.
+/// This is blocking file I/O and CPU work: call it off the async runtime.
+pub fn write_segment(dir: &Path, events: &[Event], class: &str) -> Result<Vec<SegmentMeta>, SegmentError> {
+    write_segment_with(dir, events, class, WriteOptions::default())
+}
+
+/// [`write_segment`] with explicit options.
+pub fn write_segment_with(
+    dir: &Path,
+    events: &[Event],
+    class: &str,
+    options: WriteOptions,
+) -> Result<Vec<SegmentMeta>, SegmentError> {
+    if class.is_empty() || !class.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(SegmentError::InvalidClass(class.to_owned()));
+    }
+    let mut order: Vec<u32> = (0..events.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| (events[i as usize].time, events[i as usize].id));
+    order
+        .chunk_by(|&a, &b| hour(events[a as usize].time) == hour(events[b as usize].time))
+        .map(|rows| write_file(dir, events, rows, class, options))
+        .collect()
+}
+
+/// Hours since the epoch.
+fn hour(time: Timestamp) -> i64 {
+    time.as_micros().div_euclid(3_600_000_000)
+}
+
+/// The partition directory of an hour: `YYYY-MM-DD/HH`.
+pub(super) fn partition(time: Timestamp) -> PathBuf {
+    let hours = hour(time);
+    let (year, month, day) = civil_from_days(hours.div_euclid(24));
+    PathBuf::from(format!("{year:04}-{month:02}-{day:02}")).join(format!("{:02}", hours.rem_euclid(24)))
+}
+
+/// The proleptic Gregorian date of a day number since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Writes the events `rows` (sorted, all in one hour) to one file.
+fn write_file(
+    dir: &Path,
+    events: &[Event],
+    rows: &[u32],
+    class: &str,
+    options: WriteOptions,
+) -> Result<SegmentMeta, SegmentError> {
+    let first = &events[rows[0] as usize];
+    let last = &events[rows[rows.len() - 1] as usize];
+    let min_id = rows.iter().map(|&i| events[i as usize].id).min().unwrap_or(first.id);
+    let max_id = rows.iter().map(|&i| events[i as usize].id).max().unwrap_or(first.id);
+    let folder = dir.join(partition(first.time));
+    create_dirs(dir, &folder)?;
+    let name = format!("{class}-{min_id}.parquet");
+    let path = folder.join(&name);
+    let temp = folder.join(format!(".{name}.tmp"));
+    let kv = |k: &str, v: String| KeyValue::new(k.to_owned(), v);
+    let metadata = vec![
+        kv(key::SCHEMA_VERSION, SCHEMA_VERSION.to_owned()),
+        kv(key::CLASS, class.to_owned()),
+        kv(key::MIN_TIME, first.time.as_micros().to_string()),
+        kv(key::MAX_TIME, last.time.as_micros().to_string()),
+        kv(key::MIN_ID, min_id.to_string()),
+        kv(key::MAX_ID, max_id.to_string()),
+    ];
+    let written = write_temp(&temp, events, rows, metadata, options);
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(error);
+    }
+    fs::rename(&temp, &path).map_err(SegmentError::io(&path))?;
+    sync_dir(&folder)?;
+    let bytes = fs::metadata(&path).map_err(SegmentError::io(&path))?.len();
+    Ok(SegmentMeta {
+        path,
+        min_time: first.time,
+        max_time: last.time,
+        min_id,
+        max_id,
+        rows: rows.len() as u64,
+        bytes,
+        class: class.to_owned(),
+    })
+}
+
+/// The file's content, under its temporary name, synced to disk.
+fn write_temp(
+    temp: &Path,
+    events: &[Event],
+    rows: &[u32],
+    metadata: Vec<KeyValue>,
+    options: WriteOptions,
+) -> Result<(), SegmentError> {
+    let file = File::create(temp).map_err(SegmentError::io(temp))?;
+    let properties = writer_properties()
+        .into_builder()
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_key_value_metadata(Some(metadata))
+        .build();
+    let mut writer = ArrowWriter::try_new(&file, schema(), Some(properties)).map_err(SegmentError::parquet(temp))?;
+    let mut filters = Vec::new();
+    let mut ngram = NgramBuilder::new();
+    for chunk in rows.chunks(options.row_group_rows.max(1)) {
+        // The filters are built on another core while the row group is encoded and compressed.
+        let (written, filter) = rayon::join(
+            || -> Result<(), SegmentError> {
+                let batch = encode(events, chunk).map_err(|e| SegmentError::parquet(temp)(e.into()))?;
+                writer.write(&batch).map_err(SegmentError::parquet(temp))?;
+                writer.flush().map_err(SegmentError::parquet(temp))
+            },
+            || {
+                options.ngram_filter.then(|| {
+                    let blocks: Vec<_> = chunk
+                        .chunks(options.ngram_block_rows.max(1))
+                        .map(|block| {
+                            for &i in block {
+                                ngram.add(&events[i as usize].message);
+                            }
+                            ngram.finish()
+                        })
+                        .collect();
+                    encode_blocks(&blocks)
+                })
+            },
+        );
+        written?;
+        if let Some(filter) = filter {
+            let offset = writer.bytes_written();
+            writer.write_all(&filter).map_err(SegmentError::io(temp))?;
+            filters.push(format!("{offset}+{}", filter.len()));
+        }
+    }
+    if options.ngram_filter {
+        let value = format!("{}:{}", options.ngram_block_rows.max(1), filters.join(","));
+        writer.append_key_value_metadata(KeyValue::new(key::NGRAM.to_owned(), value));
+    }
+    writer.close().map_err(SegmentError::parquet(temp))?;
+    file.sync_all().map_err(SegmentError::io(temp))
+}
+
+/// Creates `folder` and the directories between it and `root`, syncing the parent of each one
+/// created so that the new entries survive a crash.
+fn create_dirs(root: &Path, folder: &Path) -> Result<(), SegmentError> {
+    if folder.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = folder.parent()
+        && folder != root
+    {
+        create_dirs(root, parent)?;
+    }
+    match fs::create_dir(folder) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(SegmentError::io(folder)(e)),
+    }
+    match folder.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
+        _ => Ok(()),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), SegmentError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(SegmentError::io(dir))
+}
