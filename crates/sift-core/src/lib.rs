@@ -6,12 +6,14 @@
 //! - [`severity`]: the eight syslog severities and every way clients name them.
 //! - [`time`]: microsecond timestamps, RFC 3339 and relative times (`15m`).
 //! - [`event`]: the [`Event`] that every source produces and every consumer reads.
+//! - [`intern`]: one shared allocation for repeated strings (hosts, apps, channels).
 //! - [`json`]: JSON objects in sift's own shape, the event-pipeline shape and Popcorn's shape, into events.
 //! - [`enrich`]: topics (`#checkout`), identities (`@bob`), message normalization and fingerprints.
 //! - [`query`]: the query language: parse once, match against events in memory and live.
 
 pub mod enrich;
 pub mod event;
+pub mod intern;
 pub mod json;
 pub mod query;
 pub mod severity;

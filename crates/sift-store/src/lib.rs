@@ -4,14 +4,23 @@
 //!
 //! - [`ring`]: the latest events in memory, bounded by count and bytes; the backlog for live
 //!   tails and the fastest path for recent queries.
+//! - [`codec`]: the compact binary encoding of a batch of events, as the WAL stores it.
+//! - [`wal`]: the write-ahead log: every accepted batch is durable before it is acknowledged,
+//!   and replayed on start until the segments hold it.
 //! - [`segment`]: immutable, time-partitioned Parquet files of events on disk, readable by any
 //!   Parquet reader, with the same counts and newest-first searches as the ring.
 //! - [`search`]: the order results come in (newest first) and the cursors that page through them.
+//! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
+pub mod codec;
 pub mod ring;
 pub mod search;
 pub mod segment;
+pub mod state;
+pub mod wal;
 
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
+pub use state::{StateDb, StateError};
+pub use wal::{FsyncPolicy, Lsn, Replay, Wal, WalError, WalOptions, WalStats};

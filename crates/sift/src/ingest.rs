@@ -41,7 +41,7 @@ impl Ingest {
 
     /// Runs a decoded submission through the pipeline into the ring and onto the bus.
     /// CPU-bound: call it off the async runtime's worker threads for large batches.
-    pub fn submit(&self, source: Source, items: Vec<Result<Event, Rejection>>) -> Report {
+    pub fn submit(&self, source: Source, items: impl ExactSizeIterator<Item = Result<Event, Rejection>>) -> Report {
         let processed = self.pipeline.process(items);
         for (index, rejection) in &processed.rejected {
             self.stats.record_rejected(source, rejection.reason, 1);

@@ -70,6 +70,7 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+use crate::intern::Interner;
 use crate::{Event, Source, Timestamp};
 
 /// How the body was laid out.
@@ -273,7 +274,8 @@ fn decode_single(text: &Text, received_at: Timestamp) -> Result<Event, ItemError
     if let Some(error) = text.utf8_error(&text.text) {
         return Err(error);
     }
-    object::decode(&text.text, &blank(received_at)).map_err(|e| e.into_item_error(Position::LineColumn))
+    object::decode(&text.text, &blank(received_at), &mut Interner::default())
+        .map_err(|e| e.into_item_error(Position::LineColumn))
 }
 
 fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemError>> {
@@ -287,6 +289,7 @@ fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemEr
         }
     };
     let blank = blank(received_at);
+    let mut interner = Interner::default();
     raws.into_iter()
         .enumerate()
         .map(|(index, raw)| {
@@ -295,13 +298,14 @@ fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemEr
             if let Some(error) = text.utf8_error(item) {
                 return Err(error.prefixed(&prefix));
             }
-            object::decode(item, &blank).map_err(|e| e.into_item_error(Position::None).prefixed(&prefix))
+            object::decode(item, &blank, &mut interner).map_err(|e| e.into_item_error(Position::None).prefixed(&prefix))
         })
         .collect()
 }
 
 fn decode_lines(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemError>> {
     let blank = blank(received_at);
+    let mut interner = Interner::default();
     let mut items = Vec::new();
     for (number, line) in text.text.split('\n').enumerate() {
         let line = line.trim_matches(is_json_space);
@@ -311,7 +315,8 @@ fn decode_lines(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemEr
         let prefix = format_args!("line {}", number + 1);
         let item = match text.utf8_error(line) {
             Some(error) => Err(error.prefixed(&prefix)),
-            None => object::decode(line, &blank).map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
+            None => object::decode(line, &blank, &mut interner)
+                .map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
         };
         items.push(item);
     }

@@ -15,13 +15,13 @@ use serde_json::Value;
 
 use super::values::{facility, invalid, line, severity, shared, tags, text, time};
 use super::{ItemError, ItemErrorKind, Position, json_message};
-use crate::event::non_empty;
-use crate::{Event, Fields, Str};
+use crate::intern::Interner;
+use crate::{Event, Fields};
 
 /// Decodes one object. `src` is the item's text (an array element or an NDJSON line).
 /// `blank` is the event every item starts from: `Event::new(Source::HttpJson, received_at, "")`,
 /// made once per body and cloned, which costs no allocation.
-pub(super) fn decode(src: &str, blank: &Event) -> Result<Event, DecodeError> {
+pub(super) fn decode(src: &str, blank: &Event, interner: &mut Interner) -> Result<Event, DecodeError> {
     let first = src.trim_start_matches(super::is_json_space).bytes().next();
     if first != Some(b'{') {
         return Err(not_an_object(src));
@@ -30,7 +30,7 @@ pub(super) fn decode(src: &str, blank: &Event) -> Result<Event, DecodeError> {
     let mut raw = Raw::default();
     (&mut raw).deserialize(&mut de).map_err(DecodeError::Json)?;
     de.end().map_err(DecodeError::Json)?;
-    raw.finish(blank).map_err(DecodeError::Item)
+    raw.finish(blank, interner).map_err(DecodeError::Item)
 }
 
 /// A valid JSON value that is not an object is `NotAnObject`; anything else is a syntax error.
@@ -342,7 +342,7 @@ impl<'a> Raw<'a> {
         self.known[field as usize].take()
     }
 
-    fn finish(&mut self, blank: &Event) -> Result<Event, ItemError> {
+    fn finish(&mut self, blank: &Event, interner: &mut Interner) -> Result<Event, ItemError> {
         let message = text(self.take(Field::Message))?;
         let kind = text(self.take(Field::Kind))?;
         if message.is_none() && kind.is_none() {
@@ -353,25 +353,25 @@ impl<'a> Raw<'a> {
         }
         let mut event = blank.clone();
         event.message = message.map(Cow::into_owned).unwrap_or_default();
-        event.kind = kind.as_deref().and_then(non_empty);
+        event.kind = kind.as_deref().filter(|k| !k.is_empty()).map(|k| interner.intern(k));
         if let Some(time) = time(self.take(Field::Time))? {
             event.time = time;
         }
         if let Some(channel) = text(self.take(Field::Channel))? {
-            event.channel = Str::from(channel.as_ref());
+            event.channel = interner.intern(&channel);
         }
         event.severity = severity(self.take(Field::Severity), self.packet_version)?;
-        event.host = shared(self.take(Field::Host))?;
-        event.app = shared(self.take(Field::App))?;
-        event.version = shared(self.take(Field::Version))?;
-        event.proc = shared(self.take(Field::Proc))?;
-        event.msgid = shared(self.take(Field::Msgid))?;
+        event.host = shared(self.take(Field::Host), interner)?;
+        event.app = shared(self.take(Field::App), interner)?;
+        event.version = shared(self.take(Field::Version), interner)?;
+        event.proc = shared(self.take(Field::Proc), interner)?;
+        event.msgid = shared(self.take(Field::Msgid), interner)?;
         event.facility = facility(self.take(Field::Facility))?;
-        event.module = shared(self.take(Field::Module))?;
-        event.function = shared(self.take(Field::Function))?;
+        event.module = shared(self.take(Field::Module), interner)?;
+        event.function = shared(self.take(Field::Function), interner)?;
         event.line = line(self.take(Field::Line))?;
         event.tags = tags(self.take(Field::Tags))?;
-        event.fingerprint = shared(self.take(Field::Fingerprint))?;
+        event.fingerprint = shared(self.take(Field::Fingerprint), interner)?;
         event.fields = self.fields()?;
         Ok(event)
     }

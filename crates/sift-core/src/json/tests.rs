@@ -466,3 +466,13 @@ fn mutated_bodies_never_panic() {
         }
     }
 }
+
+#[test]
+fn repeated_hosts_and_apps_in_one_body_share_one_allocation() {
+    let body = b"{\"message\":\"a\",\"host\":\"web-1\",\"app\":\"api\"}\n{\"message\":\"b\",\"host\":\"web-1\",\"app\":\"api\"}\n";
+    let decoded = decode_body(body, true, Timestamp(0));
+    let events: Vec<&Event> = decoded.items.iter().map(|item| item.as_ref().expect("decoded")).collect();
+    let (first, second) = (events[0], events[1]);
+    assert!(std::sync::Arc::ptr_eq(first.host.as_ref().unwrap(), second.host.as_ref().unwrap()));
+    assert!(std::sync::Arc::ptr_eq(first.app.as_ref().unwrap(), second.app.as_ref().unwrap()));
+}

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::object::{Entry, Scalar};
 use super::{ItemError, ItemErrorKind};
 use crate::event::non_empty;
+use crate::intern::Interner;
 use crate::{Severity, Str, Timestamp};
 
 /// A known key whose value has the wrong type.
@@ -39,8 +40,9 @@ fn float(n: f64) -> String {
     Value::from(n).to_string()
 }
 
-pub(super) fn shared(entry: Option<Entry<'_>>) -> Result<Option<Str>, ItemError> {
-    Ok(text(entry)?.as_deref().and_then(non_empty))
+/// A non-empty text value as a shared string, interned so repeated values share memory.
+pub(super) fn shared(entry: Option<Entry<'_>>, interner: &mut Interner) -> Result<Option<Str>, ItemError> {
+    Ok(text(entry)?.as_deref().filter(|s| !s.is_empty()).map(|s| interner.intern(s)))
 }
 
 /// A whole number, from a JSON number or a string holding one.

@@ -27,6 +27,7 @@ mod field;
 mod json;
 mod lexer;
 mod parser;
+pub mod pipe;
 mod term;
 mod text;
 
@@ -39,6 +40,8 @@ use std::sync::Arc;
 use crate::{Event, Timestamp};
 
 use eval::Node;
+
+pub use pipe::{PipedQuery, Run, Stage, StageKind, Table};
 
 /// A compiled filter. A `Query` that exists is valid; cloning it is cheap.
 #[derive(Clone)]

@@ -41,7 +41,8 @@ pub struct Ring {
 
 #[derive(Default)]
 struct Inner {
-    batches: VecDeque<Arc<Batch>>,
+    /// Each batch with the bytes it still counts for.
+    batches: VecDeque<(Arc<Batch>, usize)>,
     /// Events of the front batch that are already evicted.
     front_skip: usize,
     events: usize,
@@ -68,7 +69,7 @@ impl Ring {
         inner.last_seq += 1;
         let batch = Arc::new(Batch { seq: inner.last_seq, events });
         if count > 0 {
-            inner.batches.push_back(Arc::clone(&batch));
+            inner.batches.push_back((Arc::clone(&batch), bytes));
             inner.events += count;
             inner.bytes += bytes;
             inner.evict(self.limits);
@@ -81,7 +82,7 @@ impl Ring {
         let inner = self.lock();
         let mut batches = Vec::with_capacity(inner.batches.len());
         let mut skip = inner.front_skip;
-        for batch in &inner.batches {
+        for (batch, _) in &inner.batches {
             batches.push((Arc::clone(batch), skip));
             skip = 0;
         }
@@ -101,15 +102,24 @@ impl Ring {
 }
 
 impl Inner {
+    /// Evicts the oldest events until both limits hold. An evicted event counts for its
+    /// batch's average size (sizes are estimated once, when the batch arrives); the batch's
+    /// last event takes whatever its batch still counts for, so the total stays exact.
     fn evict(&mut self, limits: RingLimits) {
         while self.events > limits.max_events || (self.bytes > limits.max_bytes && self.events > 0) {
-            let Some(front) = self.batches.front() else { break };
-            let event = &front.events[self.front_skip];
-            self.bytes = self.bytes.saturating_sub(event.approx_bytes());
+            let Some((front, remaining)) = self.batches.front_mut() else { break };
+            let len = front.events.len();
+            let share = if self.front_skip + 1 == len {
+                *remaining
+            } else {
+                (*remaining / (len - self.front_skip)).min(*remaining)
+            };
+            *remaining -= share;
+            self.bytes = self.bytes.saturating_sub(share);
             self.events -= 1;
             self.evicted += 1;
             self.front_skip += 1;
-            if self.front_skip == front.events.len() {
+            if self.front_skip == len {
                 self.batches.pop_front();
                 self.front_skip = 0;
             }

@@ -112,15 +112,32 @@ impl Snapshot {
 
     /// How many events match `query` in `range`.
     pub fn count(&self, query: &Query, range: TimeRange) -> u64 {
+        self.fold(query, range, || 0u64, |n, _| *n += 1, |a, b| a + b)
+    }
+
+    /// Folds every event matching `query` in `range` into per-task states made by `start`
+    /// (`add` one event at a time), then merges the states: the shape of an aggregation that
+    /// runs on both cores.
+    pub fn fold<S: Send>(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        start: impl Fn() -> S + Sync + Send,
+        add: impl Fn(&mut S, &Event) + Sync + Send,
+        merge: impl Fn(S, S) -> S + Sync + Send,
+    ) -> S {
         self.tasks()
             .par_iter()
             .map(|task| {
-                task.iter()
-                    .flat_map(|(batch, skip)| batch.events[*skip..].iter())
-                    .filter(|event| range.contains(event.time) && query.matches(event))
-                    .count() as u64
+                let mut state = start();
+                for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
+                    if range.contains(event.time) && query.matches(event) {
+                        add(&mut state, event);
+                    }
+                }
+                state
             })
-            .sum()
+            .reduce(&start, merge)
     }
 
     /// The last `n` events to arrive that match `query`, oldest first: a tail's backlog.

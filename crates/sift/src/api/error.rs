@@ -12,11 +12,33 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub detail: Option<Value>,
+    /// A short label for the counters of rejected requests (`invalid_query`, `not_found`).
+    pub reason: &'static str,
+}
+
+/// Marks a response as a rejected request, for the counting middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejected {
+    pub reason: &'static str,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
-        ApiError { status, error: error.into(), detail: None }
+        let reason = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            s if s.is_server_error() => "internal",
+            _ => "other",
+        };
+        ApiError { status, error: error.into(), detail: None, reason }
+    }
+
+    /// Names the reason this request was rejected, for the counters.
+    pub fn because(mut self, reason: &'static str) -> ApiError {
+        self.reason = reason;
+        self
     }
 
     pub fn bad_request(error: impl Into<String>) -> ApiError {
@@ -50,6 +72,7 @@ impl IntoResponse for ApiError {
             body["detail"] = detail;
         }
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(Rejected { reason: self.reason });
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"sift\""));
         }

@@ -41,11 +41,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
     let worker = Arc::clone(&state);
     let report = tokio::task::spawn_blocking(move || {
         let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
-        let items = decoded
-            .items
-            .into_iter()
-            .map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)))
-            .collect();
+        let items = decoded.items.into_iter().map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
         worker.ingest.submit(Source::HttpJson, items)
     })
     .await;
@@ -101,16 +97,22 @@ pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -
     let now = Timestamp::now();
     let query = Query::parse_at(q.unwrap_or(""), now).map_err(|e| {
         ApiError::bad_request(format!("invalid query: {e}"))
+            .because("invalid_query")
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
-    let point =
-        |name: &str, value: Option<&str>| {
-            value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
-                ApiError::bad_request(format!("invalid {name}: {e}")).with_detail(json!({ "param": name }))
-            })
-        };
-    let range = TimeRange { since: point("since", since)?, until: point("until", until)? };
-    Ok((query, range))
+    Ok((query, parse_range(since, until, now)?))
+}
+
+/// `since` and `until` (RFC 3339 or an age such as `15m`), or a 400 naming the bad one.
+pub fn parse_range(since: Option<&str>, until: Option<&str>, now: Timestamp) -> Result<TimeRange, ApiError> {
+    let point = |name: &str, value: Option<&str>| {
+        value.filter(|v| !v.is_empty()).map(|v| Timestamp::parse_point(v, now)).transpose().map_err(|e| {
+            ApiError::bad_request(format!("invalid {name}: {e}"))
+                .because("invalid_param")
+                .with_detail(json!({ "param": name }))
+        })
+    };
+    Ok(TimeRange { since: point("since", since)?, until: point("until", until)? })
 }
 
 pub async fn get_events(
@@ -122,15 +124,15 @@ pub async fn get_events(
         None => DEFAULT_LIMIT,
         Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
             ApiError::bad_request(format!("invalid limit {text:?}: expected a number from 1 to {MAX_LIMIT}"))
+                .because("invalid_param")
                 .with_detail(json!({ "param": "limit" }))
         })?,
     };
     let before = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(text) => Some(
-            text.parse::<Cursor>()
-                .map_err(|e| ApiError::bad_request(e.to_string()).with_detail(json!({ "param": "cursor" })))?,
-        ),
+        Some(text) => Some(text.parse::<Cursor>().map_err(|e| {
+            ApiError::bad_request(e.to_string()).because("invalid_param").with_detail(json!({ "param": "cursor" }))
+        })?),
     };
     let body = tokio::task::spawn_blocking(move || {
         let snapshot = state.ingest.ring.snapshot();

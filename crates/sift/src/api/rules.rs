@@ -45,9 +45,20 @@ pub async fn put_rules(State(state): State<Arc<AppState>>, body: Bytes) -> Resul
             .map(|(index, name, e)| json!({ "index": index, "name": name, "key": e.key, "error": e.message }))
             .collect();
         return Err(ApiError::bad_request(format!("invalid rule {label}.{}: {}", first.key, first.message))
+            .because("invalid_rules")
             .with_detail(json!(detail)));
     }
     let count = compiled.len();
+    let texts: Vec<String> = compiled
+        .iter()
+        .map(|rule| serde_json::to_string(&rule.raw))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
+    let stored = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || stored.state_db.set_rules(&texts))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     state.ingest.pipeline.set_rules(compiled);
     tracing::info!(rules = count, "classification rules replaced through the API");
     Ok(Json(json!({ "rules": count })))
@@ -55,9 +66,9 @@ pub async fn put_rules(State(state): State<Arc<AppState>>, body: Bytes) -> Resul
 
 fn parse_rules(body: &[u8]) -> Result<Vec<RawRule>, ApiError> {
     let parsed = match serde_json::from_slice::<Value>(body) {
-        Err(e) => return Err(ApiError::bad_request(format!("invalid JSON: {e}"))),
+        Err(e) => return Err(ApiError::bad_request(format!("invalid JSON: {e}")).because("invalid_rules")),
         Ok(Value::Array(_)) => serde_json::from_slice::<Vec<RawRule>>(body),
         Ok(_) => serde_json::from_slice::<RulesBody>(body).map(|b| b.rules),
     };
-    parsed.map_err(|e| ApiError::bad_request(format!("invalid rules: {e}")))
+    parsed.map_err(|e| ApiError::bad_request(format!("invalid rules: {e}")).because("invalid_rules"))
 }

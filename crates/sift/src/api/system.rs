@@ -44,6 +44,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "unlisted_nodes": nodes.overflow,
         },
         "rejected": rejected_by,
+        "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,
             "bytes": ring.bytes,

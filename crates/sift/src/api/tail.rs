@@ -39,6 +39,7 @@ pub async fn tail(
             ApiError::bad_request(format!(
                 "invalid backlog {text:?}: expected a number from 0 to {max} (tail.max_backlog)"
             ))
+            .because("invalid_param")
             .with_detail(json!({ "param": "backlog" }))
         })?,
     };

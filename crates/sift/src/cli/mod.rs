@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod client;
 pub mod config_cmd;
+pub mod query;
 pub mod search;
 pub mod send;
 pub mod serve;
@@ -33,6 +34,8 @@ pub enum Command {
     Tail(TailArgs),
     /// Search stored events, newest first.
     Search(SearchArgs),
+    /// Run a query with pipes (`... | stats count() by host`) and print the table.
+    Query(QueryArgs),
     /// Generate load against a server and report throughput and end-to-end latency.
     Bench(BenchArgs),
     /// Configuration helpers.
@@ -157,6 +160,26 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The query: a filter, then pipe stages (`severity>=error | stats count() by app`).
+    pub query: Vec<String>,
+    /// Oldest time: RFC 3339 or an age such as 15m, 2h, 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Newest time: RFC 3339 or an age.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Print the answer as JSON (`{"columns":[...],"rows":[...]}`).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print the table as CSV.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     #[command(flatten)]
     pub client: ClientArgs,
@@ -226,6 +249,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => send::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Search(args) => search::run(args),
+        Command::Query(args) => query::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Config(ConfigCommand::Example) => config_cmd::example(),
         Command::CheckConfig(args) => config_cmd::check(args),

@@ -40,7 +40,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     if !config.storage.memory_only {
         warn!("the durable store is not built yet: events are kept in memory (the ring) only");
     }
-    let state = Arc::new(AppState::new(config));
+    let state = Arc::new(AppState::open(config)?);
     reload_on_hangup(args, Arc::clone(&state))?;
     announce("http", &http)?;
     app::run(state, http, shutdown_signal()).await?;
@@ -97,6 +97,11 @@ fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()>
             .await;
             match reloaded {
                 Ok(Ok(config)) => {
+                    // The file's rules replace any set through the API, here and after a restart.
+                    if let Err(error) = state.state_db.clear_rules() {
+                        error!(%error, "rules not reloaded: the rules stored through the API could not be cleared");
+                        continue;
+                    }
                     let count = config.classify.len();
                     state.ingest.pipeline.set_rules(config.classify);
                     info!(rules = count, "reloaded classification rules on SIGHUP");

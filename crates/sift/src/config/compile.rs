@@ -40,6 +40,13 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("syslog.listen", syslog.listen, |s| values::address(&s), &mut config.syslog.listen);
     c.set("popcorn.listen", popcorn.listen, |s| values::address(&s), &mut config.popcorn.listen);
     c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);
+    c.set("storage.wal_fsync", storage.wal_fsync, |s| values::wal_fsync(&s), &mut config.storage.wal_fsync);
+    c.set(
+        "storage.wal_fsync_interval",
+        storage.wal_fsync_interval,
+        |s| values::duration(&s),
+        &mut config.storage.wal_fsync_interval,
+    );
     c.set("ring.max_events", max_events, values::positive, &mut config.ring.max_events);
     c.set("ring.max_bytes", max_bytes, |s| values::positive_size(&s), &mut config.ring.max_bytes);
     let pipeline = &mut config.pipeline;

@@ -78,6 +78,22 @@ pub struct PopcornConfig {
 pub struct StorageConfig {
     /// Keep the ring as the only store. Default false.
     pub memory_only: bool,
+    /// When the write-ahead log is synced to disk. Default batch (group commit).
+    pub wal_fsync: WalFsync,
+    /// With `WalFsync::Interval`, how often. Default 1 s.
+    pub wal_fsync_interval: Duration,
+}
+
+/// When acknowledged events reach the disk itself (not only the operating system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalFsync {
+    /// Every batch is synced before it is acknowledged.
+    Always,
+    /// Batches arriving together share one sync before they are acknowledged (group commit).
+    Batch,
+    /// Batches are acknowledged once written and synced every interval: a power loss (not a
+    /// crash of sift) can lose up to one interval.
+    Interval,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +158,11 @@ impl Default for Config {
             http: HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)), max_body: 16 << 20 },
             syslog: SyslogConfig { listen: SocketAddr::from(([127, 0, 0, 1], 5514)) },
             popcorn: PopcornConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)) },
-            storage: StorageConfig { memory_only: false },
+            storage: StorageConfig {
+                memory_only: false,
+                wal_fsync: WalFsync::Batch,
+                wal_fsync_interval: Duration::from_secs(1),
+            },
             ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },
             pipeline: PipelineConfig {
                 max_message_bytes: 64 << 10,

@@ -26,6 +26,8 @@ pub(super) const KEYS: &[&str] = &[
     "syslog.listen",
     "popcorn.listen",
     "storage.memory_only",
+    "storage.wal_fsync",
+    "storage.wal_fsync_interval",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -92,6 +94,10 @@ pub(super) struct RawListener {
 pub(super) struct RawStorage {
     /// Keep events in the ring only. Default `false`.
     pub memory_only: Option<bool>,
+    /// When the write-ahead log is synced: `always`, `batch`, `interval`. Default `"batch"`.
+    pub wal_fsync: Option<String>,
+    /// With `wal_fsync = "interval"`, how often. Default `"1s"`.
+    pub wal_fsync_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -87,6 +87,15 @@ pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// A severity name, alias or syslog number.
+pub(super) fn wal_fsync(text: &str) -> Result<super::WalFsync, String> {
+    match text {
+        "always" => Ok(super::WalFsync::Always),
+        "batch" => Ok(super::WalFsync::Batch),
+        "interval" => Ok(super::WalFsync::Interval),
+        other => Err(format!("unknown fsync policy {other:?}, expected \"always\", \"batch\" or \"interval\"")),
+    }
+}
+
 pub(super) fn severity(text: &str) -> Result<Severity, String> {
     text.parse::<Severity>().map_err(|e| e.to_string())
 }

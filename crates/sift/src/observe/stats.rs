@@ -20,6 +20,7 @@ pub struct Stats {
     rejected: AtomicU64,
     by_severity: [AtomicU64; 8],
     rejections: Mutex<BTreeMap<(Source, &'static str), u64>>,
+    requests_rejected: Mutex<BTreeMap<&'static str, u64>>,
     nodes: Mutex<Nodes>,
 }
 
@@ -46,6 +47,8 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     pub by_severity: [u64; 8],
     pub rejections: BTreeMap<(Source, &'static str), u64>,
+    /// API requests answered with an error, by reason.
+    pub requests_rejected: BTreeMap<&'static str, u64>,
 }
 
 impl Default for Stats {
@@ -56,6 +59,7 @@ impl Default for Stats {
             rejected: AtomicU64::new(0),
             by_severity: Default::default(),
             rejections: Mutex::default(),
+            requests_rejected: Mutex::default(),
             nodes: Mutex::default(),
         }
     }
@@ -98,6 +102,12 @@ impl Stats {
         *rejections.entry((source, reason)).or_default() += n;
     }
 
+    /// Counts one API request answered with an error.
+    pub fn record_request_rejected(&self, reason: &'static str) {
+        let mut rejected = self.requests_rejected.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *rejected.entry(reason).or_default() += 1;
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             started: self.started,
@@ -105,6 +115,7 @@ impl Stats {
             rejected: self.rejected.load(Ordering::Relaxed),
             by_severity: std::array::from_fn(|i| self.by_severity[i].load(Ordering::Relaxed)),
             rejections: self.rejections.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
+            requests_rejected: self.requests_rejected.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
         }
     }
 

@@ -51,10 +51,10 @@ impl Pipeline {
 
     /// Runs decoded items (an event, or the reason it could not be decoded) through the
     /// pipeline. Accepted events come out with ids, in their submitted order.
-    pub fn process(&self, items: Vec<Result<Event, Rejection>>) -> Processed {
+    pub fn process(&self, items: impl ExactSizeIterator<Item = Result<Event, Rejection>>) -> Processed {
         let rules = self.rules.load();
         let mut out = Processed { accepted: Vec::with_capacity(items.len()), rejected: Vec::new() };
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.enumerate() {
             let checked = item.and_then(|mut event| {
                 validate::check(&self.limits, &mut event)?;
                 Ok(event)

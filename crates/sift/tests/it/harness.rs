@@ -50,6 +50,16 @@ pub fn start_server_with(config: &str) -> Server {
 
 /// Starts a server; on failure returns everything it printed.
 pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, String> {
+    launch(config, extra_args, None)
+}
+
+/// A server that keeps its data in `data_dir` (not memory only), to be stopped and started
+/// again on the same directory.
+pub fn start_durable_server(data_dir: &std::path::Path, config: &str) -> Server {
+    launch(config, &[], Some(data_dir)).unwrap_or_else(|output| panic!("sift serve did not start:\n{output}"))
+}
+
+fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>) -> Result<Server, String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let config_path = dir.path().join("sift.toml");
     std::fs::write(&config_path, config).expect("write config");
@@ -59,8 +69,8 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
         .arg("--config")
         .arg(&config_path)
         .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--memory-only")
+        .arg(data_dir.map_or_else(|| dir.path().join("data"), |d| d.to_path_buf()))
+        .args(if data_dir.is_some() { &[][..] } else { &["--memory-only"][..] })
         .args(if extra_args.contains(&"--http") { &[][..] } else { &["--http", "127.0.0.1:0"][..] })
         .args(extra_args)
         .stdin(Stdio::null())

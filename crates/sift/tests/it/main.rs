@@ -5,6 +5,8 @@ mod auth;
 mod cli;
 mod harness;
 mod ingest;
+mod query;
+mod readme;
 mod rules;
 mod search;
 mod stats;

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{client, get_json, post_events, start_server, start_server_with};
+use crate::harness::{client, get_json, post_events, start_durable_server, start_server, start_server_with};
 
 const RULES: &str = r#"
 [[classify]]
@@ -89,4 +89,36 @@ async fn sighup_reloads_rules_from_the_file() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert!(reloaded, "rules were not reloaded on SIGHUP");
+}
+
+#[tokio::test]
+async fn rules_set_through_the_api_survive_a_restart_until_a_reload() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_durable_server(data.path(), RULES);
+    let rules = json!([{"name": "only", "when": "app:x", "set": {"type": "x"}}]);
+    let response = client().put(server.url("/api/v1/rules")).json(&rules).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    drop(server);
+
+    let server = start_durable_server(data.path(), RULES);
+    let (_, stored) = get_json(&server, "/api/v1/rules").await;
+    assert_eq!(stored["rules"], json!([{"name": "only", "when": "app:x", "set": {"type": "x"}, "stop": false}]));
+
+    // SIGHUP brings back the file's rules, also for the next start.
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    let mut reloaded = false;
+    for _ in 0..200 {
+        let (_, rules) = get_json(&server, "/api/v1/rules").await;
+        if rules["rules"].as_array().is_some_and(|r| r.len() == 2) {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(reloaded, "the file's rules were not reloaded");
+    drop(server);
+    let server = start_durable_server(data.path(), RULES);
+    let (_, rules) = get_json(&server, "/api/v1/rules").await;
+    assert_eq!(rules["rules"].as_array().map(Vec::len), Some(2));
 }

@@ -94,4 +94,10 @@ async fn bad_parameters_are_400s_that_name_them() {
     let (status, answer) = get_json(&server, "/api/v1/nothing-here").await;
     assert_eq!(status, 404);
     assert_eq!(answer["error"], "no route for GET /api/v1/nothing-here");
+    let (_, stats) = get_json(&server, "/api/v1/stats").await;
+    assert_eq!(
+        stats["requests_rejected"],
+        json!({"invalid_query": 2, "invalid_param": 3, "not_found": 1}),
+        "every rejected request is counted by reason"
+    );
 }

@@ -31,6 +31,8 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("syslog.listen", c.syslog.listen.to_string()),
         ("popcorn.listen", c.popcorn.listen.to_string()),
         ("storage.memory_only", c.storage.memory_only.to_string()),
+        ("storage.wal_fsync", format!("{:?}", c.storage.wal_fsync).to_lowercase()),
+        ("storage.wal_fsync_interval", format!("{:?}", c.storage.wal_fsync_interval)),
         ("ring.max_events", c.ring.max_events.to_string()),
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
         ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),

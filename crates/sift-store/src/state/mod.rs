@@ -1,0 +1,182 @@
+//! The state database: what must survive a restart and is not an event: classification
+//! rules edited at run time, channels and their tokens (and, as they arrive, alert groups,
+//! source links and the notification outbox). SQLite in the data directory (`state.db`), so
+//! an operator can inspect it with `sqlite3`; see docs/adr/0005-state-database.md.
+//!
+//! Schema changes are numbered migrations applied in order on open (`PRAGMA user_version`
+//! holds the number applied); a database newer than this binary is refused.
+
+mod migrations;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A failure of the state database, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot open the state database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("the state database is at schema version {found}, newer than this sift ({supported}): use a newer sift")]
+    TooNew { found: i64, supported: i64 },
+    #[error("state database {action} failed: {source}")]
+    Query { action: &'static str, source: rusqlite::Error },
+    #[error("a channel named {0:?} already exists")]
+    DuplicateChannel(String),
+}
+
+/// A channel with its id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A token (`t.<uuid>`) that writes to a channel under a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token: String,
+    pub name: String,
+    pub channel_id: i64,
+}
+
+pub struct StateDb {
+    connection: Mutex<Connection>,
+}
+
+impl StateDb {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<StateDb, StateError> {
+        let connection =
+            Connection::open(path).map_err(|source| StateError::Open { path: path.display().to_string(), source })?;
+        // WAL mode: readers never wait for the writer, and a crash never leaves a torn page.
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| connection.pragma_update(None, "synchronous", "NORMAL"))
+            .map_err(|source| StateError::Query { action: "setup", source })?;
+        StateDb::with_connection(connection)
+    }
+
+    /// A database that lives in memory only (`--memory-only`).
+    pub fn in_memory() -> Result<StateDb, StateError> {
+        let connection =
+            Connection::open_in_memory().map_err(|source| StateError::Open { path: ":memory:".into(), source })?;
+        StateDb::with_connection(connection)
+    }
+
+    fn with_connection(mut connection: Connection) -> Result<StateDb, StateError> {
+        migrations::apply(&mut connection)?;
+        Ok(StateDb { connection: Mutex::new(connection) })
+    }
+
+    /// The schema version applied.
+    pub fn schema_version(&self) -> Result<i64, StateError> {
+        self.lock()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|source| StateError::Query { action: "schema version", source })
+    }
+
+    /// Classification rules stored through the API (JSON text of each rule, in order), or
+    /// `None` when the rules come from the configuration file.
+    pub fn rules(&self) -> Result<Option<Vec<String>>, StateError> {
+        let connection = self.lock();
+        let stored: Option<i64> = connection
+            .query_row("SELECT value FROM meta WHERE key = 'rules_from_api'", [], |row| row.get(0))
+            .optional()
+            .map_err(|source| StateError::Query { action: "read rules", source })?;
+        if stored != Some(1) {
+            return Ok(None);
+        }
+        let mut statement = connection
+            .prepare("SELECT rule FROM rules ORDER BY position")
+            .map_err(|source| StateError::Query { action: "read rules", source })?;
+        let rules = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|source| StateError::Query { action: "read rules", source })?;
+        Ok(Some(rules))
+    }
+
+    /// Stores the rules set through the API, replacing any stored before, in one transaction.
+    pub fn set_rules(&self, rules: &[String]) -> Result<(), StateError> {
+        let mut connection = self.lock();
+        let failed = |source| StateError::Query { action: "store rules", source };
+        let transaction = connection.transaction().map_err(failed)?;
+        transaction.execute("DELETE FROM rules", []).map_err(failed)?;
+        for (position, rule) in rules.iter().enumerate() {
+            transaction
+                .execute("INSERT INTO rules (position, rule) VALUES (?1, ?2)", params![position as i64, rule])
+                .map_err(failed)?;
+        }
+        transaction
+            .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rules_from_api', 1)", [])
+            .map_err(failed)?;
+        transaction.commit().map_err(failed)
+    }
+
+    /// Forgets the rules stored through the API: the configuration file's rules apply again.
+    pub fn clear_rules(&self) -> Result<(), StateError> {
+        let mut connection = self.lock();
+        let failed = |source| StateError::Query { action: "clear rules", source };
+        let transaction = connection.transaction().map_err(failed)?;
+        transaction.execute("DELETE FROM rules", []).map_err(failed)?;
+        transaction.execute("DELETE FROM meta WHERE key = 'rules_from_api'", []).map_err(failed)?;
+        transaction.commit().map_err(failed)
+    }
+
+    /// Creates a channel with tokens (name → token text), in one transaction.
+    pub fn create_channel(&self, name: &str, tokens: &[(String, String)]) -> Result<Channel, StateError> {
+        let mut connection = self.lock();
+        let failed = |source| StateError::Query { action: "create channel", source };
+        let transaction = connection.transaction().map_err(failed)?;
+        let inserted = transaction.execute("INSERT INTO channels (name) VALUES (?1)", params![name]);
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(StateError::DuplicateChannel(name.to_owned()));
+            }
+            other => other.map_err(failed)?,
+        };
+        let id = transaction.last_insert_rowid();
+        for (token_name, token) in tokens {
+            transaction
+                .execute(
+                    "INSERT INTO tokens (token, name, channel_id) VALUES (?1, ?2, ?3)",
+                    params![token, token_name, id],
+                )
+                .map_err(failed)?;
+        }
+        transaction.commit().map_err(failed)?;
+        Ok(Channel { id, name: name.to_owned() })
+    }
+
+    /// The token with this text, if any.
+    pub fn token(&self, token: &str) -> Result<Option<Token>, StateError> {
+        self.lock()
+            .query_row("SELECT token, name, channel_id FROM tokens WHERE token = ?1", params![token], |row| {
+                Ok(Token { token: row.get(0)?, name: row.get(1)?, channel_id: row.get(2)? })
+            })
+            .optional()
+            .map_err(|source| StateError::Query { action: "find token", source })
+    }
+
+    /// Every channel, by id.
+    pub fn channels(&self) -> Result<Vec<Channel>, StateError> {
+        let connection = self.lock();
+        let mut statement = connection
+            .prepare("SELECT id, name FROM channels ORDER BY id")
+            .map_err(|source| StateError::Query { action: "list channels", source })?;
+        statement
+            .query_map([], |row| Ok(Channel { id: row.get(0)?, name: row.get(1)? }))
+            .and_then(|rows| rows.collect())
+            .map_err(|source| StateError::Query { action: "list channels", source })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the connection leaves SQLite consistent (transactions roll
+        // back when dropped), so a poisoned lock is safe to use.
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,183 @@
+//! `GET /api/v1/query` (a filter with pipes, answered as a table) and its thin forms for the
+//! dashboard: `GET /api/v1/histogram` (counts per time step by severity) and
+//! `GET /api/v1/facets` (the most frequent values of one field).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sift_core::Timestamp;
+use sift_core::query::{PipedQuery, Table};
+use sift_store::TimeRange;
+
+use super::error::{ApiError, Params};
+use super::events::parse_range;
+use crate::app::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QueryParams {
+    pub q: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+pub async fn query(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<QueryParams>,
+) -> Result<Json<Value>, ApiError> {
+    let now = Timestamp::now();
+    let text = params.q.unwrap_or_default();
+    let piped = PipedQuery::parse_at(&text, now).map_err(|e| {
+        ApiError::bad_request(format!("invalid query: {e}"))
+            .because("invalid_query")
+            .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
+    })?;
+    let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
+    let table = run(state, piped, range).await?;
+    Ok(Json(json!({ "columns": table.columns, "rows": table.rows, "notes": table.notes })))
+}
+
+/// Runs a piped query over the stored events on both cores.
+async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange) -> Result<Table, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let snapshot = state.ingest.ring.snapshot();
+        snapshot
+            .fold(
+                piped.filter(),
+                range,
+                || piped.start(),
+                |run, event| run.add(event),
+                |mut a, b| {
+                    a.merge(b);
+                    a
+                },
+            )
+            .finish()
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// A query built from a user's filter and a stage this route adds; an error past the filter
+/// is the other parameter's fault.
+fn piped(filter: &str, stage: &str, param: &'static str, now: Timestamp) -> Result<PipedQuery, ApiError> {
+    if filter.contains('|') {
+        // A pipe inside quotes is a literal, so only reject what the parser reads as one.
+        if let Err(e) = sift_core::query::Query::parse_at(filter, now) {
+            return Err(ApiError::bad_request(format!("invalid query: {e}"))
+                .because("invalid_query")
+                .with_detail(json!({ "param": "q", "position": e.position })));
+        }
+    }
+    let text = format!("{filter} | {stage}");
+    let filter_chars = filter.chars().count();
+    PipedQuery::parse_at(&text, now).map_err(|e| {
+        if e.position < filter_chars {
+            ApiError::bad_request(format!("invalid query: {e}"))
+                .because("invalid_query")
+                .with_detail(json!({ "param": "q", "position": e.position }))
+        } else {
+            ApiError::bad_request(format!("invalid {param}: expected {}, found {}", e.expected, e.found))
+                .because("invalid_param")
+                .with_detail(json!({ "param": param }))
+        }
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct HistogramParams {
+    pub q: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub step: Option<String>,
+}
+
+/// Counts per time step by severity: `{"step": "1m", "buckets": [{"time", "counts": {"error": 3}}]}`.
+pub async fn histogram(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<HistogramParams>,
+) -> Result<Json<Value>, ApiError> {
+    let now = Timestamp::now();
+    let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
+    let step = match params.step.filter(|s| !s.is_empty()) {
+        Some(step) => step,
+        None => default_step(range, now).to_owned(),
+    };
+    if sift_core::time::parse_duration_micros(&step).is_none_or(|us| us <= 0) {
+        return Err(ApiError::bad_request(format!("invalid step {step:?}: expected a duration such as 10s, 1m, 1h"))
+            .because("invalid_param")
+            .with_detail(json!({ "param": "step" })));
+    }
+    let piped =
+        piped(params.q.as_deref().unwrap_or(""), &format!("timechart {step} count() by severity"), "step", now)?;
+    let table = run(state, piped, range).await?;
+    let buckets: Vec<Value> = table
+        .rows
+        .iter()
+        .map(|row| {
+            let counts: Map<String, Value> = table.columns[1..]
+                .iter()
+                .zip(&row[1..])
+                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+                .map(|(severity, n)| (severity.clone(), n.clone()))
+                .collect();
+            json!({ "time": row[0], "counts": counts })
+        })
+        .collect();
+    Ok(Json(json!({ "step": step, "buckets": buckets, "notes": table.notes })))
+}
+
+/// A step giving about 60 buckets over the range (1 minute without a start).
+fn default_step(range: TimeRange, now: Timestamp) -> &'static str {
+    let Some(since) = range.since else { return "1m" };
+    let span = range.until.unwrap_or(now).as_micros().saturating_sub(since.as_micros()) / 1_000_000;
+    const STEPS: [(i64, &str); 9] = [
+        (1, "1s"),
+        (10, "10s"),
+        (60, "1m"),
+        (300, "5m"),
+        (900, "15m"),
+        (3600, "1h"),
+        (21600, "6h"),
+        (86400, "1d"),
+        (604800, "7d"),
+    ];
+    STEPS.iter().find(|(seconds, _)| span / seconds <= 60).map_or("7d", |(_, step)| step)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct FacetParams {
+    pub q: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub field: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// The most frequent values of a field: `{"field": "host", "values": [{"value", "count"}]}`.
+pub async fn facets(
+    State(state): State<Arc<AppState>>,
+    Params(params): Params<FacetParams>,
+) -> Result<Json<Value>, ApiError> {
+    let now = Timestamp::now();
+    let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
+    let Some(field) = params.field.filter(|f| !f.trim().is_empty()) else {
+        return Err(ApiError::bad_request("missing field: name the field to count values of, e.g. field=host")
+            .because("invalid_param")
+            .with_detail(json!({ "param": "field" })));
+    };
+    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
+        None => 10,
+        Some(text) => text.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+            ApiError::bad_request(format!("invalid limit {text:?}: expected a number from 1 to 1000"))
+                .because("invalid_param")
+                .with_detail(json!({ "param": "limit" }))
+        })?,
+    };
+    let piped = piped(params.q.as_deref().unwrap_or(""), &format!("top {limit} {field}"), "field", now)?;
+    let table = run(state, piped, range).await?;
+    let values: Vec<Value> = table.rows.iter().map(|row| json!({ "value": row[0], "count": row[1] })).collect();
+    Ok(Json(json!({ "field": field, "values": values, "notes": table.notes })))
+}

@@ -1,0 +1,114 @@
+//! Queries with pipes through `GET /api/v1/query` and `sift query`, and the dashboard's thin
+//! forms of them: `/api/v1/histogram` and `/api/v1/facets`.
+
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::harness::{Server, get_json, post_events, sift_binary, start_server};
+
+const HOSTS: [&str; 3] = ["web-1", "web-2", "web-3"];
+
+async fn seed(server: &Server) {
+    let events: Vec<_> = (0..12)
+        .map(|n| {
+            json!({
+                "message": format!("request {n}"),
+                "time": format!("2026-03-01T10:0{}:{:02}Z", n / 4, n * 5),
+                "host": HOSTS[n % 3],
+                "app": if n < 8 { "api" } else { "worker" },
+                "severity": if n % 4 == 0 { "error" } else { "info" },
+                "fields": {"ms": n * 10},
+            })
+        })
+        .collect();
+    let (status, _) = post_events(server, "application/json", json!(events).to_string()).await;
+    assert_eq!(status, 200);
+}
+
+fn enc(q: &str) -> String {
+    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[tokio::test]
+async fn stats_top_sort_and_limit_answer_tables() {
+    let server = start_server();
+    seed(&server).await;
+    let (status, table) = get_json(
+        &server,
+        &format!("/api/v1/query?q={}", enc("* | stats count(), max(fields.ms) by app | sort -count")),
+    )
+    .await;
+    assert_eq!(status, 200, "{table}");
+    assert_eq!(table["columns"], json!(["app", "count", "max(fields.ms)"]));
+    assert_eq!(table["rows"], json!([["api", 8, 70], ["worker", 4, 110]]));
+    let (_, table) = get_json(&server, &format!("/api/v1/query?q={}", enc("severity>=error | top 2 app"))).await;
+    assert_eq!(table["rows"], json!([["api", 2], ["worker", 1]]));
+    let (_, table) = get_json(
+        &server,
+        &format!("/api/v1/query?q={}", enc("app:worker | sort fields.ms | limit 2 | fields message")),
+    )
+    .await;
+    assert_eq!(table["rows"], json!([["request 8"], ["request 9"]]));
+}
+
+#[tokio::test]
+async fn a_bad_pipe_is_a_400_with_its_position() {
+    let server = start_server();
+    let (status, answer) = get_json(&server, &format!("/api/v1/query?q={}", enc("* | stats cuont()"))).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["detail"]["position"], 10, "{answer}");
+}
+
+#[tokio::test]
+async fn histogram_counts_per_step_by_severity() {
+    let server = start_server();
+    seed(&server).await;
+    let range = "since=2026-03-01T10:00:00Z&until=2026-03-01T10:03:00Z";
+    let (status, histogram) = get_json(&server, &format!("/api/v1/histogram?{range}&step=1m")).await;
+    assert_eq!(status, 200, "{histogram}");
+    assert_eq!(histogram["step"], "1m");
+    assert_eq!(
+        histogram["buckets"],
+        json!([
+            {"time": "2026-03-01T10:00:00Z", "counts": {"error": 1, "info": 3}},
+            {"time": "2026-03-01T10:01:00Z", "counts": {"error": 1, "info": 3}},
+            {"time": "2026-03-01T10:02:00Z", "counts": {"error": 1, "info": 3}},
+        ])
+    );
+    let (status, answer) = get_json(&server, "/api/v1/histogram?step=soon").await;
+    assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("step")));
+}
+
+#[tokio::test]
+async fn facets_are_the_most_frequent_values() {
+    let server = start_server();
+    seed(&server).await;
+    let (status, facets) = get_json(&server, "/api/v1/facets?field=app&q=severity%3Ainfo").await;
+    assert_eq!(status, 200, "{facets}");
+    assert_eq!(facets["values"], json!([{"value": "api", "count": 6}, {"value": "worker", "count": 3}]));
+    let (status, answer) = get_json(&server, "/api/v1/facets?field=colour").await;
+    assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("field")), "{answer}");
+    let (status, answer) = get_json(&server, "/api/v1/facets").await;
+    assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("field")));
+}
+
+#[tokio::test]
+async fn sift_query_prints_a_table_json_or_csv() {
+    let server = start_server();
+    seed(&server).await;
+    let url = format!("http://{}", server.addr);
+    let run = |extra: &[&str]| {
+        let output = Command::new(sift_binary())
+            .args(["query", "--url", &url, "* | stats count() by app"])
+            .args(extra)
+            .output()
+            .expect("sift query");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    assert_eq!(run(&[]), "app     count\n------  -----\napi     8\nworker  4\n");
+    assert_eq!(run(&["--csv"]), "app,count\napi,8\nworker,4\n");
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).expect("json");
+    assert_eq!(json["rows"], json!([["api", 8], ["worker", 4]]));
+}
