@@ -73,7 +73,12 @@ impl<'a> Rows<'a> {
             let text = || array.as_string_opt::<i32>().ok_or_else(|| bad(name));
             let time = || array.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(|| bad(name));
             let int8 = || array.as_primitive_opt::<Int8Type>().ok_or_else(|| bad(name));
-            let list = || array.as_list_opt::<i32>().ok_or_else(|| bad(name));
+            let list = || {
+                array
+                    .as_list_opt::<i32>()
+                    .filter(|l| l.values().as_string_opt::<i32>().is_some())
+                    .ok_or_else(|| bad(name))
+            };
             let dict = || -> Result<Dict<'a>, BadValue> {
                 let dict: &DictionaryArray<Int32Type> = array.as_dictionary_opt().ok_or_else(|| bad(name))?;
                 let values = dict.values().as_string_opt::<i32>().ok_or_else(|| bad(name))?;
@@ -186,6 +191,7 @@ impl<'a> Rows<'a> {
                 slot.clear();
                 let offsets = list.value_offsets();
                 let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                // Checked to be strings in `Rows::new`.
                 let values = list.values().as_string::<i32>();
                 slot.extend((start..end).map(|i| Str::from(values.value(i))));
             }
