@@ -9,6 +9,7 @@
 //!   and replayed on start until the segments hold it.
 //! - [`segment`]: immutable, time-partitioned Parquet files of events on disk, readable by any
 //!   Parquet reader, with the same counts and newest-first searches as the ring.
+//! - [`store`]: the durable store: WAL, pending batches and segments as one set, flushed together.
 //! - [`search`]: the order results come in (newest first) and the cursors that page through them.
 //! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
@@ -17,10 +18,12 @@ pub mod ring;
 pub mod search;
 pub mod segment;
 pub mod state;
+pub mod store;
 pub mod wal;
 
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{StateDb, StateError};
+pub use store::{Store, StoreError, StoreOptions, View};
 pub use wal::{FsyncPolicy, Lsn, Replay, Wal, WalError, WalOptions, WalStats};

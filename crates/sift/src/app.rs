@@ -11,11 +11,13 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, Authenticator};
 use crate::config::Config;
+use crate::config::WalFsync;
 use crate::ingest::Ingest;
 use crate::observe::LogLimiter;
 use crate::pipeline::classify::{RawRule, Rule};
-use sift_store::StateDb;
-use tracing::info;
+use sift_core::Event;
+use sift_store::{FsyncPolicy, StateDb, Store, StoreOptions};
+use tracing::{info, warn};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -34,14 +36,23 @@ impl AppState {
     /// Opens the data directory (or, with `storage.memory_only`, keeps everything in memory)
     /// and sets up the parts. Rules stored through the API replace the file's rules.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
-        let state_db = if config.storage.memory_only {
-            StateDb::in_memory()?
+        let (state_db, store) = if config.storage.memory_only {
+            (StateDb::in_memory()?, None)
         } else {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-            StateDb::open(&config.data_dir.join(STATE_DB_FILE))?
+            let state_db = StateDb::open(&config.data_dir.join(STATE_DB_FILE))?;
+            (state_db, Some(open_store(&config)?))
         };
-        let ingest = Ingest::new(&config);
+        let (store, replayed) = match store {
+            Some((store, replayed)) => (Some(Arc::new(store)), replayed),
+            None => (None, Vec::new()),
+        };
+        let ingest = Ingest::new(&config, store);
+        // The latest stored events go back into the ring, for tails' backlogs.
+        for chunk in replayed.chunks(4096) {
+            ingest.ring.push(chunk.to_vec());
+        }
         if let Some(rules) = stored_rules(&state_db)? {
             info!(rules = rules.len(), "using the classification rules stored through the API");
             ingest.pipeline.set_rules(rules);
@@ -49,6 +60,32 @@ impl AppState {
         let auth = Authenticator::new(config.auth.users.clone());
         Ok(AppState { config, ingest, state_db, auth, api_log: LogLimiter::default(), ready: AtomicBool::new(false) })
     }
+}
+
+/// Opens the durable store in the data directory, replaying its WAL; returns the replayed
+/// events too.
+fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
+    let fsync = match config.storage.wal_fsync {
+        WalFsync::Always => FsyncPolicy::Always,
+        WalFsync::Batch => FsyncPolicy::Batch,
+        WalFsync::Interval => FsyncPolicy::Interval(config.storage.wal_fsync_interval),
+    };
+    let started = std::time::Instant::now();
+    let (store, opened) = Store::open(StoreOptions { dir: config.data_dir.clone(), fsync })
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    if opened.wal_truncated_bytes > 0 {
+        warn!(bytes = opened.wal_truncated_bytes, "cut a torn or corrupt tail off the write-ahead log");
+    }
+    for broken in &opened.broken_segments {
+        warn!(error = %broken, "a segment file cannot be read and is left out");
+    }
+    info!(
+        replayed = opened.replayed.len(),
+        segments = opened.segments,
+        seconds = started.elapsed().as_secs_f64(),
+        "opened the store"
+    );
+    Ok((store, opened.replayed))
 }
 
 /// The state database's file name inside the data directory.

@@ -3,9 +3,11 @@
 //! the acknowledgment sees them) and then published on the bus to live consumers.
 //! Rejections are counted by source and reason and logged at most once a second per reason.
 
+use std::sync::Arc;
+
 use sift_core::{Event, Source};
-use sift_store::{Ring, RingLimits};
-use tracing::warn;
+use sift_store::{Ring, RingLimits, Store, StoreError, View};
+use tracing::{error, warn};
 
 use crate::bus::Bus;
 use crate::config::Config;
@@ -15,9 +17,20 @@ use crate::pipeline::{Pipeline, Rejection};
 pub struct Ingest {
     pub pipeline: Pipeline,
     pub ring: Ring,
+    /// The durable store; `None` with `storage.memory_only`, when the ring is the only store.
+    pub store: Option<Arc<Store>>,
     pub bus: Bus,
     pub stats: Stats,
     log: LogLimiter,
+}
+
+/// A submission that could not be stored: nothing of it was acknowledged or kept.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Unavailable {
+    /// `disk_full` or `storage_error`.
+    pub reason: &'static str,
+    pub message: String,
 }
 
 /// The outcome of one submission.
@@ -29,10 +42,11 @@ pub struct Report {
 }
 
 impl Ingest {
-    pub fn new(config: &Config) -> Ingest {
+    pub fn new(config: &Config, store: Option<Arc<Store>>) -> Ingest {
         Ingest {
             pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), config.classify.clone()),
             ring: Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes }),
+            store,
             bus: Bus::new(),
             stats: Stats::default(),
             log: LogLimiter::default(),
@@ -41,7 +55,13 @@ impl Ingest {
 
     /// Runs a decoded submission through the pipeline into the ring and onto the bus.
     /// CPU-bound: call it off the async runtime's worker threads for large batches.
-    pub fn submit(&self, source: Source, items: impl ExactSizeIterator<Item = Result<Event, Rejection>>) -> Report {
+    /// With a durable store, returns only once the accepted events are in the WAL; if they
+    /// cannot be written, none of them is kept and the whole submission is `Unavailable`.
+    pub fn submit(
+        &self,
+        source: Source,
+        items: impl ExactSizeIterator<Item = Result<Event, Rejection>>,
+    ) -> Result<Report, Unavailable> {
         let processed = self.pipeline.process(items);
         for (index, rejection) in &processed.rejected {
             self.stats.record_rejected(source, rejection.reason, 1);
@@ -49,13 +69,47 @@ impl Ingest {
                 warn!(source = source.name(), reason = rejection.reason, index, error = %rejection, "rejected event");
             }
         }
-        self.stats.record_accepted(&processed.accepted);
         let accepted = processed.accepted.len();
         if accepted > 0 {
-            let batch = self.ring.push(processed.accepted);
+            let batch = match &self.store {
+                None => {
+                    self.stats.record_accepted(&processed.accepted);
+                    self.ring.push(processed.accepted)
+                }
+                Some(store) => {
+                    let stored = store.append(processed.accepted, |events| {
+                        self.stats.record_accepted(&events);
+                        self.ring.push(events)
+                    });
+                    stored.map_err(|e| self.unavailable(source, accepted, &e))?
+                }
+            };
             self.bus.publish(&batch);
         }
-        Report { accepted, rejected: processed.rejected }
+        Ok(Report { accepted, rejected: processed.rejected })
+    }
+
+    /// Counts and logs a submission the store refused.
+    fn unavailable(&self, source: Source, events: usize, error: &StoreError) -> Unavailable {
+        let reason = if error.is_full() { "disk_full" } else { "storage_error" };
+        self.stats.record_rejected(source, reason, events as u64);
+        if self.log.allow(reason) {
+            error!(source = source.name(), events, %error, "events not stored");
+        }
+        let message = if error.is_full() {
+            "the disk holding the data directory is full: nothing from this request was stored; retry once space is freed"
+        } else {
+            "the store could not write these events: nothing from this request was stored; the server log says why"
+        };
+        Unavailable { reason, message: message.to_owned() }
+    }
+
+    /// The stored events as one set: the durable store's, or the ring's with `--memory-only`.
+    pub fn view(&self) -> View {
+        match &self.store {
+            Some(store) => store.view(),
+            None => View::Memory(self.ring.snapshot()),
+        }
     }
 
     /// Counts a submission rejected as a whole (for example a body over the size limit).

@@ -8,6 +8,7 @@
 //! - [`ingest`]: the one path into the server: [`pipeline`], then the ring, then the [`bus`].
 //! - [`pipeline`]: validate, classify (rules), enrich (topics, identities, fingerprints).
 //! - [`bus`]: bounded fan-out of batches to live consumers, counting what each one loses.
+//! - [`flusher`]: the thread that moves pending events from the WAL into Parquet segments.
 //! - [`tail`]: live tails: backlog from the ring, then live events from the bus.
 //! - [`app`]: wires the parts together and serves a bound listener until shutdown.
 //! - [`config`]: the TOML file, `SIFT_*` overrides and flags, compiled into a `Config`.
@@ -19,6 +20,7 @@ pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod flusher;
 pub mod ingest;
 pub mod observe;
 pub mod pipeline;

@@ -46,6 +46,14 @@ impl Snapshot {
         Snapshot { batches, last_seq, events }
     }
 
+    /// A snapshot of whole batches held elsewhere (the store's unflushed batches), to search
+    /// them as the ring is searched.
+    pub fn of_batches(batches: Vec<Arc<Batch>>) -> Snapshot {
+        let events = batches.iter().map(|b| b.events.len()).sum();
+        let last_seq = batches.iter().map(|b| b.seq).max().unwrap_or(0);
+        Snapshot { batches: batches.into_iter().map(|b| (b, 0)).collect(), last_seq, events }
+    }
+
     /// The sequence number of the newest batch in the snapshot: every batch with a higher
     /// number arrived after it was taken.
     pub fn last_seq(&self) -> u64 {

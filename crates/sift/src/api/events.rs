@@ -46,7 +46,13 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
     })
     .await;
     let report = match report {
-        Ok(report) => report,
+        Ok(Ok(report)) => report,
+        Ok(Err(unavailable)) => {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message)
+                .because(unavailable.reason)
+                .with_detail(json!({ "reason": unavailable.reason }))
+                .into_response();
+        }
         Err(error) => return ApiError::internal(error).into_response(),
     };
     let status = if report.accepted > 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
@@ -135,14 +141,12 @@ pub async fn get_events(
         })?),
     };
     let body = tokio::task::spawn_blocking(move || {
-        let snapshot = state.ingest.ring.snapshot();
-        let events = snapshot.search(&query, range, before, limit);
+        let events = state.ingest.view().search(&query, range, before, limit).map_err(ApiError::internal)?;
         let next_cursor = (events.len() == limit).then(|| events.last().map(|e| Cursor::of(e).to_string())).flatten();
-        serde_json::to_vec(&Page { events: EventsJson(&events), next_cursor })
+        serde_json::to_vec(&Page { events: EventsJson(&events), next_cursor }).map_err(ApiError::internal)
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)??;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -158,8 +162,9 @@ pub async fn count(
     Params(params): Params<CountParams>,
 ) -> Result<Response, ApiError> {
     let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
-    let count = tokio::task::spawn_blocking(move || state.ingest.ring.snapshot().count(&query, range))
+    let count = tokio::task::spawn_blocking(move || state.ingest.view().count(&query, range))
         .await
+        .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "count": count })).into_response())
 }

@@ -41,23 +41,21 @@ pub async fn query(
 
 /// Runs a piped query over the stored events on both cores.
 async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange) -> Result<Table, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let snapshot = state.ingest.ring.snapshot();
-        snapshot
-            .fold(
-                piped.filter(),
-                range,
-                || piped.start(),
-                |run, event| run.add(event),
-                |mut a, b| {
-                    a.merge(b);
-                    a
-                },
-            )
-            .finish()
+    let folded = tokio::task::spawn_blocking(move || {
+        state.ingest.view().fold(
+            piped.filter(),
+            range,
+            || piped.start(),
+            |run, event| run.add(event),
+            |mut a, b| {
+                a.merge(b);
+                a
+            },
+        )
     })
     .await
-    .map_err(ApiError::internal)
+    .map_err(ApiError::internal)?;
+    Ok(folded.map_err(ApiError::internal)?.finish())
 }
 
 /// A query built from a user's filter and a stage this route adds; an error past the filter

@@ -52,11 +52,20 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "max_bytes": limits.max_bytes,
             "evicted": ring.evicted,
         },
+        "store": store_stats(&state),
         "tails": {
             "subscribers": ingest.bus.subscribers(),
             "dropped": ingest.bus.dropped_total(),
         },
     }))
+}
+
+/// The durable store's tiers, or `null` with `--memory-only`.
+fn store_stats(state: &AppState) -> Value {
+    let Some(store) = &state.ingest.store else { return Value::Null };
+    let (pending, _) = store.pending();
+    let (segments, bytes) = store.segment_stats();
+    json!({ "pending_events": pending, "segments": segments, "segment_bytes": bytes })
 }
 
 pub async fn nodes(State(state): State<Arc<AppState>>) -> Json<Value> {

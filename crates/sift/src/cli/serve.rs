@@ -13,6 +13,7 @@ use tracing::{error, info, warn};
 use super::ServeArgs;
 use crate::app::{self, AppState};
 use crate::config::{self, Config};
+use crate::flusher::Flusher;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
@@ -37,13 +38,17 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
-    if !config.storage.memory_only {
-        warn!("the durable store is not built yet: events are kept in memory (the ring) only");
-    }
     let state = Arc::new(AppState::open(config)?);
+    let flusher = match &state.ingest.store {
+        Some(store) => Some(Flusher::start(Arc::clone(store)).context("cannot start the flusher thread")?),
+        None => None,
+    };
     reload_on_hangup(args, Arc::clone(&state))?;
     announce("http", &http)?;
     app::run(state, http, shutdown_signal()).await?;
+    if let Some(flusher) = flusher {
+        tokio::task::spawn_blocking(move || flusher.stop()).await.context("the last flush failed")?;
+    }
     info!("stopped");
     Ok(())
 }

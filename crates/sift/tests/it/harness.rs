@@ -21,6 +21,21 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// Stops the server as `kill -9` would: no flush, no goodbye.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server with SIGTERM and waits for it to finish (a clean stop flushes).
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "sift serve exited with {status}");
+    }
 }
 
 impl Drop for Server {

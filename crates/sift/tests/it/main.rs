@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod durable;
 mod harness;
 mod ingest;
 mod query;

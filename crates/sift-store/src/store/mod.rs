@@ -1,0 +1,211 @@
+//! The durable store: every accepted batch goes to the write-ahead log before it is
+//! acknowledged, waits in memory as "pending" until a flush writes it into Parquet segments,
+//! and is then released from the WAL. Queries see pending batches and segments as one set:
+//! a flush swaps the flushed batches for their segments under one lock, so no event is seen
+//! twice or missed across it.
+//!
+//! # Order of a write and of a flush
+//!
+//! An append holds the *gate* shared while it writes the WAL and adds its batch to pending;
+//! a flush holds it exclusively only while it takes the pending batches. So every batch whose
+//! WAL record has an LSN at or below the highest LSN taken is in the flush, and releasing the
+//! WAL through that LSN never drops an event that is not yet in a segment.
+//!
+//! On open, batches found in the WAL are flushed at once: a crash between a flush's segment
+//! rename and its WAL release leaves events in both, and rewriting them gives the same file
+//! names (segments are named after their smallest id), so nothing is stored twice.
+
+#[cfg(test)]
+mod tests;
+mod view;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use sift_core::{Batch, Event};
+
+use crate::segment::{self, SegmentError, SegmentMeta};
+use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
+
+pub use view::View;
+
+/// The retention class of every segment until classes per severity and channel arrive.
+const DEFAULT_CLASS: &str = "default";
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the write-ahead log failed: {0}")]
+    Wal(#[from] WalError),
+    #[error("a segment failed: {0}")]
+    Segment(#[from] SegmentError),
+    #[error("cannot create {path}: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+}
+
+impl StoreError {
+    /// Whether the disk is full (the client may retry once space returns).
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Wal(WalError::Full { .. }))
+    }
+}
+
+pub struct StoreOptions {
+    /// The data directory: the WAL goes in `wal/`, segments in `segments/`.
+    pub dir: PathBuf,
+    pub fsync: FsyncPolicy,
+}
+
+/// What opening the store found.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// Events replayed from the WAL (now in segments), oldest first, for the ring.
+    pub replayed: Vec<Event>,
+    /// Bytes of torn or corrupt WAL tails cut off.
+    pub wal_truncated_bytes: u64,
+    pub segments: usize,
+    /// Segment files that could not be read, with why (left on disk, not used).
+    pub broken_segments: Vec<String>,
+}
+
+/// What a flush did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    pub events: usize,
+    pub files: usize,
+}
+
+pub struct Store {
+    wal: Wal,
+    segments_dir: PathBuf,
+    gate: RwLock<()>,
+    tiers: Mutex<Tiers>,
+    /// One flush at a time.
+    flushing: Mutex<()>,
+}
+
+#[derive(Default)]
+struct Tiers {
+    pending: Vec<(Lsn, Arc<Batch>)>,
+    pending_events: usize,
+    /// When the oldest pending batch arrived.
+    pending_since: Option<Instant>,
+    segments: Arc<Vec<SegmentMeta>>,
+}
+
+impl Store {
+    /// Opens the WAL and the segments under `options.dir`, replays the WAL into segments,
+    /// and returns the replayed events for the ring.
+    pub fn open(options: StoreOptions) -> Result<(Store, Opened), StoreError> {
+        let segments_dir = options.dir.join("segments");
+        for dir in [&options.dir, &segments_dir] {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
+        }
+        let listing = segment::list_segments(&segments_dir)?;
+        let mut wal_options = WalOptions::new(options.dir.join("wal"));
+        wal_options.fsync = options.fsync;
+        let (wal, replay) = Wal::open(wal_options)?;
+        let mut opened = Opened {
+            wal_truncated_bytes: replay.truncated_bytes,
+            segments: listing.segments.len(),
+            broken_segments: listing.broken.iter().map(ToString::to_string).collect(),
+            ..Opened::default()
+        };
+        let store = Store {
+            wal,
+            segments_dir,
+            gate: RwLock::new(()),
+            tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
+            flushing: Mutex::new(()),
+        };
+        if !replay.batches.is_empty() {
+            let mut seq = 0;
+            {
+                let mut tiers = store.lock_tiers();
+                for (lsn, events) in replay.batches {
+                    seq += 1;
+                    tiers.pending_events += events.len();
+                    tiers.pending.push((lsn, Arc::new(Batch { seq, events })));
+                }
+            }
+            opened.replayed = store.lock_tiers().pending.iter().flat_map(|(_, b)| b.events.iter().cloned()).collect();
+            store.flush()?;
+        }
+        Ok((store, opened))
+    }
+
+    /// Makes a batch durable, then hands it to `publish` (which puts it in the ring and
+    /// returns it with its sequence number) and keeps it pending until the next flush.
+    /// Returns once the WAL record is durable per the fsync policy: then it may be acknowledged.
+    pub fn append(
+        &self,
+        events: Vec<Event>,
+        publish: impl FnOnce(Vec<Event>) -> Arc<Batch>,
+    ) -> Result<Arc<Batch>, StoreError> {
+        let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lsn = self.wal.append(&events)?;
+        let batch = publish(events);
+        let mut tiers = self.lock_tiers();
+        tiers.pending_events += batch.events.len();
+        tiers.pending_since.get_or_insert_with(Instant::now);
+        tiers.pending.push((lsn, Arc::clone(&batch)));
+        Ok(batch)
+    }
+
+    /// Writes every pending batch into segments and releases it from the WAL.
+    pub fn flush(&self) -> Result<Flushed, StoreError> {
+        let _one = self.flushing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (batches, through) = {
+            let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tiers = self.lock_tiers();
+            let through = tiers.pending.iter().map(|(lsn, _)| *lsn).max();
+            (tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect::<Vec<_>>(), through)
+        };
+        let Some(through) = through else { return Ok(Flushed::default()) };
+        let events: Vec<Event> = batches.iter().flat_map(|b| b.events.iter().cloned()).collect();
+        let written = segment::write_segment(&self.segments_dir, &events, DEFAULT_CLASS)?;
+        let flushed = Flushed { events: events.len(), files: written.len() };
+        {
+            let mut tiers = self.lock_tiers();
+            tiers.pending.retain(|(lsn, _)| *lsn > through);
+            tiers.pending_events = tiers.pending.iter().map(|(_, b)| b.events.len()).sum();
+            if tiers.pending.is_empty() {
+                tiers.pending_since = None;
+            }
+            let mut segments: Vec<SegmentMeta> = tiers.segments.as_ref().clone();
+            segments.retain(|known| !written.iter().any(|new| new.path == known.path));
+            segments.extend(written);
+            segments.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
+            tiers.segments = Arc::new(segments);
+        }
+        self.wal.release_through(through)?;
+        Ok(flushed)
+    }
+
+    /// How many events wait for a flush, and since when.
+    pub fn pending(&self) -> (usize, Option<Instant>) {
+        let tiers = self.lock_tiers();
+        (tiers.pending_events, tiers.pending_since)
+    }
+
+    /// The stored events as one set, to query without holding any lock.
+    pub fn view(&self) -> View {
+        let tiers = self.lock_tiers();
+        View::durable(tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect(), Arc::clone(&tiers.segments))
+    }
+
+    /// Segment files and their total size.
+    pub fn segment_stats(&self) -> (usize, u64) {
+        let tiers = self.lock_tiers();
+        (tiers.segments.len(), tiers.segments.iter().map(|s| s.bytes).sum())
+    }
+
+    pub fn segments_dir(&self) -> &Path {
+        &self.segments_dir
+    }
+
+    fn lock_tiers(&self) -> MutexGuard<'_, Tiers> {
+        self.tiers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,59 @@
+//! The flusher: a thread that moves pending events from the WAL into Parquet segments when
+//! enough have gathered or the oldest has waited long enough, and once more on a clean stop.
+//! Segments are built here, off the async runtime.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sift_store::Store;
+use tracing::{error, info};
+
+/// Flush once this many events are pending…
+const FLUSH_EVENTS: usize = 250_000;
+/// …or once the oldest pending event has waited this long.
+const FLUSH_AFTER: Duration = Duration::from_secs(10);
+/// How often the thread looks.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+pub struct Flusher {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Flusher {
+    pub fn start(store: Arc<Store>) -> std::io::Result<Flusher> {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
+            // Until told to stop (or the sender is gone), look every CHECK_EVERY.
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
+                let (events, since) = store.pending();
+                if events >= FLUSH_EVENTS || since.is_some_and(|s| s.elapsed() >= FLUSH_AFTER) {
+                    flush(&store);
+                }
+            }
+            flush(&store);
+        })?;
+        Ok(Flusher { stop, thread })
+    }
+
+    /// Stops the thread after a last flush (a clean stop leaves nothing to replay).
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        if self.thread.join().is_err() {
+            error!("the flusher thread panicked");
+        }
+    }
+}
+
+fn flush(store: &Store) {
+    match store.flush() {
+        Ok(flushed) if flushed.events > 0 => {
+            info!(events = flushed.events, files = flushed.files, "flushed events into segments");
+        }
+        Ok(_) => {}
+        // The events stay pending and in the WAL; the next round tries again.
+        Err(error) => error!(%error, "flush into segments failed; will retry"),
+    }
+}
