@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod disk_full;
 mod durable;
 mod harness;
 mod ingest;
