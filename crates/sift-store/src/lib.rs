@@ -10,10 +10,12 @@
 //! - [`segment`]: immutable, time-partitioned Parquet files of events on disk, readable by any
 //!   Parquet reader, with the same counts and newest-first searches as the ring.
 //! - [`store`]: the durable store: WAL, pending batches and segments as one set, flushed together.
+//! - [`retention`]: retention classes (per channel, per severity, default) and their cutoffs.
 //! - [`search`]: the order results come in (newest first) and the cursors that page through them.
 //! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
 pub mod codec;
+pub mod retention;
 pub mod ring;
 pub mod search;
 pub mod segment;
@@ -21,6 +23,7 @@ pub mod state;
 pub mod store;
 pub mod wal;
 
+pub use retention::{Expiry, Retention};
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};

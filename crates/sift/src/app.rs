@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, Authenticator};
 use crate::config::Config;
-use crate::config::WalFsync;
+use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
 use crate::observe::LogLimiter;
 use crate::pipeline::classify::{RawRule, Rule};
 use sift_core::Event;
-use sift_store::{FsyncPolicy, StateDb, Store, StoreOptions};
+use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
 use tracing::{info, warn};
 
 /// What every request handler shares.
@@ -62,6 +62,20 @@ impl AppState {
     }
 }
 
+/// The retention rules of the configuration, as the store applies them.
+pub fn retention(config: &RetentionConfig) -> Retention {
+    let mut by_severity = [None; 8];
+    for (severity, age) in &config.by_severity {
+        by_severity[usize::from(severity.syslog())] = Some(*age);
+    }
+    Retention {
+        default: config.default,
+        by_severity,
+        by_channel: config.by_channel.iter().cloned().collect(),
+        max_bytes: config.max_bytes as u64,
+    }
+}
+
 /// Opens the durable store in the data directory, replaying its WAL; returns the replayed
 /// events too.
 fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
@@ -71,7 +85,8 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
         WalFsync::Interval => FsyncPolicy::Interval(config.storage.wal_fsync_interval),
     };
     let started = std::time::Instant::now();
-    let (store, opened) = Store::open(StoreOptions { dir: config.data_dir.clone(), fsync })
+    let retention = retention(&config.retention);
+    let (store, opened) = Store::open(StoreOptions { dir: config.data_dir.clone(), fsync, retention })
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     if opened.wal_truncated_bytes > 0 {
         warn!(bytes = opened.wal_truncated_bytes, "cut a torn or corrupt tail off the write-ahead log");

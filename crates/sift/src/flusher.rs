@@ -1,11 +1,14 @@
 //! The flusher: a thread that moves pending events from the WAL into Parquet segments when
-//! enough have gathered or the oldest has waited long enough, and once more on a clean stop.
-//! Segments are built here, off the async runtime.
+//! enough have gathered or the oldest has waited long enough, and once more on a clean stop,
+//! and that deletes expired segments every `retention.check_interval`. Segments are built and
+//! deleted here, off the async runtime.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use sift_core::Timestamp;
 
 use sift_store::Store;
 use tracing::{error, info};
@@ -23,14 +26,20 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    pub fn start(store: Arc<Store>) -> std::io::Result<Flusher> {
+    pub fn start(store: Arc<Store>, retention_every: Duration) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
+            let mut retention_checked = Instant::now();
+            enforce_retention(&store);
             // Until told to stop (or the sender is gone), look every CHECK_EVERY.
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
                 let (events, since) = store.pending();
                 if events >= FLUSH_EVENTS || since.is_some_and(|s| s.elapsed() >= FLUSH_AFTER) {
                     flush(&store);
+                }
+                if retention_checked.elapsed() >= retention_every {
+                    retention_checked = Instant::now();
+                    enforce_retention(&store);
                 }
             }
             flush(&store);
@@ -44,6 +53,13 @@ impl Flusher {
         if self.thread.join().is_err() {
             error!("the flusher thread panicked");
         }
+    }
+}
+
+fn enforce_retention(store: &Store) {
+    let deleted = store.enforce_retention(Timestamp::now());
+    if deleted.files > 0 {
+        info!(files = deleted.files, bytes = deleted.bytes, over_size = deleted.over_size, "deleted expired segments");
     }
 }
 

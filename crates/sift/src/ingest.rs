@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use sift_core::{Event, Source};
-use sift_store::{Ring, RingLimits, Store, StoreError, View};
+use sift_core::{Event, Source, Timestamp};
+use sift_store::{Retention, Ring, RingLimits, Store, StoreError, View};
 use tracing::{error, warn};
 
 use crate::bus::Bus;
@@ -19,6 +19,8 @@ pub struct Ingest {
     pub ring: Ring,
     /// The durable store; `None` with `storage.memory_only`, when the ring is the only store.
     pub store: Option<Arc<Store>>,
+    /// Retention applies to the ring too: expired events are not returned from it.
+    pub retention: Arc<Retention>,
     pub bus: Bus,
     pub stats: Stats,
     log: LogLimiter,
@@ -46,6 +48,7 @@ impl Ingest {
         Ingest {
             pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), config.classify.clone()),
             ring: Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes }),
+            retention: Arc::new(crate::app::retention(&config.retention)),
             store,
             bus: Bus::new(),
             stats: Stats::default(),
@@ -108,7 +111,7 @@ impl Ingest {
     pub fn view(&self) -> View {
         match &self.store {
             Some(store) => store.view(),
-            None => View::Memory(self.ring.snapshot()),
+            None => View::Memory(self.ring.snapshot().with_expiry(Arc::new(self.retention.expiry(Timestamp::now())))),
         }
     }
 

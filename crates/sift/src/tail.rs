@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sift_core::query::Query;
 use sift_core::{Batch, Event};
-use sift_store::Ring;
+use sift_store::{Expiry, Ring};
 
 use crate::bus::{Bus, Subscription};
 
@@ -37,9 +37,20 @@ pub struct Tail {
 impl Tail {
     /// Opens a tail with up to `backlog` recent matching events; `queue` bounds the batches
     /// waiting for this tail's reader.
-    pub fn open(ring: &Ring, bus: &Bus, query: Query, backlog: usize, queue: usize) -> Tail {
+    /// Events past their retention (per `expiry`) are left out of the backlog.
+    pub fn open(
+        ring: &Ring,
+        bus: &Bus,
+        expiry: Option<Arc<Expiry>>,
+        query: Query,
+        backlog: usize,
+        queue: usize,
+    ) -> Tail {
         let subscription = bus.subscribe(queue);
-        let snapshot = ring.snapshot();
+        let snapshot = match expiry {
+            Some(expiry) => ring.snapshot().with_expiry(expiry),
+            None => ring.snapshot(),
+        };
         let backlog = snapshot.latest(&query, backlog).into();
         Tail { query, backlog, ready_sent: false, subscription, seen_seq: snapshot.last_seq(), current: None }
     }
@@ -118,7 +129,7 @@ mod tests {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
         let bus = Bus::new();
         publish(&ring, &bus, vec![event("one"), event("two"), event("three")]);
-        let mut tail = Tail::open(&ring, &bus, Query::all(), 2, 8);
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 2, 8);
         publish(&ring, &bus, vec![event("four")]);
         assert_eq!(message(&mut tail).await, item("two"));
         assert_eq!(message(&mut tail).await, item("three"));
@@ -130,7 +141,7 @@ mod tests {
     async fn a_tail_that_falls_behind_is_told_how_many_it_missed() {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
         let bus = Bus::new();
-        let mut tail = Tail::open(&ring, &bus, Query::all(), 0, 1);
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 0, 1);
         assert_eq!(message(&mut tail).await, TailItem::Ready);
         publish(&ring, &bus, vec![event("kept")]);
         publish(&ring, &bus, vec![event("lost"), event("lost too")]);

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use sift_core::query::Query;
 use sift_core::{Batch, Event};
 
+use crate::retention::Expiry;
 use crate::search::{Cursor, TimeRange};
 
 /// Batches held by the ring at one moment, each with the number of its evicted front events.
@@ -16,6 +17,8 @@ pub struct Snapshot {
     batches: Vec<(Arc<Batch>, usize)>,
     last_seq: u64,
     events: usize,
+    /// Events past their retention are skipped by every scan.
+    expiry: Option<Arc<Expiry>>,
 }
 
 /// An event in a top-k heap, ordered by its search key only.
@@ -43,7 +46,17 @@ const MIN_EVENTS_PER_TASK: usize = 8192;
 
 impl Snapshot {
     pub(super) fn new(batches: Vec<(Arc<Batch>, usize)>, last_seq: u64, events: usize) -> Snapshot {
-        Snapshot { batches, last_seq, events }
+        Snapshot { batches, last_seq, events, expiry: None }
+    }
+
+    /// The same snapshot, hiding the events `expiry` says are past their retention.
+    pub fn with_expiry(mut self, expiry: Arc<Expiry>) -> Snapshot {
+        self.expiry = Some(expiry);
+        self
+    }
+
+    fn live(&self, event: &Event) -> bool {
+        self.expiry.as_ref().is_none_or(|expiry| !expiry.is_expired(event))
     }
 
     /// A snapshot of whole batches held elsewhere (the store's unflushed batches), to search
@@ -51,7 +64,7 @@ impl Snapshot {
     pub fn of_batches(batches: Vec<Arc<Batch>>) -> Snapshot {
         let events = batches.iter().map(|b| b.events.len()).sum();
         let last_seq = batches.iter().map(|b| b.seq).max().unwrap_or(0);
-        Snapshot { batches: batches.into_iter().map(|b| (b, 0)).collect(), last_seq, events }
+        Snapshot { batches: batches.into_iter().map(|b| (b, 0)).collect(), last_seq, events, expiry: None }
     }
 
     /// The sequence number of the newest batch in the snapshot: every batch with a higher
@@ -81,7 +94,10 @@ impl Snapshot {
             return Vec::new();
         }
         let keep = |event: &Event| {
-            range.contains(event.time) && before.is_none_or(|b| Cursor::of(event) < b) && query.matches(event)
+            range.contains(event.time)
+                && before.is_none_or(|b| Cursor::of(event) < b)
+                && query.matches(event)
+                && self.live(event)
         };
         let top = self
             .tasks()
@@ -139,7 +155,7 @@ impl Snapshot {
             .map(|task| {
                 let mut state = start();
                 for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
-                    if range.contains(event.time) && query.matches(event) {
+                    if range.contains(event.time) && query.matches(event) && self.live(event) {
                         add(&mut state, event);
                     }
                 }
@@ -150,7 +166,8 @@ impl Snapshot {
 
     /// The last `n` events to arrive that match `query`, oldest first: a tail's backlog.
     pub fn latest(&self, query: &Query, n: usize) -> Vec<Event> {
-        let mut found: Vec<Event> = self.iter().rev().filter(|e| query.matches(e)).take(n).cloned().collect();
+        let mut found: Vec<Event> =
+            self.iter().rev().filter(|e| query.matches(e) && self.live(e)).take(n).cloned().collect();
         found.reverse();
         found
     }

@@ -19,19 +19,18 @@
 mod tests;
 mod view;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
-use sift_core::{Batch, Event};
+use sift_core::{Batch, Event, Timestamp};
 
+use crate::retention::Retention;
 use crate::segment::{self, SegmentError, SegmentMeta};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
 
 pub use view::View;
-
-/// The retention class of every segment until classes per severity and channel arrive.
-const DEFAULT_CLASS: &str = "default";
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +54,16 @@ pub struct StoreOptions {
     /// The data directory: the WAL goes in `wal/`, segments in `segments/`.
     pub dir: PathBuf,
     pub fsync: FsyncPolicy,
+    pub retention: Retention,
+}
+
+/// What a retention pass deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Deleted {
+    pub files: usize,
+    pub bytes: u64,
+    /// Of those, deleted because the store was over `max_bytes`.
+    pub over_size: usize,
 }
 
 /// What opening the store found.
@@ -79,6 +88,7 @@ pub struct Flushed {
 pub struct Store {
     wal: Wal,
     segments_dir: PathBuf,
+    retention: Arc<Retention>,
     gate: RwLock<()>,
     tiers: Mutex<Tiers>,
     /// One flush at a time.
@@ -115,6 +125,7 @@ impl Store {
         let store = Store {
             wal,
             segments_dir,
+            retention: Arc::new(options.retention),
             gate: RwLock::new(()),
             tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
             flushing: Mutex::new(()),
@@ -163,9 +174,20 @@ impl Store {
             (tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect::<Vec<_>>(), through)
         };
         let Some(through) = through else { return Ok(Flushed::default()) };
-        let events: Vec<Event> = batches.iter().flat_map(|b| b.events.iter().cloned()).collect();
-        let written = segment::write_segment(&self.segments_dir, &events, DEFAULT_CLASS)?;
-        let flushed = Flushed { events: events.len(), files: written.len() };
+        // One set of files per retention class, so that a whole file expires at once; events
+        // already past their retention are not written at all.
+        let expiry = self.retention.expiry(Timestamp::now());
+        let mut classes: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        for event in batches.iter().flat_map(|b| b.events.iter()).filter(|e| !expiry.is_expired(e)) {
+            classes.entry(self.retention.class_of(event)).or_default().push(event.clone());
+        }
+        let mut written = Vec::new();
+        let mut events = 0;
+        for (class, members) in &classes {
+            written.extend(segment::write_segment(&self.segments_dir, members, class)?);
+            events += members.len();
+        }
+        let flushed = Flushed { events, files: written.len() };
         {
             let mut tiers = self.lock_tiers();
             tiers.pending.retain(|(lsn, _)| *lsn > through);
@@ -183,6 +205,59 @@ impl Store {
         Ok(flushed)
     }
 
+    /// Deletes the segments whose every event is past its class's retention at `now`, then,
+    /// while the segments are over `max_bytes`, the oldest. A deleted file leaves the view
+    /// before it leaves the disk, so no query reads it afterwards.
+    pub fn enforce_retention(&self, now: Timestamp) -> Deleted {
+        let expiry = self.retention.expiry(now);
+        let doomed: Vec<SegmentMeta> = {
+            let mut tiers = self.lock_tiers();
+            let mut keep: Vec<SegmentMeta> = Vec::with_capacity(tiers.segments.len());
+            let mut doomed = Vec::new();
+            for segment in tiers.segments.iter() {
+                if segment.max_time < expiry.cutoff_of_class(&self.retention, &segment.class) {
+                    doomed.push(segment.clone());
+                } else {
+                    keep.push(segment.clone());
+                }
+            }
+            if self.retention.max_bytes > 0 {
+                let mut total: u64 = keep.iter().map(|s| s.bytes).sum();
+                keep.sort_by_key(|s| std::cmp::Reverse((s.max_time, s.path.clone())));
+                while total > self.retention.max_bytes {
+                    let Some(oldest) = keep.pop() else { break };
+                    total -= oldest.bytes;
+                    doomed.push(oldest);
+                }
+                keep.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
+            }
+            if !doomed.is_empty() {
+                tiers.segments = Arc::new(keep);
+            }
+            doomed
+        };
+        let mut deleted = Deleted::default();
+        for segment in doomed {
+            let over_size = segment.max_time >= expiry.cutoff_of_class(&self.retention, &segment.class);
+            match std::fs::remove_file(&segment.path) {
+                Ok(()) => {
+                    deleted.files += 1;
+                    deleted.bytes += segment.bytes;
+                    deleted.over_size += usize::from(over_size);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                // Left on disk but out of the view: a restart's listing finds it again and the
+                // next pass retries.
+                Err(_) => {}
+            }
+        }
+        deleted
+    }
+
+    pub fn retention(&self) -> &Arc<Retention> {
+        &self.retention
+    }
+
     /// How many events wait for a flush, and since when.
     pub fn pending(&self) -> (usize, Option<Instant>) {
         let tiers = self.lock_tiers();
@@ -191,8 +266,14 @@ impl Store {
 
     /// The stored events as one set, to query without holding any lock.
     pub fn view(&self) -> View {
+        let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
         let tiers = self.lock_tiers();
-        View::durable(tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect(), Arc::clone(&tiers.segments))
+        View::durable(
+            tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect(),
+            Arc::clone(&tiers.segments),
+            Arc::clone(&self.retention),
+            expiry,
+        )
     }
 
     /// Segment files and their total size.

@@ -14,7 +14,11 @@ fn event(n: u64) -> Event {
 }
 
 fn open(dir: &std::path::Path) -> (Store, Opened) {
-    Store::open(StoreOptions { dir: dir.to_path_buf(), fsync: FsyncPolicy::Batch }).unwrap()
+    open_with(dir, Retention::default())
+}
+
+fn open_with(dir: &std::path::Path, retention: Retention) -> (Store, Opened) {
+    Store::open(StoreOptions { dir: dir.to_path_buf(), fsync: FsyncPolicy::Batch, retention }).unwrap()
 }
 
 fn append(store: &Store, range: std::ops::Range<u64>) {
@@ -76,4 +80,72 @@ fn events_in_the_wal_are_replayed_into_segments_on_open() {
     let (store, opened) = open(dir.path());
     assert!(opened.replayed.is_empty(), "released after the flush");
     assert_eq!(all_messages(&store).len(), 50);
+}
+
+fn aged(n: u64, severity: sift_core::Severity, hours_ago: i64) -> Event {
+    let now = Timestamp::now();
+    let mut event = Event::new(Source::HttpJson, Timestamp(now.0 - hours_ago * 3_600_000_000), format!("aged {n}"));
+    event.severity = severity;
+    event.id = ulid::Ulid::new();
+    event
+}
+
+fn debug_for(hours: u64) -> Retention {
+    let mut retention = Retention::default();
+    retention.by_severity[sift_core::Severity::Debug.syslog() as usize] =
+        Some(std::time::Duration::from_secs(hours * 3600));
+    retention
+}
+
+#[test]
+fn expired_classes_are_hidden_then_their_files_deleted() {
+    use sift_core::Severity;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // Written while debug events were kept for 10 hours: a `debug` file and a `default` file.
+        let (store, _) = open_with(dir.path(), debug_for(10));
+        store
+            .append(vec![aged(1, Severity::Debug, 3), aged(2, Severity::Error, 3)], |events| {
+                Arc::new(Batch { seq: 1, events })
+            })
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.segment_stats().0, 2);
+    }
+    let (store, _) = open_with(dir.path(), debug_for(1));
+    let debug = Query::parse("severity:debug").unwrap();
+    assert_eq!(store.view().count(&debug, TimeRange::default()).unwrap(), 0, "expired: hidden before deletion");
+    assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 1);
+    let deleted = store.enforce_retention(Timestamp::now());
+    assert_eq!(deleted.files, 1);
+    assert_eq!(store.segment_stats().0, 1);
+    assert_eq!(all_messages(&store), ["aged 2"]);
+    // An expired event is not even written by a flush.
+    store.append(vec![aged(3, Severity::Debug, 5)], |events| Arc::new(Batch { seq: 2, events })).unwrap();
+    assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 1);
+    store.flush().unwrap();
+    assert_eq!(store.segment_stats().0, 1);
+}
+
+#[test]
+fn over_max_bytes_the_oldest_segments_go_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    for hour in [5, 4, 3] {
+        store
+            .append((0..50).map(|n| aged(n, sift_core::Severity::Info, hour)).collect(), |events| {
+                Arc::new(Batch { seq: 1, events })
+            })
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let (files, bytes) = store.segment_stats();
+    assert_eq!(files, 3);
+    drop(store);
+    let (store, _) = open_with(dir.path(), Retention { max_bytes: bytes - 1, ..Retention::default() });
+    let deleted = store.enforce_retention(Timestamp::now());
+    assert_eq!((deleted.files, deleted.over_size), (1, 1));
+    let view = store.view();
+    let oldest = view.search(&Query::all(), TimeRange::default(), None, 1000).unwrap().pop().unwrap();
+    assert!(oldest.time.0 > Timestamp::now().0 - 5 * 3_600_000_000 + 3_000_000_000, "the 5-hours-old file went");
 }

@@ -4,22 +4,43 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use sift_core::query::Query;
-use sift_core::{Batch, Event};
+use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
+use crate::retention::{Expiry, Retention};
 use crate::ring::Snapshot;
 use crate::search::{Cursor, TimeRange};
 use crate::segment::{self, Columns, SegmentMeta};
 
 pub enum View {
     Memory(Snapshot),
-    Durable { pending: Snapshot, segments: Arc<Vec<SegmentMeta>> },
+    Durable {
+        pending: Snapshot,
+        /// Segments grouped by retention class, each group with the time range its class
+        /// still keeps (older events are expired even before their file is deleted).
+        classes: Vec<(Timestamp, Vec<SegmentMeta>)>,
+    },
 }
 
 impl View {
-    pub(super) fn durable(pending: Vec<Arc<Batch>>, segments: Arc<Vec<SegmentMeta>>) -> View {
-        View::Durable { pending: Snapshot::of_batches(pending), segments }
+    pub(super) fn durable(
+        pending: Vec<Arc<Batch>>,
+        segments: Arc<Vec<SegmentMeta>>,
+        retention: Arc<Retention>,
+        expiry: Arc<Expiry>,
+    ) -> View {
+        let mut classes: BTreeMap<&str, Vec<SegmentMeta>> = BTreeMap::new();
+        for segment in segments.iter() {
+            classes.entry(&segment.class).or_default().push(segment.clone());
+        }
+        let classes = classes
+            .into_iter()
+            .map(|(class, segments)| (expiry.cutoff_of_class(&retention, class), segments))
+            .collect();
+        View::Durable { pending: Snapshot::of_batches(pending).with_expiry(expiry), classes }
     }
 
     /// Up to `limit` matching events older than `before`, newest first by `(time, id)`.
@@ -32,9 +53,11 @@ impl View {
     ) -> Result<Vec<Event>, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)),
-            View::Durable { pending, segments } => {
+            View::Durable { pending, classes } => {
                 let mut events = pending.search(query, range, before, limit);
-                events.extend(segment::search(segments, query, range, before, limit)?);
+                for (cutoff, segments) in classes {
+                    events.extend(segment::search(segments, query, kept(range, *cutoff), before, limit)?);
+                }
                 events.sort_unstable_by_key(|e| std::cmp::Reverse(Cursor::of(e)));
                 events.truncate(limit);
                 Ok(events)
@@ -45,8 +68,12 @@ impl View {
     pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.count(query, range)),
-            View::Durable { pending, segments } => {
-                Ok(pending.count(query, range) + segment::count(segments, query, range)?)
+            View::Durable { pending, classes } => {
+                let mut n = pending.count(query, range);
+                for (cutoff, segments) in classes {
+                    n += segment::count(segments, query, kept(range, *cutoff))?;
+                }
+                Ok(n)
             }
         }
     }
@@ -62,11 +89,20 @@ impl View {
     ) -> Result<S, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)),
-            View::Durable { pending, segments } => {
-                let in_memory = pending.fold(query, range, &start, &add, &merge);
-                let on_disk = segment::aggregate(segments, query, range, Columns::ALL, &start, &add, &merge)?;
-                Ok(merge(in_memory, on_disk))
+            View::Durable { pending, classes } => {
+                let mut state = pending.fold(query, range, &start, &add, &merge);
+                for (cutoff, segments) in classes {
+                    let on_disk =
+                        segment::aggregate(segments, query, kept(range, *cutoff), Columns::ALL, &start, &add, &merge)?;
+                    state = merge(state, on_disk);
+                }
+                Ok(state)
             }
         }
     }
+}
+
+/// `range` without what a class no longer keeps.
+fn kept(range: TimeRange, cutoff: Timestamp) -> TimeRange {
+    TimeRange { since: Some(range.since.map_or(cutoff, |since| since.max(cutoff))), until: range.until }
 }

@@ -44,11 +44,14 @@ pub async fn tail(
         })?,
     };
     let queue = state.config.tail.queue;
-    let ingest = Arc::clone(&state);
-    let tail =
-        tokio::task::spawn_blocking(move || Tail::open(&ingest.ingest.ring, &ingest.ingest.bus, query, backlog, queue))
-            .await
-            .map_err(ApiError::internal)?;
+    let state = Arc::clone(&state);
+    let tail = tokio::task::spawn_blocking(move || {
+        let ingest = &state.ingest;
+        let expiry = Arc::new(ingest.retention.expiry(sift_core::Timestamp::now()));
+        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let stream = futures_util::stream::unfold(tail, |mut tail| async move {
         let item = tail.next().await?;
         Some((Ok::<_, Infallible>(to_sse(&item)), tail))

@@ -40,7 +40,10 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
     let state = Arc::new(AppState::open(config)?);
     let flusher = match &state.ingest.store {
-        Some(store) => Some(Flusher::start(Arc::clone(store)).context("cannot start the flusher thread")?),
+        Some(store) => Some(
+            Flusher::start(Arc::clone(store), state.config.retention.check_interval)
+                .context("cannot start the flusher thread")?,
+        ),
         None => None,
     };
     reload_on_hangup(args, Arc::clone(&state))?;

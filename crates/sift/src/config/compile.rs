@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::env::EnvLayer;
-use super::raw::{RawAlerts, RawConfig, RawHttp, RawPipeline, RawRing, RawTail, RawUser};
-use super::{Config, Error, Overrides, User, users, values};
+use super::raw::{RawAlerts, RawConfig, RawHttp, RawPipeline, RawRetention, RawRing, RawTail, RawUser};
+use super::{Config, Error, Overrides, RetentionConfig, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
 
 /// Compiles the merged raw configuration; `env` tells which keys came from variables.
@@ -27,6 +27,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
+        retention,
         classify,
         auth,
     } = raw;
@@ -67,6 +68,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
+    c.retention(retention, &mut config.retention);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();
     config.auth.users = c.users(auth.users);
@@ -93,6 +95,28 @@ impl Compiler<'_> {
             None => {}
             Some(Ok(value)) => *target = value,
             Some(Err(message)) => self.error(key, message),
+        }
+    }
+
+    /// `[retention]` with its per-severity and per-channel tables.
+    fn retention(&mut self, raw: RawRetention, out: &mut RetentionConfig) {
+        self.set("retention.default", raw.default, |s| values::duration(&s), &mut out.default);
+        self.set("retention.max_bytes", raw.max_bytes, |s| values::size(&s), &mut out.max_bytes);
+        self.set("retention.check_interval", raw.check_interval, |s| values::duration(&s), &mut out.check_interval);
+        for (name, age) in raw.severity {
+            let key = format!("retention.severity.{name}");
+            match (values::severity(&name), values::duration(&age)) {
+                (Ok(severity), Ok(age)) => out.by_severity.push((severity, age)),
+                (Err(message), _) | (_, Err(message)) => self.error(&key, message),
+            }
+        }
+        for (name, age) in raw.channel {
+            let key = format!("retention.channel.{name}");
+            match values::duration(&age) {
+                Ok(age) if !name.is_empty() => out.by_channel.push((name, age)),
+                Ok(_) => self.error(&key, "a channel name must not be empty"),
+                Err(message) => self.error(&key, message),
+            }
         }
     }
 

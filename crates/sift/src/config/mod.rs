@@ -49,6 +49,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub alerts: AlertsConfig,
     pub tail: TailConfig,
+    pub retention: RetentionConfig,
     /// Ordered classification rules.
     pub classify: Vec<Rule>,
     pub auth: AuthConfig,
@@ -138,6 +139,20 @@ pub struct TailConfig {
     pub max_backlog: usize,
 }
 
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// How long events are kept unless a rule says otherwise. Default 30 days.
+    pub default: Duration,
+    /// Most bytes of segments kept (0: no bound); the oldest are deleted first. Default 0.
+    pub max_bytes: usize,
+    /// How often expired segments are looked for. Default 1 minute.
+    pub check_interval: Duration,
+    /// Per severity (`[retention.severity] debug = "2h"`).
+    pub by_severity: Vec<(Severity, Duration)>,
+    /// Per channel (`[retention.channel] audit = "365d"`), which beats severity.
+    pub by_channel: Vec<(String, Duration)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
     /// Users allowed in with HTTP Basic. With none, only loopback listeners are allowed.
@@ -174,6 +189,13 @@ impl Default for Config {
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
             tail: TailConfig { queue: 256, max_backlog: 10_000 },
+            retention: RetentionConfig {
+                default: Duration::from_secs(30 * 86_400),
+                max_bytes: 0,
+                check_interval: Duration::from_secs(60),
+                by_severity: Vec::new(),
+                by_channel: Vec::new(),
+            },
             classify: Vec::new(),
             auth: AuthConfig::default(),
         }

@@ -40,6 +40,9 @@ pub(super) const KEYS: &[&str] = &[
     "alerts.topics",
     "tail.queue",
     "tail.max_backlog",
+    "retention.default",
+    "retention.max_bytes",
+    "retention.check_interval",
 ];
 
 /// The whole file. Sections left out are empty, and every key left out keeps its default.
@@ -64,6 +67,8 @@ pub(super) struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub tail: RawTail,
+    #[serde(default)]
+    pub retention: RawRetention,
     /// Ordered classification rules (`[[classify]]`). Default none.
     #[serde(default)]
     pub classify: Vec<RawRule>,
@@ -142,6 +147,23 @@ pub(super) struct RawTail {
     pub queue: Option<usize>,
     /// Largest backlog a tail may ask for. Default `10000`.
     pub max_backlog: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawRetention {
+    /// How long events are kept unless a rule below says otherwise. Default `"30d"`.
+    pub default: Option<String>,
+    /// Most bytes of segments kept; `0` for no bound. Default `0`.
+    pub max_bytes: Option<RawSize>,
+    /// How often expired segments are looked for. Default `"1m"`.
+    pub check_interval: Option<String>,
+    /// Per severity name: how long events of that severity are kept.
+    #[serde(default)]
+    pub severity: std::collections::BTreeMap<String, String>,
+    /// Per channel name: how long events of that channel are kept (beats severity).
+    #[serde(default)]
+    pub channel: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -87,3 +87,32 @@ print(table.num_rows, sorted(table.column_names)[:3], table.column("app")[0])
     assert_eq!(stats["store"]["pending_events"], 0, "nothing left to replay after a clean stop");
     assert_eq!(count(&server).await, 1_500);
 }
+
+#[tokio::test]
+async fn debug_events_past_their_retention_disappear_while_errors_of_the_same_age_stay() {
+    let data = tempfile::tempdir().unwrap();
+    let config = "[retention]\ncheck_interval = \"1s\"\n[retention.severity]\ndebug = \"1h\"\n";
+    let server = start_durable_server(data.path(), config);
+    let three_hours_ago = sift_core::Timestamp(sift_core::Timestamp::now().0 - 3 * 3_600_000_000).to_rfc3339();
+    let body = [
+        format!(r#"{{"message":"old debug","severity":"debug","app":"d","time":"{three_hours_ago}"}}"#),
+        format!(r#"{{"message":"old error","severity":"error","app":"d","time":"{three_hours_ago}"}}"#),
+        r#"{"message":"new debug","severity":"debug","app":"d"}"#.to_owned(),
+    ]
+    .join("\n");
+    let (status, _) = post_events(&server, "application/x-ndjson", body).await;
+    assert_eq!(status, 200);
+    let (_, page) = get_json(&server, "/api/v1/events?q=app:d").await;
+    let mut messages: Vec<&str> =
+        page["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    messages.sort();
+    assert_eq!(messages, ["new debug", "old error"], "the expired debug event is not returned from any tier");
+    server.stop();
+
+    // After a restart (the clean stop flushed), the old error is still there and no segment
+    // holds the old debug event.
+    let server = start_durable_server(data.path(), config);
+    assert_eq!(count(&server).await, 2);
+    let (_, query) = get_json(&server, "/api/v1/query?q=app%3Ad%20%7C%20stats%20count()%20by%20severity").await;
+    assert_eq!(query["rows"], serde_json::json!([["debug", 1], ["error", 1]]));
+}

@@ -56,6 +56,9 @@ fn env_sets_every_key() {
         ("SIFT_ALERTS_TOPICS", r#"["t"]"#),
         ("SIFT_TAIL_QUEUE", "1"),
         ("SIFT_TAIL_MAX_BACKLOG", "1"),
+        ("SIFT_RETENTION_DEFAULT", "1h"),
+        ("SIFT_RETENTION_MAX_BYTES", "1GiB"),
+        ("SIFT_RETENTION_CHECK_INTERVAL", "5s"),
     ];
     let names: Vec<String> = KEYS.iter().map(|k| env::var_name(k)).collect();
     assert_eq!(env.iter().map(|(name, _)| *name).collect::<Vec<_>>(), names);

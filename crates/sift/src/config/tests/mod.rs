@@ -45,6 +45,9 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("alerts.topics", format!("{:?}", c.alerts.topics)),
         ("tail.queue", c.tail.queue.to_string()),
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
+        ("retention.default", format!("{:?}", c.retention.default)),
+        ("retention.max_bytes", c.retention.max_bytes.to_string()),
+        ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
     ]
 }
 
@@ -203,8 +206,8 @@ fn unknown_keys_name_their_path() {
         pasword_hash = "x"
         "#,
         expect![[r#"
-            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `classify`, `auth`
-            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `classify`, `auth`
+            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
+            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
             config error: http.lisen: unknown key `lisen`, expected `listen` or `max_body`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
@@ -450,4 +453,44 @@ fn load_reads_files() {
     std::fs::write(&path, "[ring]\nmax_events = [\n").unwrap();
     let errors = load(Some(&path), vars(&[]), &Overrides::default()).unwrap_err();
     assert_eq!(errors.0[0].path, format!("{}:3:1", path.display()), "{errors}");
+}
+
+#[test]
+fn retention_per_severity_and_channel() {
+    let config = parse(
+        r#"
+        [retention]
+        default = "7d"
+        max_bytes = "10GiB"
+        [retention.severity]
+        debug = "2h"
+        warn = "14d"
+        [retention.channel]
+        audit = "365d"
+        "#,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(config.retention.default, std::time::Duration::from_secs(7 * 86_400));
+    assert_eq!(config.retention.max_bytes, 10 << 30);
+    assert_eq!(
+        config.retention.by_severity,
+        [
+            (sift_core::Severity::Debug, std::time::Duration::from_secs(7_200)),
+            (sift_core::Severity::Warning, std::time::Duration::from_secs(14 * 86_400)),
+        ]
+    );
+    assert_eq!(config.retention.by_channel, [("audit".to_owned(), std::time::Duration::from_secs(365 * 86_400))]);
+    check(
+        r#"
+        [retention.severity]
+        loud = "1h"
+        debug = "soon"
+        "#,
+        expect![[r#"
+            config error: retention.severity.debug: invalid duration "soon": expected number at 0; expected a duration such as "90s", "1h" or "365d"
+            config error: retention.severity.loud: unknown severity "loud", expected one of emergency, alert, critical, error, warning, notice, info, debug (or 0-7)
+        "#]],
+    );
 }
