@@ -48,10 +48,10 @@ impl Retention {
     /// How long events of a class are kept; unknown classes (from an older configuration)
     /// get the default.
     pub fn max_age(&self, class: &str) -> Duration {
-        if let Some(severity) = Severity::from_name(class).filter(|s| s.name() == class) {
-            if let Some(age) = self.by_severity[usize::from(severity.syslog())] {
-                return age;
-            }
+        if let Some(severity) = Severity::from_name(class).filter(|s| s.name() == class)
+            && let Some(age) = self.by_severity[usize::from(severity.syslog())]
+        {
+            return age;
         }
         self.by_channel.iter().find(|(name, _)| channel_class(name) == class).map_or(self.default, |(_, age)| *age)
     }
