@@ -3,7 +3,8 @@
 
     python3 bench/http_ingest.py [--events 2000000] [--repeats 3]
 
-Builds and starts a release `sift serve --memory-only` on a free port and runs, against it:
+Builds and starts release servers on free ports and runs, against them:
+0. ring only (`--memory-only`) against durable (WAL + segments), no tail, back to back;
 1. ingest at full speed: NDJSON batches of 1000, 4 connections, end-to-end latency through a
    live tail measured at the same time;
 2. tail latency at a fixed 50k events/s (ingest to SSE client, p50/p99).
@@ -17,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIFT = os.path.join(ROOT, "target", "release", "sift")
@@ -28,11 +30,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server():
+def start_server(data_dir=None):
+    """A release server: memory only, or durable (WAL + segments) in `data_dir`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
+    storage = ["--data-dir", data_dir] if data_dir else ["--memory-only"]
     server = subprocess.Popen(
-        [SIFT, "serve", "--memory-only", "--http", f"127.0.0.1:{port}"],
+        [SIFT, "serve", *storage, "--http", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = server.stdout.readline()
     if not line.startswith("listening http on"):
@@ -54,8 +58,17 @@ def main():
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 
-    full, paced = [], []
+    full, paced, durable, memory = [], [], [], []
     for _ in range(args.repeats):
+        # Ring only against durable (WAL with group commit, then segments), back to back.
+        for runs, durable_run in ((memory, False), (durable, True)):
+            with tempfile.TemporaryDirectory(prefix="sift-bench-") as data:
+                server, url = start_server(data if durable_run else None)
+                try:
+                    runs.append(bench(url, "--count", str(args.events), "--batch", "1000", "--connections", "4",
+                                      "--latency", "false"))
+                finally:
+                    server.kill()
         # A fresh server each time, so every run starts with an empty ring.
         server, url = start_server()
         try:
@@ -79,6 +92,11 @@ def main():
 
     print("| work | median of runs | runs |")
     print("|---|---|---|")
+    rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in memory)
+    print(f"| NDJSON over HTTP, ring only (`--memory-only`), no tail: events/s | {med(memory, 'events_per_sec'):.0f} | {rates} |")
+    rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in durable)
+    print(f"| the same, durable (WAL `batch` + segments): events/s | {med(durable, 'events_per_sec'):.0f} | {rates} |")
+    print(f"| durable / ring only | {med(durable, 'events_per_sec') / med(memory, 'events_per_sec'):.2f} | |")
     rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in full)
     print(f"| NDJSON over HTTP, batches of 1000, 4 connections: events/s | {med(full, 'events_per_sec'):.0f} | {rates} |")
     print(f"| same run: request latency p99 ms | {med(full, 'request_latency_ms', 'p99'):.1f} | |")
