@@ -53,6 +53,10 @@ pub fn sift_binary() -> &'static str {
     env!("CARGO_BIN_EXE_sift")
 }
 
+/// A configuration that keeps events of any age: for tests whose events carry fixed dates
+/// (the default retention of 30 days would hide them, as it should).
+pub const KEEP_EVERYTHING: &str = "[retention]\ndefault = \"100000d\"\n";
+
 /// A server with the embedded defaults (memory only, port 0).
 pub fn start_server() -> Server {
     start_server_with("")

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{get_json, messages, post_events, start_server, start_server_with};
+use crate::harness::{KEEP_EVERYTHING, get_json, messages, post_events, start_server, start_server_with};
 
 #[tokio::test]
 async fn one_object_an_array_and_ndjson_are_accepted() {
@@ -57,7 +57,7 @@ async fn the_event_pipeline_and_popcorn_shapes_map_to_sift_fields() {
 
 #[tokio::test]
 async fn events_carry_section_3_names_severity_names_and_rfc3339_times() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     let body = json!({"message": "hello @bob see #checkout", "time": "2026-01-02T03:04:05.678+01:00", "severity": "warn",
                       "host": "h", "app": "a", "version": "v", "proc": "12", "facility": 3, "line": 7,
                       "fields": {"a": {"b": 1}}});

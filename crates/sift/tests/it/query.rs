@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::harness::{Server, get_json, post_events, sift_binary, start_server};
+use crate::harness::{KEEP_EVERYTHING, Server, get_json, post_events, sift_binary, start_server_with};
 
 const HOSTS: [&str; 3] = ["web-1", "web-2", "web-3"];
 
@@ -32,7 +32,7 @@ fn enc(q: &str) -> String {
 
 #[tokio::test]
 async fn stats_top_sort_and_limit_answer_tables() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let (status, table) = get_json(
         &server,
@@ -54,7 +54,7 @@ async fn stats_top_sort_and_limit_answer_tables() {
 
 #[tokio::test]
 async fn a_bad_pipe_is_a_400_with_its_position() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     let (status, answer) = get_json(&server, &format!("/api/v1/query?q={}", enc("* | stats cuont()"))).await;
     assert_eq!(status, 400);
     assert_eq!(answer["detail"]["position"], 10, "{answer}");
@@ -62,7 +62,7 @@ async fn a_bad_pipe_is_a_400_with_its_position() {
 
 #[tokio::test]
 async fn histogram_counts_per_step_by_severity() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let range = "since=2026-03-01T10:00:00Z&until=2026-03-01T10:03:00Z";
     let (status, histogram) = get_json(&server, &format!("/api/v1/histogram?{range}&step=1m")).await;
@@ -82,7 +82,7 @@ async fn histogram_counts_per_step_by_severity() {
 
 #[tokio::test]
 async fn facets_are_the_most_frequent_values() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let (status, facets) = get_json(&server, "/api/v1/facets?field=app&q=severity%3Ainfo").await;
     assert_eq!(status, 200, "{facets}");
@@ -95,7 +95,7 @@ async fn facets_are_the_most_frequent_values() {
 
 #[tokio::test]
 async fn sift_query_prints_a_table_json_or_csv() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let url = format!("http://{}", server.addr);
     let run = |extra: &[&str]| {

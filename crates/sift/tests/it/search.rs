@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{get_json, messages, post_events, start_server};
+use crate::harness::{KEEP_EVERYTHING, get_json, messages, post_events, start_server_with};
 
 async fn seed(server: &crate::harness::Server) {
     let events: Vec<_> = (0..30)
@@ -28,7 +28,7 @@ fn enc(q: &str) -> String {
 
 #[tokio::test]
 async fn newest_first_with_cursor_paging_and_no_gaps() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -47,7 +47,7 @@ async fn newest_first_with_cursor_paging_and_no_gaps() {
 
 #[tokio::test]
 async fn time_ranges_filter_and_count() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let range = "since=2026-03-01T10:05:00Z&until=2026-03-01T10:08:00Z";
     let (_, page) = get_json(&server, &format!("/api/v1/events?{range}")).await;
@@ -60,7 +60,7 @@ async fn time_ranges_filter_and_count() {
 
 #[tokio::test]
 async fn queries_filter_through_http() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     seed(&server).await;
     let count = |q: &'static str| {
         let server = &server;
@@ -77,7 +77,7 @@ async fn queries_filter_through_http() {
 
 #[tokio::test]
 async fn bad_parameters_are_400s_that_name_them() {
-    let server = start_server();
+    let server = start_server_with(KEEP_EVERYTHING);
     let (status, answer) = get_json(&server, &format!("/api/v1/events?q={}", enc("host:(a"))).await;
     assert_eq!(status, 400);
     assert_eq!(answer["detail"]["param"], "q");
@@ -100,4 +100,15 @@ async fn bad_parameters_are_400s_that_name_them() {
         json!({"invalid_query": 2, "invalid_param": 3, "not_found": 1}),
         "every rejected request is counted by reason"
     );
+}
+
+#[tokio::test]
+async fn the_ring_does_not_return_events_past_their_retention() {
+    let server = crate::harness::start_server();
+    let forty_days_ago = sift_core::Timestamp(sift_core::Timestamp::now().0 - 40 * 86_400_000_000).to_rfc3339();
+    let body = format!("{{\"message\":\"too old\",\"time\":\"{forty_days_ago}\"}}\n{{\"message\":\"recent\"}}\n");
+    let (status, _) = post_events(&server, "application/x-ndjson", body).await;
+    assert_eq!(status, 200);
+    let (_, page) = get_json(&server, "/api/v1/events").await;
+    assert_eq!(messages(&page), ["recent"], "the default retention is 30 days, in memory too");
 }
