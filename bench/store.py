@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The durable store: needle search and `stats count() by severity` over stored events, beside
+`grep -c` over the same events as a text file; bytes per event on disk; restart after kill -9.
+
+    python3 bench/store.py [--events 10000000] [--runs 5]
+
+Generates service-log-like lines (templates with varying numbers, ids and hosts; the needle
+`segfault` in 1 line per 100k), writes them to a text file (the peer's input), sends them to a
+release `sift serve` with a data directory through `sift send` (one event per line), stops it
+cleanly (which flushes everything into Parquet segments), starts it again and times queries.
+Prints Markdown rows for BENCHMARKS.md.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIFT = os.path.join(ROOT, "target", "release", "sift")
+
+TEMPLATES = [
+    "GET /api/v1/orders/{n} completed status=200 duration_ms={d} user={u}",
+    "POST /api/v1/checkout failed status=500 duration_ms={d} request_id={h}",
+    "connection from 10.0.{a}.{b} port {p} accepted by worker {w}",
+    "cache miss for key session:{h} after {d} ms, refetching from primary",
+    "job {n} finished in {d} ms with {w} retries on queue billing",
+    "user {u} logged in from 192.168.{a}.{b} using password authentication",
+    "disk usage on /var/lib/data at {a} percent, threshold 90 percent",
+]
+SEVERITIES = ["info"] * 90 + ["warning"] * 5 + ["error"] * 3 + ["debug"] * 2
+
+
+def generate(path, events, seed=7):
+    rng = random.Random(seed)
+    with open(path, "w") as out:
+        for i in range(events):
+            if i % 100_000 == 50_000:
+                message = f"worker {rng.randrange(64)} crashed: segfault at 0x{rng.getrandbits(32):08x}"
+            else:
+                message = rng.choice(TEMPLATES).format(
+                    n=rng.randrange(10**7), d=rng.randrange(2000), u=f"user{rng.randrange(5000)}",
+                    h=f"{rng.getrandbits(32):08x}", a=rng.randrange(256), b=rng.randrange(256),
+                    p=rng.randrange(1024, 65535), w=rng.randrange(64))
+            out.write(message + "\n")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(data):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
+    began = time.perf_counter()
+    server = subprocess.Popen([SIFT, "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    line = server.stdout.readline()
+    if not line.startswith("listening http on"):
+        server.kill()
+        sys.exit(f"sift serve did not start: {line!r}")
+    return server, f"http://127.0.0.1:{port}", time.perf_counter() - began
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def timed(fn, runs):
+    samples, result = [], None
+    for _ in range(runs):
+        began = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - began) * 1000)
+    return result, statistics.median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="sift-store-bench-")
+    try:
+        text = os.path.join(work, "events.txt")
+        generate(text, args.events)
+        text_bytes = os.path.getsize(text)
+        data = os.path.join(work, "data")
+        server, url, _ = start(data)
+        began = time.perf_counter()
+        with open(text) as lines:
+            subprocess.run([SIFT, "send", "--url", url, "--app", "bench", "--batch", "2000"], stdin=lines,
+                           check=True, stderr=subprocess.DEVNULL)
+        send_seconds = time.perf_counter() - began
+        server.terminate()
+        server.wait()
+        segment_bytes = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(data, "segments"))
+                            for f in fs if f.endswith(".parquet"))
+        server, url, started = start(data)
+        try:
+            needle, needle_ms = timed(lambda: get(f"{url}/api/v1/count?q=segfault"), args.runs)
+            q = urllib.parse.quote("* | stats count() by severity")
+            _, stats_ms = timed(lambda: get(f"{url}/api/v1/query?q={q}"), args.runs)
+            grep, grep_ms = timed(lambda: subprocess.run(["grep", "-c", "segfault", text], capture_output=True,
+                                                           text=True).stdout.strip(), args.runs)
+            total = get(f"{url}/api/v1/count")["count"]
+        finally:
+            server.kill()
+        print(f"| work over {total:,} stored events | sift | peer | peer / sift |")
+        print("|---|---|---|---|")
+        print(f"| needle count `segfault` ({needle['count']} matches; grep: {grep}) | {needle_ms:.0f} ms | "
+              f"`grep -c` {grep_ms:.0f} ms | {grep_ms / needle_ms:.1f}x |")
+        print(f"| `* \\| stats count() by severity` | {stats_ms:.0f} ms | | |")
+        print(f"| bytes per event on disk (segments) | {segment_bytes / total:.1f} | text {text_bytes / total:.1f} | "
+              f"{text_bytes / segment_bytes:.1f}x smaller |")
+        print(f"| ingest through `sift send` (one event per line, durable) | {total / send_seconds:,.0f} events/s | | |")
+        print(f"| start with {total:,} events in segments, to listening | {started * 1000:.0f} ms | | |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
