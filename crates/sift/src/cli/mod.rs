@@ -136,18 +136,35 @@ pub struct TailArgs {
     pub color: String,
 }
 
+/// The time range of a search or query.
 #[derive(Debug, Clone, Args)]
-pub struct SearchArgs {
-    #[command(flatten)]
-    pub client: ClientArgs,
-    /// The query.
-    pub query: Vec<String>,
+pub struct TimeRangeArgs {
     /// Oldest time: RFC 3339 or an age such as 15m, 2h, 7d.
     #[arg(long)]
     pub since: Option<String>,
     /// Newest time: RFC 3339 or an age.
     #[arg(long)]
     pub until: Option<String>,
+}
+
+impl TimeRangeArgs {
+    /// The `since`/`until` query parameters that are set.
+    pub fn params(&self) -> Vec<(&'static str, &str)> {
+        [("since", &self.since), ("until", &self.until)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The query.
+    pub query: Vec<String>,
+    #[command(flatten)]
+    pub range: TimeRangeArgs,
     /// Most events to print.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -165,12 +182,8 @@ pub struct QueryArgs {
     pub client: ClientArgs,
     /// The query: a filter, then pipe stages (`severity>=error | stats count() by app`).
     pub query: Vec<String>,
-    /// Oldest time: RFC 3339 or an age such as 15m, 2h, 7d.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Newest time: RFC 3339 or an age.
-    #[arg(long)]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub range: TimeRangeArgs,
     /// Print the answer as JSON (`{"columns":[...],"rows":[...]}`).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,

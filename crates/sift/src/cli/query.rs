@@ -26,12 +26,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     let runtime = current_thread_runtime()?;
     let answer: anyhow::Result<Value> = runtime.block_on(async {
         let mut params = vec![("q", query.as_str())];
-        if let Some(since) = &args.since {
-            params.push(("since", since.as_str()));
-        }
-        if let Some(until) = &args.until {
-            params.push(("until", until.as_str()));
-        }
+        params.extend(args.range.params());
         Ok(client.get_json("/api/v1/query", &params).await?)
     });
     let answer = answer?;

@@ -37,12 +37,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             if !query.trim().is_empty() {
                 params.push(("q", query.as_str()));
             }
-            if let Some(since) = &args.since {
-                params.push(("since", since.as_str()));
-            }
-            if let Some(until) = &args.until {
-                params.push(("until", until.as_str()));
-            }
+            params.extend(args.range.params());
             if let Some(cursor) = &cursor {
                 params.push(("cursor", cursor.as_str()));
             }

@@ -4,6 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -14,7 +16,7 @@ pub struct Server {
     _dir: tempfile::TempDir,
     pub config_path: PathBuf,
     /// Lines the server printed on stderr (its log), collected in the background.
-    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub log: Arc<Log>,
 }
 
 impl Server {
@@ -43,8 +45,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            let log = self.log.lock().map(|lines| lines.join("\n")).unwrap_or_default();
-            eprintln!("--- sift serve log ---\n{log}");
+            eprintln!("--- sift serve log ---\n{}", self.log.text());
         }
     }
 }
@@ -103,11 +104,11 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
     let mut child = command.spawn().expect("spawn sift");
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = std::sync::Arc::clone(&log);
-    std::thread::spawn(move || {
+    let log = Arc::new(Log::default());
+    let sink = Arc::clone(&log);
+    let reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
+            sink.push(line);
         }
     });
     let mut lines = BufReader::new(stdout).lines();
@@ -123,11 +124,61 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
             }
             _ => {
                 let _ = child.wait();
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                return Err(log.lock().unwrap().join("\n"));
+                // The process is gone, so its stderr ends and the reader finishes.
+                let _ = reader.join();
+                return Err(log.text());
             }
         }
     }
+}
+
+/// The server's log lines, with a way to wait for one.
+#[derive(Default)]
+pub struct Log {
+    lines: Mutex<Vec<String>>,
+    added: Condvar,
+}
+
+impl Log {
+    fn push(&self, line: String) {
+        self.lines.lock().unwrap().push(line);
+        self.added.notify_all();
+    }
+
+    pub fn text(&self) -> String {
+        self.lines.lock().map(|lines| lines.join("\n")).unwrap_or_default()
+    }
+
+    /// Waits (at most 30 s) until the log holds `count` lines containing `needle`.
+    pub fn wait_for(&self, needle: &str, count: usize) -> bool {
+        let lines = self.lines.lock().unwrap();
+        let (lines, _) = self
+            .added
+            .wait_timeout_while(lines, Duration::from_secs(30), |lines| {
+                lines.iter().filter(|l| l.contains(needle)).count() < count
+            })
+            .unwrap();
+        lines.iter().filter(|l| l.contains(needle)).count() >= count
+    }
+}
+
+/// Percent-encodes a query parameter value.
+pub fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Sends SIGHUP and waits until the server logs that it reloaded its rules.
+pub fn reload_rules(server: &Server) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
+    assert!(
+        server.log.wait_for("reloaded classification rules on SIGHUP", 1),
+        "no reload logged:\n{}",
+        server.log.text()
+    );
 }
 
 pub fn client() -> reqwest::Client {

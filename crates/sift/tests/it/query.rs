@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::harness::{KEEP_EVERYTHING, Server, get_json, post_events, sift_binary, start_server_with};
+use crate::harness::{KEEP_EVERYTHING, Server, enc, get_json, post_events, sift_binary, start_server_with};
 
 const HOSTS: [&str; 3] = ["web-1", "web-2", "web-3"];
 
@@ -24,10 +24,6 @@ async fn seed(server: &Server) {
         .collect();
     let (status, _) = post_events(server, "application/json", json!(events).to_string()).await;
     assert_eq!(status, 200);
-}
-
-fn enc(q: &str) -> String {
-    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{KEEP_EVERYTHING, get_json, messages, post_events, start_server_with};
+use crate::harness::{KEEP_EVERYTHING, enc, get_json, messages, post_events, start_server_with};
 
 async fn seed(server: &crate::harness::Server) {
     let events: Vec<_> = (0..30)
@@ -20,10 +20,6 @@ async fn seed(server: &crate::harness::Server) {
         .collect();
     let (status, _) = post_events(server, "application/json", json!(events).to_string()).await;
     assert_eq!(status, 200);
-}
-
-fn enc(q: &str) -> String {
-    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]
