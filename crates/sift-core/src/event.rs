@@ -94,6 +94,12 @@ pub struct Batch {
 /// The channel of events that name none.
 pub const DEFAULT_CHANNEL: &str = "default";
 
+/// Whether `name` may name a channel or a token: 1 to `max` ASCII letters, digits, `-`, `_`
+/// or `.`, so that a query can write it after `channel:` or `app:` without quotes.
+pub fn is_plain_name(name: &str, max: usize) -> bool {
+    !name.is_empty() && name.len() <= max && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+}
+
 impl Event {
     /// An event with only the required parts set: received now-ish at `received_at`,
     /// `time` equal to it, severity info, channel `default`.

@@ -65,9 +65,10 @@ impl Ingest {
         source: Source,
         items: impl ExactSizeIterator<Item = Result<Event, Rejection>>,
     ) -> Result<Report, Unavailable> {
+        self.stats.protocols.received(source, items.len() as u64);
         let processed = self.pipeline.process(items);
         for (index, rejection) in &processed.rejected {
-            self.stats.record_rejected(source, rejection.reason, 1);
+            self.stats.record_malformed(source, rejection.reason, 1);
             if self.log.allow(rejection.reason) {
                 warn!(source = source.name(), reason = rejection.reason, index, error = %rejection, "rejected event");
             }
@@ -87,6 +88,7 @@ impl Ingest {
                     stored.map_err(|e| self.unavailable(source, accepted, &e))?
                 }
             };
+            self.stats.protocols.accepted(source, accepted as u64);
             self.bus.publish(&batch);
         }
         Ok(Report { accepted, rejected: processed.rejected })
@@ -95,7 +97,7 @@ impl Ingest {
     /// Counts and logs a submission the store refused.
     fn unavailable(&self, source: Source, events: usize, error: &StoreError) -> Unavailable {
         let reason = if error.is_full() { "disk_full" } else { "storage_error" };
-        self.stats.record_rejected(source, reason, events as u64);
+        self.stats.record_dropped(source, reason, events as u64);
         if self.log.allow(reason) {
             error!(source = source.name(), events, %error, "events not stored");
         }
@@ -117,7 +119,8 @@ impl Ingest {
 
     /// Counts a submission rejected as a whole (for example a body over the size limit).
     pub fn reject_whole(&self, source: Source, rejection: &Rejection) {
-        self.stats.record_rejected(source, rejection.reason, 1);
+        self.stats.protocols.received(source, 1);
+        self.stats.record_malformed(source, rejection.reason, 1);
         if self.log.allow(rejection.reason) {
             warn!(source = source.name(), reason = rejection.reason, error = %rejection, "rejected request");
         }

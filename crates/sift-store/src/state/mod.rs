@@ -127,19 +127,31 @@ impl StateDb {
         transaction.commit().map_err(failed)
     }
 
-    /// Creates a channel with tokens (name → token text), in one transaction.
-    pub fn create_channel(&self, name: &str, tokens: &[(String, String)]) -> Result<Channel, StateError> {
+    /// Creates a channel with tokens (name → token text), in one transaction. A channel
+    /// created without a name is named `channel-<id>`.
+    pub fn create_channel(&self, name: Option<&str>, tokens: &[(String, String)]) -> Result<Channel, StateError> {
         let mut connection = self.lock();
         let failed = |source| StateError::Query { action: "create channel", source };
         let transaction = connection.transaction().map_err(failed)?;
-        let inserted = transaction.execute("INSERT INTO channels (name) VALUES (?1)", params![name]);
+        // Unnamed: a placeholder no name can equal (names are checked), replaced below.
+        let inserted = transaction.execute("INSERT INTO channels (name) VALUES (?1)", params![name.unwrap_or("\0")]);
         match inserted {
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                return Err(StateError::DuplicateChannel(name.to_owned()));
+                return Err(StateError::DuplicateChannel(name.unwrap_or_default().to_owned()));
             }
             other => other.map_err(failed)?,
         };
         let id = transaction.last_insert_rowid();
+        let name = match name {
+            Some(name) => name.to_owned(),
+            None => {
+                let name = format!("channel-{id}");
+                transaction
+                    .execute("UPDATE channels SET name = ?1 WHERE id = ?2", params![name, id])
+                    .map_err(failed)?;
+                name
+            }
+        };
         for (token_name, token) in tokens {
             transaction
                 .execute(
@@ -149,7 +161,7 @@ impl StateDb {
                 .map_err(failed)?;
         }
         transaction.commit().map_err(failed)?;
-        Ok(Channel { id, name: name.to_owned() })
+        Ok(Channel { id, name })
     }
 
     /// The token with this text, if any.
@@ -160,6 +172,16 @@ impl StateDb {
             })
             .optional()
             .map_err(|source| StateError::Query { action: "find token", source })
+    }
+
+    /// The channel with this id, if any.
+    pub fn channel(&self, id: i64) -> Result<Option<Channel>, StateError> {
+        self.lock()
+            .query_row("SELECT id, name FROM channels WHERE id = ?1", params![id], |row| {
+                Ok(Channel { id: row.get(0)?, name: row.get(1)? })
+            })
+            .optional()
+            .map_err(|source| StateError::Query { action: "find channel", source })
     }
 
     /// Every channel, by id.

@@ -6,7 +6,7 @@ fn migrations_run_once_and_survive_reopening() {
     let path = dir.path().join("state.db");
     let db = StateDb::open(&path).unwrap();
     assert_eq!(db.schema_version().unwrap(), 1);
-    db.create_channel("app", &[("web".into(), "t.1".into())]).unwrap();
+    db.create_channel(Some("app"), &[("web".into(), "t.1".into())]).unwrap();
     drop(db);
     let db = StateDb::open(&path).unwrap();
     assert_eq!(db.schema_version().unwrap(), 1);
@@ -38,9 +38,20 @@ fn rules_from_the_api_replace_and_clear() {
 #[test]
 fn channels_have_unique_names_and_tokens_find_their_channel() {
     let db = StateDb::in_memory().unwrap();
-    let channel = db.create_channel("shop", &[("app".into(), "t.abc".into())]).unwrap();
-    assert!(matches!(db.create_channel("shop", &[]), Err(StateError::DuplicateChannel(_))));
+    let channel = db.create_channel(Some("shop"), &[("app".into(), "t.abc".into())]).unwrap();
+    assert!(matches!(db.create_channel(Some("shop"), &[]), Err(StateError::DuplicateChannel(_))));
     let token = db.token("t.abc").unwrap().unwrap();
     assert_eq!((token.name.as_str(), token.channel_id), ("app", channel.id));
     assert_eq!(db.token("t.unknown").unwrap(), None);
+}
+
+#[test]
+fn unnamed_channels_are_named_after_their_id() {
+    let db = StateDb::in_memory().unwrap();
+    let first = db.create_channel(None, &[]).unwrap();
+    let second = db.create_channel(None, &[("web".into(), "t.2".into())]).unwrap();
+    assert_eq!(first.name, format!("channel-{}", first.id));
+    assert_eq!(second.name, format!("channel-{}", second.id));
+    assert_eq!(db.channel(second.id).unwrap(), Some(second));
+    assert_eq!(db.channel(999).unwrap(), None);
 }

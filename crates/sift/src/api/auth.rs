@@ -3,7 +3,7 @@
 //! milliseconds of CPU, verified credentials are remembered (a bounded set, cleared when
 //! full) so a client sending many requests pays once.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
@@ -20,13 +20,15 @@ use crate::config::users::verify_password;
 /// Most verified credentials remembered.
 const MAX_REMEMBERED: usize = 1024;
 
-/// Routes open to anyone: load balancers and orchestrators probe them without credentials.
-const OPEN_ROUTES: [&str; 2] = ["/healthz", "/readyz"];
+/// Routes this middleware lets through: load balancers and orchestrators probe the health
+/// routes without credentials, and Logplex input (`/logs`) checks tokens and users itself.
+const OPEN_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/logs"];
 
 #[derive(Default)]
 pub struct Authenticator {
     users: Vec<User>,
-    verified: Mutex<HashSet<String>>,
+    /// `Authorization` header values already verified, with the index of their user.
+    verified: Mutex<HashMap<String, usize>>,
 }
 
 impl Authenticator {
@@ -38,30 +40,31 @@ impl Authenticator {
         !self.users.is_empty()
     }
 
-    /// Whether the `Authorization` header value names a user with the right password.
-    fn check(&self, authorization: &str) -> bool {
-        if self.remembered().contains(authorization) {
-            return true;
+    /// The user the `Authorization` header value names, if the password is right.
+    /// Costs an argon2 verification the first time a header value is seen: call it off the
+    /// async runtime's worker threads.
+    pub fn user(&self, authorization: &str) -> Option<&User> {
+        if let Some(&index) = self.remembered().get(authorization) {
+            return Some(&self.users[index]);
         }
-        let Some((name, password)) = decode_basic(authorization) else { return false };
-        let valid = self.users.iter().any(|user| user.name == name && verify_password(&user.password_hash, &password));
-        if valid {
-            let mut remembered = self.remembered();
-            if remembered.len() >= MAX_REMEMBERED {
-                remembered.clear();
-            }
-            remembered.insert(authorization.to_owned());
+        let (name, password) = decode_basic(authorization)?;
+        let index =
+            self.users.iter().position(|user| user.name == name && verify_password(&user.password_hash, &password))?;
+        let mut remembered = self.remembered();
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.clear();
         }
-        valid
+        remembered.insert(authorization.to_owned(), index);
+        Some(&self.users[index])
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
         self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// `Basic base64(name:password)` into its parts.
-fn decode_basic(authorization: &str) -> Option<(String, String)> {
+pub fn decode_basic(authorization: &str) -> Option<(String, String)> {
     let encoded = authorization.strip_prefix("Basic ").or_else(|| authorization.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
@@ -79,7 +82,7 @@ pub async fn require_user(State(state): State<Arc<AppState>>, request: Request, 
     };
     let header = header.to_owned();
     let checker = Arc::clone(&state);
-    let valid = tokio::task::spawn_blocking(move || checker.auth.check(&header)).await.unwrap_or(false);
+    let valid = tokio::task::spawn_blocking(move || checker.auth.user(&header).is_some()).await.unwrap_or(false);
     if valid { next.run(request).await } else { ApiError::unauthorized().into_response() }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use sift_core::query::Query;
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
+use super::body::read_body;
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
 use crate::app::AppState;
@@ -30,7 +31,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
     let body = match read_body(&headers, body, max_body).await {
         Ok(body) => body,
         Err(error) => {
-            state.ingest.reject_whole(Source::HttpJson, &Rejection::new("body_too_large", error.error.clone()));
+            state.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
             return error.into_response();
         }
     };
@@ -68,21 +69,6 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
 
 /// Reads the whole body, refusing (413) anything over `max` bytes before reading it when the
 /// client declared its length, and as soon as it passes `max` otherwise.
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is over the limit of {max} bytes (http.max_body)"),
-        )
-        .with_detail(json!({ "limit": max }))
-    };
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, max).await.map_err(|_| too_large())
-}
-
 #[derive(Serialize)]
 struct Page<'a> {
     events: EventsJson<'a>,

@@ -3,6 +3,8 @@
 //! shape and `error` the one error type.
 
 mod auth;
+mod body;
+mod channels;
 mod dto;
 mod error;
 mod events;
@@ -34,6 +36,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/stats", get(system::stats))
         .route("/api/v1/nodes", get(system::nodes))
         .route("/api/v1/rules", get(rules::get_rules).put(rules::put_rules))
+        .route("/channels", axum::routing::post(channels::create_channel))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .fallback(not_found)

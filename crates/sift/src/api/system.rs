@@ -8,10 +8,37 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use sift_core::{Severity, Str, Timestamp};
+use sift_core::{Severity, Source, Str, Timestamp};
 
 use crate::app::AppState;
-use crate::observe::NodeStat;
+use crate::observe::{NodeStat, ProtocolStats};
+
+/// Per protocol: received, accepted, malformed and dropped by reason, and connections for
+/// the TCP listeners.
+fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
+    let mut out = Map::new();
+    for source in Source::ALL {
+        if source == Source::Internal {
+            continue;
+        }
+        let c = counters.snapshot(source);
+        let mut entry = json!({
+            "received": c.received,
+            "accepted": c.accepted,
+            "malformed": c.malformed,
+            "dropped": c.dropped,
+        });
+        if matches!(source, Source::SyslogTcp) {
+            entry["connections"] = json!({
+                "open": c.connections_open(),
+                "opened": c.connections_opened,
+                "closed": c.connections_closed,
+            });
+        }
+        out.insert(source.name().to_owned(), entry);
+    }
+    out
+}
 
 pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
     let ingest = &state.ingest;
@@ -44,6 +71,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "unlisted_nodes": nodes.overflow,
         },
         "rejected": rejected_by,
+        "protocols": protocols(&ingest.stats.protocols),
         "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::env::EnvLayer;
-use super::raw::{RawAlerts, RawConfig, RawHttp, RawPipeline, RawRetention, RawRing, RawTail, RawUser};
-use super::{Config, Error, Overrides, RetentionConfig, User, users, values};
+use super::raw::{
+    RawAlerts, RawConfig, RawHttp, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
+};
+use super::{Config, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
 
 /// Compiles the merged raw configuration; `env` tells which keys came from variables.
@@ -38,8 +40,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("http.listen", http_listen, |s| values::address(&s), &mut config.http.listen);
     c.set("http.max_body", max_body, |s| values::positive_size(&s), &mut config.http.max_body);
-    c.set("syslog.listen", syslog.listen, |s| values::address(&s), &mut config.syslog.listen);
-    c.set("popcorn.listen", popcorn.listen, |s| values::address(&s), &mut config.popcorn.listen);
+    c.syslog(syslog, &mut config.syslog);
+    c.popcorn(popcorn, &mut config.popcorn);
     c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);
     c.set("storage.wal_fsync", storage.wal_fsync, |s| values::wal_fsync(&s), &mut config.storage.wal_fsync);
     c.set(
@@ -96,6 +98,25 @@ impl Compiler<'_> {
             Some(Ok(value)) => *target = value,
             Some(Err(message)) => self.error(key, message),
         }
+    }
+
+    /// `[syslog]`.
+    fn syslog(&mut self, raw: RawSyslog, out: &mut SyslogConfig) {
+        let RawSyslog { listen, channel, max_frame, max_connections, idle_timeout, recv_buffer } = raw;
+        self.set("syslog.listen", listen, |s| values::address(&s), &mut out.listen);
+        self.set("syslog.channel", channel, |s| values::channel(&s), &mut out.channel);
+        self.set("syslog.max_frame", max_frame, |s| values::positive_size(&s), &mut out.max_frame);
+        self.set("syslog.max_connections", max_connections, values::positive, &mut out.max_connections);
+        self.set("syslog.idle_timeout", idle_timeout, |s| values::duration(&s), &mut out.idle_timeout);
+        self.set("syslog.recv_buffer", recv_buffer, |s| values::positive_size(&s), &mut out.recv_buffer);
+    }
+
+    /// `[popcorn]`.
+    fn popcorn(&mut self, raw: RawPopcorn, out: &mut PopcornConfig) {
+        let RawPopcorn { listen, channel, recv_buffer } = raw;
+        self.set("popcorn.listen", listen, |s| values::address(&s), &mut out.listen);
+        self.set("popcorn.channel", channel, |s| values::channel(&s), &mut out.channel);
+        self.set("popcorn.recv_buffer", recv_buffer, |s| values::positive_size(&s), &mut out.recv_buffer);
     }
 
     /// `[retention]` with its per-severity and per-channel tables.
@@ -172,7 +193,7 @@ impl Compiler<'_> {
                 ok = false;
             }
             if ok {
-                out.push(User { name: user.name, password_hash: user.password_hash });
+                out.push(User { name: user.name, password_hash: user.password_hash, channels: user.channels });
             }
         }
         out

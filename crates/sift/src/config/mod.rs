@@ -67,12 +67,26 @@ pub struct HttpConfig {
 pub struct SyslogConfig {
     /// Address of the syslog listener, UDP and TCP. Default 127.0.0.1:5514.
     pub listen: SocketAddr,
+    /// Channel of the events received here. Default `default`.
+    pub channel: String,
+    /// Longest TCP frame in bytes; longer frames are truncated and counted. Default 64 KiB.
+    pub max_frame: usize,
+    /// Most TCP connections at once; further ones are closed at once and counted. Default 4096.
+    pub max_connections: usize,
+    /// A TCP connection that sends nothing for this long is closed. Default 10 minutes.
+    pub idle_timeout: Duration,
+    /// Receive buffer asked for the UDP socket (SO_RCVBUF). Default 4 MiB.
+    pub recv_buffer: usize,
 }
 
 #[derive(Debug, Clone)]
 pub struct PopcornConfig {
     /// Address of the Popcorn protobuf UDP listener. Default 127.0.0.1:9125.
     pub listen: SocketAddr,
+    /// Channel of the events received here. Default `default`.
+    pub channel: String,
+    /// Receive buffer asked for the UDP socket (SO_RCVBUF). Default 4 MiB.
+    pub recv_buffer: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +178,15 @@ pub struct User {
     pub name: String,
     /// An argon2 PHC string (`$argon2id$v=19$...`), as `sift user add` prints.
     pub password_hash: String,
+    /// The Logplex channels this user may write to with `POST /logs`; `None` for all.
+    pub channels: Option<Vec<String>>,
+}
+
+impl User {
+    /// Whether this user may write to the channel named `channel`.
+    pub fn may_write(&self, channel: &str) -> bool {
+        self.channels.as_ref().is_none_or(|allowed| allowed.iter().any(|name| name == channel))
+    }
 }
 
 impl Default for Config {
@@ -171,8 +194,19 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("sift-data"),
             http: HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)), max_body: 16 << 20 },
-            syslog: SyslogConfig { listen: SocketAddr::from(([127, 0, 0, 1], 5514)) },
-            popcorn: PopcornConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)) },
+            syslog: SyslogConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 5514)),
+                channel: sift_core::event::DEFAULT_CHANNEL.to_owned(),
+                max_frame: 64 << 10,
+                max_connections: 4096,
+                idle_timeout: Duration::from_secs(600),
+                recv_buffer: 4 << 20,
+            },
+            popcorn: PopcornConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 9125)),
+                channel: sift_core::event::DEFAULT_CHANNEL.to_owned(),
+                recv_buffer: 4 << 20,
+            },
             storage: StorageConfig {
                 memory_only: false,
                 wal_fsync: WalFsync::Batch,

@@ -24,7 +24,14 @@ pub(super) const KEYS: &[&str] = &[
     "http.listen",
     "http.max_body",
     "syslog.listen",
+    "syslog.channel",
+    "syslog.max_frame",
+    "syslog.max_connections",
+    "syslog.idle_timeout",
+    "syslog.recv_buffer",
     "popcorn.listen",
+    "popcorn.channel",
+    "popcorn.recv_buffer",
     "storage.memory_only",
     "storage.wal_fsync",
     "storage.wal_fsync_interval",
@@ -54,9 +61,9 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub http: RawHttp,
     #[serde(default)]
-    pub syslog: RawListener,
+    pub syslog: RawSyslog,
     #[serde(default)]
-    pub popcorn: RawListener,
+    pub popcorn: RawPopcorn,
     #[serde(default)]
     pub storage: RawStorage,
     #[serde(default)]
@@ -85,13 +92,34 @@ pub(super) struct RawHttp {
     pub max_body: Option<RawSize>,
 }
 
-/// `[syslog]` and `[popcorn]`: one listener each.
+/// `[syslog]`: the syslog listener, UDP and TCP on one address.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
-pub(super) struct RawListener {
-    /// Listener address, `host:port`. Default `"127.0.0.1:5514"` (syslog),
-    /// `"127.0.0.1:9125"` (popcorn).
+pub(super) struct RawSyslog {
+    /// Listener address, `host:port`. Default `"127.0.0.1:5514"`.
     pub listen: Option<String>,
+    /// Channel of the events received here. Default `"default"`.
+    pub channel: Option<String>,
+    /// Longest TCP frame; longer ones are truncated. Default `"64KiB"`.
+    pub max_frame: Option<RawSize>,
+    /// Most TCP connections at once. Default `4096`.
+    pub max_connections: Option<usize>,
+    /// A TCP connection silent this long is closed. Default `"10m"`.
+    pub idle_timeout: Option<String>,
+    /// UDP socket receive buffer. Default `"4MiB"`.
+    pub recv_buffer: Option<RawSize>,
+}
+
+/// `[popcorn]`: the Popcorn protobuf UDP listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawPopcorn {
+    /// Listener address, `host:port`. Default `"127.0.0.1:9125"`.
+    pub listen: Option<String>,
+    /// Channel of the events received here. Default `"default"`.
+    pub channel: Option<String>,
+    /// UDP socket receive buffer. Default `"4MiB"`.
+    pub recv_buffer: Option<RawSize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +208,8 @@ pub(super) struct RawUser {
     pub name: String,
     /// An argon2 PHC string, as `sift user add` prints it.
     pub password_hash: String,
+    /// The Logplex channels the user may write to with `POST /logs`. Default all.
+    pub channels: Option<Vec<String>>,
 }
 
 /// A size as written: a number of bytes, or a string with a unit (`"512MiB"`).

@@ -86,7 +86,16 @@ pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-/// A severity name, alias or syslog number.
+/// A channel name: what queries write after `channel:`, so no spaces, quotes or colons.
+pub(super) fn channel(text: &str) -> Result<String, String> {
+    if sift_core::event::is_plain_name(text, 128) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("invalid channel {text:?}: expected 1 to 128 letters, digits, '-', '_' or '.'"))
+    }
+}
+
+/// A `storage.wal_fsync` policy.
 pub(super) fn wal_fsync(text: &str) -> Result<super::WalFsync, String> {
     match text {
         "always" => Ok(super::WalFsync::Always),
@@ -96,6 +105,7 @@ pub(super) fn wal_fsync(text: &str) -> Result<super::WalFsync, String> {
     }
 }
 
+/// A severity name, alias or syslog number.
 pub(super) fn severity(text: &str) -> Result<Severity, String> {
     text.parse::<Severity>().map_err(|e| e.to_string())
 }

@@ -2,9 +2,11 @@
 //! rejected, and the hosts and apps it has seen.
 
 mod log_limit;
+mod protocols;
 mod stats;
 
 pub use log_limit::LogLimiter;
+pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};
 
 /// Logs to stderr; `SIFT_LOG` (an `EnvFilter` directive) overrides the level.

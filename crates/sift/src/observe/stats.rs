@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sift_core::{Event, Severity, Source, Str, Timestamp};
 
+use super::ProtocolStats;
+
 /// Most distinct hosts (and, separately, apps) remembered.
 pub const MAX_NODES: usize = 10_000;
 
@@ -22,6 +24,8 @@ pub struct Stats {
     rejections: Mutex<BTreeMap<(Source, &'static str), u64>>,
     requests_rejected: Mutex<BTreeMap<&'static str, u64>>,
     nodes: Mutex<Nodes>,
+    /// Received, accepted, malformed and dropped per protocol.
+    pub protocols: ProtocolStats,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,6 +65,7 @@ impl Default for Stats {
             rejections: Mutex::default(),
             requests_rejected: Mutex::default(),
             nodes: Mutex::default(),
+            protocols: ProtocolStats::default(),
         }
     }
 }
@@ -95,8 +100,19 @@ impl Stats {
         merge(all_apps, apps, overflow);
     }
 
-    /// Counts one rejected item.
-    pub fn record_rejected(&self, source: Source, reason: &'static str, n: u64) {
+    /// Counts items rejected because they were wrong (undecodable, over a limit, ...).
+    pub fn record_malformed(&self, source: Source, reason: &'static str, n: u64) {
+        self.protocols.malformed(source, reason, n);
+        self.record_rejected(source, reason, n);
+    }
+
+    /// Counts valid items sift could not take (a full queue, a full disk).
+    pub fn record_dropped(&self, source: Source, reason: &'static str, n: u64) {
+        self.protocols.dropped(source, reason, n);
+        self.record_rejected(source, reason, n);
+    }
+
+    fn record_rejected(&self, source: Source, reason: &'static str, n: u64) {
         self.rejected.fetch_add(n, Ordering::Relaxed);
         let mut rejections = self.rejections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *rejections.entry((source, reason)).or_default() += n;
@@ -185,8 +201,8 @@ mod tests {
     #[test]
     fn rejections_count_by_source_and_reason() {
         let stats = Stats::default();
-        stats.record_rejected(Source::HttpJson, "malformed_json", 2);
-        stats.record_rejected(Source::HttpJson, "malformed_json", 1);
+        stats.record_malformed(Source::HttpJson, "malformed_json", 2);
+        stats.record_dropped(Source::HttpJson, "malformed_json", 1);
         let snapshot = stats.snapshot();
         assert_eq!(snapshot.rejected, 3);
         assert_eq!(snapshot.rejections[&(Source::HttpJson, "malformed_json")], 3);

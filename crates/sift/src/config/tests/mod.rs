@@ -29,7 +29,14 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("http.listen", c.http.listen.to_string()),
         ("http.max_body", c.http.max_body.to_string()),
         ("syslog.listen", c.syslog.listen.to_string()),
+        ("syslog.channel", c.syslog.channel.clone()),
+        ("syslog.max_frame", c.syslog.max_frame.to_string()),
+        ("syslog.max_connections", c.syslog.max_connections.to_string()),
+        ("syslog.idle_timeout", format!("{:?}", c.syslog.idle_timeout)),
+        ("syslog.recv_buffer", c.syslog.recv_buffer.to_string()),
         ("popcorn.listen", c.popcorn.listen.to_string()),
+        ("popcorn.channel", c.popcorn.channel.clone()),
+        ("popcorn.recv_buffer", c.popcorn.recv_buffer.to_string()),
         ("storage.memory_only", c.storage.memory_only.to_string()),
         ("storage.wal_fsync", format!("{:?}", c.storage.wal_fsync).to_lowercase()),
         ("storage.wal_fsync_interval", format!("{:?}", c.storage.wal_fsync_interval)),
@@ -211,7 +218,7 @@ fn unknown_keys_name_their_path() {
             config error: http.lisen: unknown key `lisen`, expected `listen` or `max_body`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
-            config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected `name` or `password_hash`
+            config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected one of `name`, `password_hash`, `channels`
             config error: auth.users[0]: missing field `password_hash`
         "#]],
     );

@@ -1,0 +1,70 @@
+//! Reading request bodies for ingest: bounded by `http.max_body`, and gunzipped when the
+//! client says `Content-Encoding: gzip` (Logplex and OTLP exporters do), with the same bound
+//! on the decompressed size so a small bomb cannot fill memory.
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::json;
+
+use super::error::ApiError;
+
+/// The body, decompressed, or why it cannot be read: 413 over the limit (`body_too_large`),
+/// 400 for a body cut short or not gzip when it says so, 415 for an unknown encoding.
+pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large(max));
+    }
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|error| {
+        if is_length_limit(&error) {
+            too_large(max)
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {error}")).because("body_unreadable")
+        }
+    })?;
+    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase()) {
+        None => Ok(bytes),
+        Some(encoding) if encoding.is_empty() || encoding == "identity" => Ok(bytes),
+        Some(encoding) if encoding == "gzip" || encoding == "x-gzip" => gunzip(&bytes, max),
+        Some(encoding) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Encoding {encoding:?} is not supported; send the body as is or with gzip"),
+        )
+        .because("unsupported_encoding")),
+    }
+}
+
+fn gunzip(compressed: &[u8], max: usize) -> Result<Bytes, ApiError> {
+    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(max));
+    // One byte more than the limit tells a body at the limit from one over it.
+    let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(max as u64 + 1);
+    decoder.read_to_end(&mut out).map_err(|error| {
+        ApiError::bad_request(format!("the body says Content-Encoding: gzip but does not gunzip: {error}"))
+            .because("bad_gzip")
+    })?;
+    if out.len() > max {
+        return Err(too_large(max));
+    }
+    Ok(Bytes::from(out))
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body is over the limit of {max} bytes (http.max_body)"),
+    )
+    .with_detail(json!({ "limit": max }))
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}

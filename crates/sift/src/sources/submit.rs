@@ -1,0 +1,101 @@
+//! The submitter: one thread per listener that takes decoded items from its receivers
+//! (UDP threads, TCP connections) through a bounded queue and runs them through
+//! [`Ingest::submit`](crate::ingest::Ingest::submit).
+//!
+//! Receivers never wait on the pipeline or the WAL's fsync themselves: a UDP socket keeps
+//! being drained while a batch is being stored, and queued chunks that arrived meanwhile are
+//! merged into one submission, so one WAL record and one fsync cover many reads. TCP
+//! receivers wait for room in the queue (and so stop reading: the sender feels TCP
+//! back-pressure); UDP receivers cannot make a sender wait, so they drop a chunk when the
+//! queue is full and count it as `queue_full`.
+
+use std::sync::Arc;
+
+use sift_core::{Event, Source};
+use tokio::sync::mpsc;
+use tracing::error;
+
+use crate::app::AppState;
+use crate::pipeline::Rejection;
+
+/// Decoded items from one read: events or why an item is not one.
+pub type Chunk = Vec<Result<Event, Rejection>>;
+
+/// Chunks waiting per listener. A chunk is one read (up to a few hundred datagrams or a
+/// read buffer of TCP frames), so this bounds memory at a few MB per listener.
+const QUEUE_CHUNKS: usize = 256;
+/// A submission grows by merging queued chunks up to about this many items.
+const MERGE_ITEMS: usize = 8192;
+
+#[derive(Clone)]
+pub struct Submitter {
+    source: Source,
+    queue: mpsc::Sender<Chunk>,
+    state: Arc<AppState>,
+}
+
+/// The submitter's thread; joined on stop, once every sender is gone and the queue drained.
+pub struct SubmitterThread(std::thread::JoinHandle<()>);
+
+impl Submitter {
+    pub fn start(state: Arc<AppState>, source: Source) -> std::io::Result<(Submitter, SubmitterThread)> {
+        let (queue, receiver) = mpsc::channel(QUEUE_CHUNKS);
+        let worker = Arc::clone(&state);
+        let thread = std::thread::Builder::new()
+            .name(format!("sift-{}", source.name()))
+            .spawn(move || submit_all(&worker, source, receiver))?;
+        Ok((Submitter { source, queue, state }, SubmitterThread(thread)))
+    }
+
+    /// Queues a chunk, waiting for room: for senders that can be slowed down (TCP).
+    pub async fn send(&self, chunk: Chunk) {
+        if chunk.is_empty() {
+            return;
+        }
+        let len = chunk.len() as u64;
+        if self.queue.send(chunk).await.is_err() {
+            self.count_dropped("shutting_down", len);
+        }
+    }
+
+    /// Queues a chunk if there is room, else drops and counts it: for UDP.
+    pub fn send_or_drop(&self, chunk: Chunk) {
+        if chunk.is_empty() {
+            return;
+        }
+        let len = chunk.len() as u64;
+        match self.queue.try_send(chunk) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.count_dropped("queue_full", len),
+            Err(mpsc::error::TrySendError::Closed(_)) => self.count_dropped("shutting_down", len),
+        }
+    }
+
+    fn count_dropped(&self, reason: &'static str, items: u64) {
+        let stats = &self.state.ingest.stats;
+        stats.protocols.received(self.source, items);
+        stats.record_dropped(self.source, reason, items);
+    }
+}
+
+impl SubmitterThread {
+    pub fn join(self) {
+        if self.0.join().is_err() {
+            error!("a submitter thread panicked");
+        }
+    }
+}
+
+fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>) {
+    while let Some(mut items) = queue.blocking_recv() {
+        while items.len() < MERGE_ITEMS {
+            match queue.try_recv() {
+                Ok(more) => items.extend(more),
+                Err(_) => break,
+            }
+        }
+        // A refused submission (a full disk) is counted and logged by `submit`; the
+        // protocol has no way to tell the sender, so the items are dropped.
+        let _ = state.ingest.submit(source, items.into_iter());
+    }
+}

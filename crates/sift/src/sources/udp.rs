@@ -1,0 +1,119 @@
+//! UDP receiving, shared by syslog and Popcorn: one thread per socket reads up to
+//! [`BATCH`] datagrams per system call (`recvmmsg`), decodes them into one chunk and hands
+//! the chunk to the listener's submitter without waiting.
+//!
+//! Memory stays bounded under a flood: the receive buffers are allocated once, the kernel's
+//! socket buffer is the only queue in front of them, and a chunk the submitter has no room
+//! for is dropped and counted (`queue_full`), never queued without bound.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, setsockopt, sockopt};
+use sift_core::intern::Interner;
+use sift_core::{Event, Source, Timestamp};
+use socket2::{Domain, Protocol, Socket, Type};
+use tracing::{info, warn};
+
+use super::submit::{Chunk, Submitter};
+use crate::pipeline::Rejection;
+
+/// Datagrams read per system call.
+const BATCH: usize = 64;
+/// The largest UDP payload over IPv4 and IPv6 without jumbograms.
+const MAX_DATAGRAM: usize = 65_535;
+/// How long a read waits before the thread looks at the stop flag again.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Turns one datagram into an event, or says why it is not one.
+pub type Decode = Arc<dyn Fn(&[u8], Timestamp, &mut Interner) -> Result<Event, Rejection> + Send + Sync>;
+
+/// Binds a UDP socket with a receive buffer of (at most) `recv_buffer` bytes.
+pub fn bind(addr: SocketAddr, recv_buffer: usize, what: &str) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    set_recv_buffer(&socket, recv_buffer, what);
+    socket.bind(&addr.into())?;
+    socket.set_read_timeout(Some(POLL))?;
+    Ok(socket.into())
+}
+
+/// Asks for `bytes` of receive buffer. Linux caps SO_RCVBUF at `net.core.rmem_max`;
+/// SO_RCVBUFFORCE passes the cap when sift may (as root). The size granted is logged.
+fn set_recv_buffer(socket: &Socket, bytes: usize, what: &str) {
+    let _ = socket.set_recv_buffer_size(bytes);
+    // Linux reports twice the size asked for (it counts its bookkeeping too).
+    let granted = || socket.recv_buffer_size().unwrap_or(0) / 2;
+    if granted() < bytes {
+        let _ = setsockopt(socket, sockopt::RcvBufForce, &bytes);
+    }
+    let granted = granted();
+    if granted < bytes {
+        warn!(
+            listener = what,
+            asked = bytes,
+            granted,
+            "UDP receive buffer smaller than configured: raise net.core.rmem_max or run as root"
+        );
+    } else {
+        info!(listener = what, bytes = granted, "UDP receive buffer");
+    }
+}
+
+/// Starts the receiving thread; it stops within [`POLL`] of `stop` being set.
+pub fn spawn(
+    socket: UdpSocket,
+    source: Source,
+    decode: Decode,
+    submitter: Submitter,
+    stop: Arc<AtomicBool>,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("sift-{}-recv", source.name()))
+        .spawn(move || receive(&socket, &decode, &submitter, &stop))
+}
+
+fn receive(socket: &UdpSocket, decode: &Decode, submitter: &Submitter, stop: &AtomicBool) {
+    let mut buffers = vec![vec![0u8; MAX_DATAGRAM]; BATCH];
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let mut lengths = Vec::with_capacity(BATCH);
+    while !stop.load(Ordering::Relaxed) {
+        lengths.clear();
+        match read_batch(socket, &mut headers, &mut buffers, &mut lengths) {
+            Ok(()) => {}
+            Err(Errno::EAGAIN | Errno::EINTR) => continue,
+            Err(error) => {
+                warn!(%error, "UDP receive failed");
+                std::thread::sleep(POLL);
+                continue;
+            }
+        }
+        let received_at = Timestamp::now();
+        let mut interner = Interner::default();
+        let chunk: Chunk = lengths
+            .iter()
+            .zip(&buffers)
+            .map(|(&length, buffer)| decode(&buffer[..length], received_at, &mut interner))
+            .collect();
+        submitter.send_or_drop(chunk);
+    }
+}
+
+/// Waits up to [`POLL`] for a first datagram, then takes every one already queued, up to
+/// [`BATCH`], and records their lengths.
+fn read_batch(
+    socket: &UdpSocket,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    buffers: &mut [Vec<u8>],
+    lengths: &mut Vec<usize>,
+) -> Result<(), Errno> {
+    let mut slices: Vec<[io::IoSliceMut<'_>; 1]> =
+        buffers.iter_mut().map(|buffer| [io::IoSliceMut::new(buffer.as_mut_slice())]).collect();
+    let received = recvmmsg(socket.as_raw_fd(), headers, slices.iter_mut(), MsgFlags::MSG_WAITFORONE, None)?;
+    lengths.extend(received.map(|message| message.bytes));
+    Ok(())
+}
