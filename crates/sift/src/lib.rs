@@ -4,7 +4,10 @@
 //!
 //! Modules follow the path of an event:
 //!
-//! - [`api`]: HTTP routes; JSON ingest hands bodies to `sift_core::json` and then to [`ingest`].
+//! - [`sources`]: the syslog (UDP, TCP) and Popcorn (UDP) listeners; they decode with
+//!   `sift_core` codecs and hand chunks of events to [`ingest`].
+//! - [`api`]: HTTP routes; JSON, Logplex and OTLP ingest decode bodies with `sift_core` and
+//!   hand them to [`ingest`].
 //! - [`ingest`]: the one path into the server: [`pipeline`], then the ring, then the [`bus`].
 //! - [`pipeline`]: validate, classify (rules), enrich (topics, identities, fingerprints).
 //! - [`bus`]: bounded fan-out of batches to live consumers, counting what each one loses.
@@ -24,4 +27,5 @@ pub mod flusher;
 pub mod ingest;
 pub mod observe;
 pub mod pipeline;
+pub mod sources;
 pub mod tail;

@@ -29,6 +29,7 @@ fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
             "dropped": c.dropped,
         });
         if matches!(source, Source::SyslogTcp) {
+            entry["truncated"] = json!(c.truncated);
             entry["connections"] = json!({
                 "open": c.connections_open(),
                 "opened": c.connections_opened,

@@ -14,6 +14,7 @@ use super::ServeArgs;
 use crate::app::{self, AppState};
 use crate::config::{self, Config};
 use crate::flusher::Flusher;
+use crate::sources::Listeners;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
@@ -38,6 +39,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+    let listeners = Listeners::bind(&config)?;
     let state = Arc::new(AppState::open(config)?);
     let flusher = match &state.ingest.store {
         Some(store) => Some(
@@ -47,8 +49,14 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         None => None,
     };
     reload_on_hangup(args, Arc::clone(&state))?;
-    announce("http", &http)?;
+    let (syslog, popcorn) = (listeners.syslog_addr()?, listeners.popcorn_addr()?);
+    let sources = listeners.start(Arc::clone(&state))?;
+    announce("syslog", syslog)?;
+    announce("popcorn", popcorn)?;
+    // Last: scripts and tests take this line to mean every listener is up.
+    announce("http", http.local_addr().context("listener has no address")?)?;
     app::run(state, http, shutdown_signal()).await?;
+    sources.stop().await;
     if let Some(flusher) = flusher {
         tokio::task::spawn_blocking(move || flusher.stop()).await.context("the last flush failed")?;
     }
@@ -57,8 +65,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
 }
 
 /// Prints `listening <what> on <addr>` on stdout, where scripts and tests read the address.
-fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {
-    let addr = listener.local_addr().context("listener has no address")?;
+fn announce(what: &str, addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening {what} on {addr}")?;
     stdout.flush()?;

@@ -25,6 +25,7 @@ struct SourceCounters {
     accepted: AtomicU64,
     malformed: Mutex<BTreeMap<&'static str, u64>>,
     dropped: Mutex<BTreeMap<&'static str, u64>>,
+    truncated: AtomicU64,
     connections_opened: AtomicU64,
     connections_closed: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -36,6 +37,8 @@ pub struct ProtocolSnapshot {
     pub accepted: u64,
     pub malformed: BTreeMap<&'static str, u64>,
     pub dropped: BTreeMap<&'static str, u64>,
+    /// Items cut to the size limit and then accepted (TCP frames over `syslog.max_frame`).
+    pub truncated: u64,
     pub connections_opened: u64,
     /// Closed connections by reason (`client_closed`, `idle_timeout`, `unrecoverable_framing`, …).
     pub connections_closed: BTreeMap<&'static str, u64>,
@@ -68,6 +71,10 @@ impl ProtocolStats {
         add(&self.of(source).dropped, reason, n);
     }
 
+    pub fn truncated(&self, source: Source, n: u64) {
+        self.of(source).truncated.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub fn connection_opened(&self, source: Source) {
         self.of(source).connections_opened.fetch_add(1, Ordering::Relaxed);
     }
@@ -83,6 +90,7 @@ impl ProtocolStats {
             accepted: counters.accepted.load(Ordering::Relaxed),
             malformed: lock(&counters.malformed).clone(),
             dropped: lock(&counters.dropped).clone(),
+            truncated: counters.truncated.load(Ordering::Relaxed),
             connections_opened: counters.connections_opened.load(Ordering::Relaxed),
             connections_closed: lock(&counters.connections_closed).clone(),
         }

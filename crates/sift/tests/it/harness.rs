@@ -1,5 +1,6 @@
-//! Starting a real server for a test: `sift serve` on port 0 with an optional config file,
-//! the address read from its `listening http on ADDR` line, killed when the handle drops.
+//! Starting a real server for a test: `sift serve` with every listener on port 0 and an
+//! optional config file, the addresses read from its `listening <what> on ADDR` lines,
+//! killed when the handle drops.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ use serde_json::Value;
 
 pub struct Server {
     pub addr: std::net::SocketAddr,
+    /// The syslog listener (UDP and TCP on one port), once the server has one.
+    pub syslog: Option<std::net::SocketAddr>,
+    /// The Popcorn UDP listener, once the server has one.
+    pub popcorn: Option<std::net::SocketAddr>,
     pub child: Child,
     /// Holds the config file and data directory until the server is gone.
     _dir: tempfile::TempDir,
@@ -92,6 +97,8 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
         .arg(data_dir.map_or_else(|| dir.path().join("data"), |d| d.to_path_buf()))
         .args(if data_dir.is_some() { &[][..] } else { &["--memory-only"][..] })
         .args(if extra_args.contains(&"--http") { &[][..] } else { &["--http", "127.0.0.1:0"][..] })
+        .args(if extra_args.contains(&"--syslog") { &[][..] } else { &["--syslog", "127.0.0.1:0"][..] })
+        .args(if extra_args.contains(&"--popcorn") { &[][..] } else { &["--popcorn", "127.0.0.1:0"][..] })
         .args(extra_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -112,14 +119,21 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
         }
     });
     let mut lines = BufReader::new(stdout).lines();
+    let (mut syslog, mut popcorn) = (None, None);
+    let address = |text: &str| text.trim().parse::<std::net::SocketAddr>().expect("address");
     loop {
         match lines.next() {
             Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening http on ") {
-                    let addr = addr.trim().parse().expect("address");
+                if let Some(addr) = line.strip_prefix("listening syslog on ") {
+                    syslog = Some(address(addr));
+                } else if let Some(addr) = line.strip_prefix("listening popcorn on ") {
+                    popcorn = Some(address(addr));
+                } else if let Some(addr) = line.strip_prefix("listening http on ") {
+                    // HTTP is announced last, once every listener is up.
+                    let addr = address(addr);
                     // Keep draining stdout so the server never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines {});
-                    return Ok(Server { addr, child, _dir: dir, config_path, log });
+                    return Ok(Server { addr, syslog, popcorn, child, _dir: dir, config_path, log });
                 }
             }
             _ => {

@@ -1,0 +1,197 @@
+//! Syslog over TCP: an accept loop that holds at most `syslog.max_connections` connections,
+//! and one task per connection that reads large buffers, cuts them into frames in place
+//! (octet-counted or newline-delimited, detected per frame by
+//! [`sift_core::syslog::Framer`]), decodes the frames of one read into one chunk and hands
+//! it to the submitter.
+//!
+//! A connection's memory is bounded by its read buffer: the framer never needs more than
+//! `syslog.max_frame` of it. A connection that sends nothing for `syslog.idle_timeout` is
+//! closed; one whose framing cannot be recovered (an octet count that is no number) is closed
+//! after what came before is kept. One client's garbage costs only its own task, so it never
+//! delays another client.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use sift_core::intern::Interner;
+use sift_core::syslog::{Frame, Framer};
+use sift_core::{Source, Str, Timestamp};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::warn;
+
+use super::submit::{Chunk, Submitter};
+use super::syslog;
+use crate::app::AppState;
+use crate::config::SyslogConfig;
+use crate::observe::LogLimiter;
+use crate::pipeline::Rejection;
+
+/// Bytes asked of the socket per read.
+const READ_SIZE: usize = 64 << 10;
+const SOURCE: Source = Source::SyslogTcp;
+
+#[derive(Clone)]
+pub struct Limits {
+    pub max_frame: usize,
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    pub channel: Str,
+}
+
+impl From<&SyslogConfig> for Limits {
+    fn from(config: &SyslogConfig) -> Limits {
+        Limits {
+            max_frame: config.max_frame,
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            channel: Str::from(config.channel.as_str()),
+        }
+    }
+}
+
+/// The accept loop, to be stopped.
+pub struct Handle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Handle {
+    /// Stops accepting, closes every connection and waits until their tasks are gone (so
+    /// their submitter handles are dropped).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub fn spawn(
+    listener: std::net::TcpListener,
+    limits: Limits,
+    submitter: Submitter,
+    state: &Arc<AppState>,
+) -> std::io::Result<Handle> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let (stop, stopped) = watch::channel(false);
+    let state = Arc::clone(state);
+    let task = tokio::spawn(accept(listener, limits, submitter, state, stopped));
+    Ok(Handle { stop, task })
+}
+
+async fn accept(
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    submitter: Submitter,
+    state: Arc<AppState>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut connections = JoinSet::new();
+    let log = LogLimiter::default();
+    let stats = &state.ingest.stats.protocols;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    stats.connection_opened(SOURCE);
+                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                        // Closed at once: a client over the limit learns it from the reset
+                        // instead of waiting on a connection nobody reads.
+                        drop(stream);
+                        stats.connection_closed(SOURCE, "connection_limit");
+                        if log.allow("connection_limit") {
+                            warn!(%peer, limit = limits.max_connections, "syslog TCP connection refused: syslog.max_connections reached");
+                        }
+                        continue;
+                    };
+                    let (limits, submitter, state) = (limits.clone(), submitter.clone(), Arc::clone(&state));
+                    connections.spawn(async move {
+                        let reason = serve(stream, peer, &limits, &submitter, &state).await;
+                        state.ingest.stats.protocols.connection_closed(SOURCE, reason);
+                        drop(permit);
+                    });
+                }
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait for connections to end.
+                    if log.allow("accept") {
+                        warn!(%error, "syslog TCP accept failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next() => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    connections.abort_all();
+    while let Some(ended) = connections.join_next().await {
+        if ended.is_err() {
+            stats.connection_closed(SOURCE, "server_stopped");
+        }
+    }
+}
+
+/// Reads one connection until it ends; returns why it ended.
+async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    limits: &Limits,
+    submitter: &Submitter,
+    state: &AppState,
+) -> &'static str {
+    let mut buffer = BytesMut::with_capacity(READ_SIZE);
+    let mut framer = Framer::new(limits.max_frame);
+    loop {
+        buffer.reserve(READ_SIZE);
+        let read = tokio::time::timeout(limits.idle_timeout, stream.read_buf(&mut buffer)).await;
+        let ended = match read {
+            Err(_) => Some("idle_timeout"),
+            Ok(Err(_)) => Some("read_error"),
+            Ok(Ok(0)) => Some("client_closed"),
+            Ok(Ok(_)) => None,
+        };
+        let received_at = Timestamp::now();
+        let mut interner = Interner::default();
+        let mut chunk: Chunk = Vec::new();
+        let mut decode = |message: &[u8]| syslog::decode(message, SOURCE, &limits.channel, received_at, &mut interner);
+        let mut consumed = 0;
+        let mut unrecoverable = false;
+        while let Some((used, frame)) = framer.next_frame(&buffer[consumed..]) {
+            consumed += used;
+            match frame {
+                Frame::Message(message) => chunk.push(decode(message)),
+                Frame::Truncated(message) => {
+                    state.ingest.stats.protocols.truncated(SOURCE, 1);
+                    chunk.push(decode(message));
+                }
+                Frame::Unrecoverable(why) => {
+                    chunk.push(Err(Rejection::new(
+                        "unrecoverable_framing",
+                        format!("syslog TCP from {peer}: {why}; connection closed"),
+                    )));
+                    unrecoverable = true;
+                    break;
+                }
+            }
+        }
+        if ended.is_some() && !unrecoverable {
+            // The peer is gone: what is left is its last, unterminated frame.
+            if let Some(frame) = framer.finish(&buffer[consumed..]) {
+                chunk.push(decode(frame));
+            }
+        }
+        buffer.advance(consumed);
+        submitter.send(chunk).await;
+        if unrecoverable {
+            return "unrecoverable_framing";
+        }
+        if let Some(reason) = ended {
+            return reason;
+        }
+    }
+}
