@@ -27,6 +27,6 @@ pub use retention::{Expiry, Retention};
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
-pub use state::{StateDb, StateError};
+pub use state::{Channel, StateDb, StateError, Token};
 pub use store::{Store, StoreError, StoreOptions, View};
 pub use wal::{FsyncPolicy, Lsn, Replay, Wal, WalError, WalOptions, WalStats};

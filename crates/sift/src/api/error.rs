@@ -14,6 +14,8 @@ pub struct ApiError {
     pub detail: Option<Value>,
     /// A short label for the counters of rejected requests (`invalid_query`, `not_found`).
     pub reason: &'static str,
+    /// The `WWW-Authenticate` challenge of a 401, when not sift's own.
+    pub realm: Option<HeaderValue>,
 }
 
 /// Marks a response as a rejected request, for the counting middleware.
@@ -32,7 +34,7 @@ impl ApiError {
             s if s.is_server_error() => "internal",
             _ => "other",
         };
-        ApiError { status, error: error.into(), detail: None, reason }
+        ApiError { status, error: error.into(), detail: None, reason, realm: None }
     }
 
     /// Names the reason this request was rejected, for the counters.
@@ -74,7 +76,8 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         response.extensions_mut().insert(Rejected { reason: self.reason });
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"sift\""));
+            let realm = self.realm.unwrap_or(HeaderValue::from_static("Basic realm=\"sift\""));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, realm);
         }
         response
     }

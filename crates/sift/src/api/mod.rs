@@ -8,6 +8,7 @@ mod channels;
 mod dto;
 mod error;
 mod events;
+mod logplex;
 mod query;
 mod rules;
 mod system;
@@ -37,6 +38,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/nodes", get(system::nodes))
         .route("/api/v1/rules", get(rules::get_rules).put(rules::put_rules))
         .route("/channels", axum::routing::post(channels::create_channel))
+        .route("/logs", axum::routing::post(logplex::post_logs))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .fallback(not_found)

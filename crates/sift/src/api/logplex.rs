@@ -1,0 +1,210 @@
+//! `POST /logs`: Logplex HTTP input (DESIGN.md section 4). The body is `LEN SP MSG` frames
+//! (RFC 5424 messages) with no separator, as `application/logplex-1`, maybe gzipped.
+//! Everything or nothing: one malformed frame rejects the request and stores no frame.
+//!
+//! Two ways in:
+//! - a token: HTTP Basic `token:t.<uuid>`. Events go to the token's channel, and a frame
+//!   whose APP-NAME is the token text gets the token's name instead (`t.feff…` → `app`), so
+//!   the secret never reaches storage, tails or drains;
+//! - a credential (a configured user, or anyone when no users are configured and sift is
+//!   on loopback): each frame's APP-NAME must then be a token, which names the channel and
+//!   the app. Frames with unknown tokens are dropped and counted (`unknown_token`); a user
+//!   whose `channels` do not include a frame's channel gets 403 and nothing is stored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sift_core::intern::Interner;
+use sift_core::{Event, Source, Str, Timestamp};
+use sift_store::Token;
+
+use super::auth::decode_basic;
+use super::body::read_body;
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::config::User;
+use crate::pipeline::Rejection;
+
+const SOURCE: Source = Source::Logplex;
+
+pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    if let Err(error) = check_content_type(&headers) {
+        state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
+        return error.into_response();
+    }
+    let body = match read_body(&headers, body, state.config.http.max_body).await {
+        Ok(body) => body,
+        Err(error) => {
+            state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
+            return error.into_response();
+        }
+    };
+    let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let worker = Arc::clone(&state);
+    let answer = tokio::task::spawn_blocking(move || {
+        let writer = authenticate(&worker, authorization.as_deref())?;
+        ingest(&worker, &writer, &body, declared_count)
+    })
+    .await;
+    match answer {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(error)) => error.into_response(),
+        Err(error) => ApiError::internal(error).into_response(),
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/logplex-1" || essence == "application/x-logplex-1" {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!("Content-Type {content_type:?} is not Logplex input; send application/logplex-1"),
+    )
+    .because("unsupported_media_type"))
+}
+
+/// Who writes.
+enum Writer {
+    Token(Token, String),
+    /// A user (or anyone, without configured users), naming tokens frame by frame.
+    Credential(Option<User>),
+}
+
+fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Writer, ApiError> {
+    let basic = authorization.and_then(decode_basic);
+    match basic {
+        Some((name, password)) if name == "token" => match state.state_db.token(&password) {
+            Ok(Some(token)) => {
+                let channel = state.state_db.channel(token.channel_id).map_err(ApiError::internal)?;
+                let channel = channel.ok_or_else(|| logplex_unauthorized("the token's channel is gone"))?;
+                Ok(Writer::Token(token, channel.name))
+            }
+            Ok(None) => Err(logplex_unauthorized("unknown token")),
+            Err(error) => Err(ApiError::internal(error)),
+        },
+        _ if !state.auth.enabled() => Ok(Writer::Credential(None)),
+        Some(_) => match state.auth.user(authorization.unwrap_or_default()) {
+            Some(user) => Ok(Writer::Credential(Some(user.clone()))),
+            None => Err(logplex_unauthorized("unknown user or wrong password")),
+        },
+        None => Err(logplex_unauthorized("send HTTP Basic token:t.<uuid>, or a user's credentials")),
+    }
+}
+
+/// 401 the way Logplex answers it, so Logplex clients recognize it.
+fn logplex_unauthorized(why: &str) -> ApiError {
+    let mut error = ApiError::new(StatusCode::UNAUTHORIZED, format!("Unauthorized: {why}")).because("unauthorized");
+    error.realm = Some(HeaderValue::from_static("Basic realm=Logplex"));
+    error
+}
+
+fn ingest(state: &AppState, writer: &Writer, body: &[u8], declared_count: Option<Option<usize>>) -> Result<(), ApiError> {
+    let frames = match sift_core::syslog::split_logplex(body) {
+        Ok(frames) => frames,
+        Err(malformed) => return Err(malformed_request(state, 1, &format!("{malformed}"))),
+    };
+    match declared_count {
+        None => {}
+        Some(Some(count)) if count == frames.len() => {}
+        Some(declared) => {
+            let declared = declared.map_or_else(|| "not a number".to_owned(), |n| n.to_string());
+            state.ingest.stats.protocols.received(SOURCE, frames.len() as u64);
+            state.ingest.stats.record_malformed(SOURCE, "count_mismatch", frames.len() as u64);
+            return Err(ApiError::bad_request(format!(
+                "Message count mismatch: Logplex-Msg-Count says {declared}, the body has {} frames",
+                frames.len()
+            ))
+            .because("count_mismatch"));
+        }
+    }
+    let received_at = Timestamp::now();
+    let mut interner = Interner::default();
+    let mut events = Vec::with_capacity(frames.len());
+    for (index, frame) in frames.iter().enumerate() {
+        match sift_core::syslog::parse_5424(frame, SOURCE, received_at, &mut interner) {
+            Ok(event) => events.push(event),
+            Err(malformed) => {
+                return Err(malformed_request(state, frames.len(), &format!("frame {index}: {malformed}")));
+            }
+        }
+    }
+    let mut tokens = Tokens::default();
+    let mut unknown = 0;
+    let mut kept = Vec::with_capacity(events.len());
+    for mut event in events {
+        match writer {
+            Writer::Token(token, channel) => {
+                if event.app.as_deref() == Some(token.token.as_str()) {
+                    event.app = Some(interner.intern(&token.name));
+                }
+                event.channel = interner.intern(channel);
+            }
+            Writer::Credential(user) => {
+                let Some((name, channel)) = tokens.find(state, event.app.as_deref())? else {
+                    unknown += 1;
+                    continue;
+                };
+                if let Some(user) = user
+                    && !user.may_write(&channel)
+                {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        format!("user {:?} may not write to channel {channel:?}", user.name),
+                    )
+                    .because("forbidden_channel"));
+                }
+                event.app = Some(name);
+                event.channel = channel;
+            }
+        }
+        kept.push(event);
+    }
+    if unknown > 0 {
+        state.ingest.stats.protocols.received(SOURCE, unknown);
+        state.ingest.stats.record_dropped(SOURCE, "unknown_token", unknown);
+    }
+    state.ingest.submit(SOURCE, kept.into_iter().map(Ok::<Event, Rejection>)).map_err(|unavailable| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message).because(unavailable.reason)
+    })?;
+    Ok(())
+}
+
+fn malformed_request(state: &AppState, frames: usize, detail: &str) -> ApiError {
+    state.ingest.stats.protocols.received(SOURCE, frames as u64);
+    state.ingest.stats.record_malformed(SOURCE, "malformed_frames", frames as u64);
+    ApiError::bad_request(format!("Malformed log messages: {detail}")).because("malformed_frames")
+}
+
+/// Tokens looked up once per request: a body usually names one or two.
+#[derive(Default)]
+struct Tokens {
+    known: HashMap<String, Option<(Str, Str)>>,
+}
+
+impl Tokens {
+    /// The token's name and its channel's name, for a frame's APP-NAME.
+    fn find(&mut self, state: &AppState, app: Option<&str>) -> Result<Option<(Str, Str)>, ApiError> {
+        let Some(app) = app else { return Ok(None) };
+        if let Some(known) = self.known.get(app) {
+            return Ok(known.clone());
+        }
+        let found = match state.state_db.token(app).map_err(ApiError::internal)? {
+            Some(token) => state
+                .state_db
+                .channel(token.channel_id)
+                .map_err(ApiError::internal)?
+                .map(|channel| (Str::from(token.name), Str::from(channel.name))),
+            None => None,
+        };
+        self.known.insert(app.to_owned(), found.clone());
+        Ok(found)
+    }
+}
