@@ -1,22 +1,13 @@
 //! The secure default: loopback only unless users are configured, and with users every
 //! route but the health checks needs HTTP Basic.
 
-use crate::harness::{client, start_server_with, try_start_server};
+use crate::harness::{client, start_server_with, try_start_server, user_entry};
 
 #[test]
 fn a_public_listener_without_users_is_refused_with_the_fix() {
     let refused = try_start_server("", &["--http", "0.0.0.0:0"]).err().expect("must refuse to start");
     assert!(refused.contains("not a loopback address"), "{refused}");
     assert!(refused.contains("sift user add"), "{refused}");
-}
-
-fn user_entry(name: &str, password: &str) -> String {
-    let output = std::process::Command::new(crate::harness::sift_binary())
-        .args(["user", "add", name, "--password", password])
-        .output()
-        .expect("sift user add");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 #[tokio::test]

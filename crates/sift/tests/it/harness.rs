@@ -229,3 +229,36 @@ pub fn messages(answer: &Value) -> Vec<String> {
         .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// The `[[auth.users]]` entry `sift user add` prints for this user.
+pub fn user_entry(name: &str, password: &str) -> String {
+    let output = Command::new(sift_binary())
+        .args(["user", "add", name, "--password", password])
+        .output()
+        .expect("sift user add");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Searches until at least `count` events match `query` (events sent over UDP or TCP
+/// arrive a moment after the client is done), or gives up after 10 s; returns the last answer.
+pub async fn wait_for_events(server: &Server, query: &str, count: usize) -> Value {
+    let path = format!("/api/v1/events?limit=1000&q={}", enc(query));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, answer) = get_json(server, &path).await;
+        assert_eq!(status, 200, "{answer}");
+        let found = answer["events"].as_array().map_or(0, Vec::len);
+        if found >= count || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The server's `/api/v1/stats` counters of one protocol (`syslog_tcp`, `logplex`, ...).
+pub async fn protocol_stats(server: &Server, protocol: &str) -> Value {
+    let (status, stats) = get_json(server, "/api/v1/stats").await;
+    assert_eq!(status, 200);
+    stats["protocols"][protocol].clone()
+}

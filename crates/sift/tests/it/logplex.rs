@@ -1,0 +1,176 @@
+//! Logplex HTTP input with `curl`, the README's flow: create a channel with a token, post
+//! frames with the token, find the events under the token's name; and every answer Logplex
+//! clients rely on (204, 400 malformed, 400 count mismatch, 401 with Logplex's realm, 403).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, protocol_stats, start_server, start_server_with, user_entry, wait_for_events};
+
+/// Runs curl with `body` on stdin; returns the HTTP status, the headers and the body.
+fn curl(args: &[&str], body: &[u8]) -> (u16, String, String) {
+    let mut child = Command::new("curl")
+        .args(["-s", "-D", "/dev/stderr", "-w", "\n%{http_code}"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("curl is installed (scripts/test installs it)");
+    child.stdin.take().expect("stdin").write_all(body).expect("write body");
+    let output = child.wait_with_output().expect("curl runs");
+    assert!(output.status.success(), "curl failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let (body, status) = stdout.rsplit_once('\n').expect("status line");
+    (status.parse().expect("status"), String::from_utf8_lossy(&output.stderr).into_owned(), body.to_owned())
+}
+
+fn create_channel(server: &Server, request: &str, auth: Option<&str>) -> Value {
+    let url = server.url("/channels");
+    let mut args = vec![url.as_str(), "-H", "Content-Type: application/json", "--data-binary", "@-"];
+    if let Some(auth) = auth {
+        args.extend(["-u", auth]);
+    }
+    let (status, _, body) = curl(&args, request.as_bytes());
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).expect("JSON answer")
+}
+
+/// Posts Logplex frames; returns status, headers and body.
+fn post_logs(server: &Server, auth: &str, body: &[u8], extra: &[&str]) -> (u16, String, String) {
+    let url = server.url("/logs");
+    let mut args = vec![url.as_str(), "-u", auth, "-H", "Content-Type: application/logplex-1", "--data-binary", "@-"];
+    args.extend(extra);
+    curl(&args, body)
+}
+
+fn frame(message: &str) -> String {
+    format!("{} {message}", message.len())
+}
+
+#[tokio::test]
+async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
+    let server = start_server();
+    let created = create_channel(&server, r#"{"tokens":["app"]}"#, None);
+    let token = created["tokens"]["app"].as_str().expect("a token").to_owned();
+    assert!(token.starts_with("t.") && token.len() == 38, "{created}");
+    let channel = created["name"].as_str().unwrap().to_owned();
+    assert_eq!(channel, format!("channel-{}", created["channel_id"]));
+
+    let body = [
+        frame(&format!("<134>1 2026-11-21T10:00:00.123456+00:00 erlang {token} console.1 - Hi from erlang")),
+        frame(&format!("<131>1 2026-11-21T10:00:01Z erlang {token} web.3 - - request failed")),
+    ]
+    .concat();
+    let (status, _, answer) =
+        post_logs(&server, &format!("token:{token}"), body.as_bytes(), &["-H", "Logplex-Msg-Count: 2"]);
+    assert_eq!(status, 204, "{answer}");
+
+    let answer = wait_for_events(&server, &format!("channel:{channel}"), 2).await;
+    let events = answer["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    let newest = &events[0];
+    assert_eq!(newest["message"], "request failed");
+    assert_eq!(newest["app"], "app");
+    assert_eq!(newest["host"], "erlang");
+    assert_eq!(newest["proc"], "web.3");
+    assert_eq!(newest["severity"], "error");
+    assert_eq!(newest["source"], "logplex");
+    assert_eq!(events[1]["time"], "2026-11-21T10:00:00.123456Z");
+    // The token is a secret: it was replaced before the events were stored.
+    let leaked = wait_for_events(&server, &format!("\"{token}\""), 0).await;
+    assert_eq!(leaked["events"], json!([]));
+    assert!(!serde_json::to_string(&answer).unwrap().contains(&token));
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_accepted() {
+    let server = start_server();
+    let created = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, None);
+    let token = created["tokens"]["web"].as_str().unwrap().to_owned();
+    let body = frame(&format!("<134>1 2026-11-21T10:00:00Z host {token} web.1 - - compressed hello"));
+    let mut gzip = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("gzip");
+    gzip.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let compressed = gzip.wait_with_output().unwrap().stdout;
+    let (status, _, answer) =
+        post_logs(&server, &format!("token:{token}"), &compressed, &["-H", "Content-Encoding: gzip"]);
+    assert_eq!(status, 204, "{answer}");
+    let answer = wait_for_events(&server, "channel:shop", 1).await;
+    assert_eq!(answer["events"][0]["message"], "compressed hello");
+    assert_eq!(answer["events"][0]["app"], "web");
+}
+
+#[tokio::test]
+async fn malformed_frames_count_mismatches_and_bad_tokens_are_refused_and_nothing_is_stored() {
+    let server = start_server();
+    let created = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, None);
+    let token = created["tokens"]["web"].as_str().unwrap().to_owned();
+    let auth = format!("token:{token}");
+    let good = frame(&format!("<134>1 2026-11-21T10:00:00Z host {token} web.1 - - good frame"));
+
+    let bad_length = format!("{good}99 <134>1 short");
+    let (status, _, body) = post_logs(&server, &auth, bad_length.as_bytes(), &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Malformed log messages"), "{body}");
+
+    let not_5424 = format!("{good}{}", frame("<134>Nov 21 10:00:00 host app: a 3164 line"));
+    let (status, _, body) = post_logs(&server, &auth, not_5424.as_bytes(), &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Malformed log messages"), "{body}");
+
+    let (status, _, body) = post_logs(&server, &auth, good.as_bytes(), &["-H", "Logplex-Msg-Count: 3"]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Message count mismatch"), "{body}");
+
+    let (status, headers, _) = post_logs(&server, "token:t.00000000-0000-0000-0000-000000000000", good.as_bytes(), &[]);
+    assert_eq!(status, 401);
+    assert!(headers.to_ascii_lowercase().contains("www-authenticate: basic realm=logplex"), "{headers}");
+
+    let url = server.url("/logs");
+    let (status, _, body) = curl(&[&url, "-u", &auth, "--data-binary", "@-"], good.as_bytes());
+    assert_eq!(status, 415, "a form content type is not Logplex input: {body}");
+
+    let stored = wait_for_events(&server, "channel:shop", 0).await;
+    assert_eq!(stored["events"], json!([]), "nothing from a refused request is stored");
+    let logplex = protocol_stats(&server, "logplex").await;
+    assert_eq!(logplex["accepted"], 0, "{logplex}");
+    assert_eq!(logplex["malformed"]["malformed_frames"], 3, "{logplex}");
+    assert_eq!(logplex["malformed"]["count_mismatch"], 1, "{logplex}");
+}
+
+#[tokio::test]
+async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
+    let mut config = user_entry("deployer", "pw");
+    config.push_str("channels = [\"shop\"]\n");
+    config.push_str(&user_entry("admin", "pw2"));
+    let server = start_server_with(&config);
+    let shop = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, Some("admin:pw2"));
+    let billing = create_channel(&server, r#"{"name":"billing","tokens":["worker"]}"#, Some("admin:pw2"));
+    let (shop_token, billing_token) =
+        (shop["tokens"]["web"].as_str().unwrap().to_owned(), billing["tokens"]["worker"].as_str().unwrap().to_owned());
+
+    let to_shop = [
+        frame(&format!("<134>1 2026-11-21T10:00:00Z host {shop_token} web.1 - - shop frame")),
+        frame("<134>1 2026-11-21T10:00:00Z host t.unknown web.1 - - nobody's frame"),
+    ]
+    .concat();
+    let (status, _, body) = post_logs(&server, "deployer:pw", to_shop.as_bytes(), &[]);
+    assert_eq!(status, 204, "{body}");
+    let answer = wait_for_events(&server, "channel:shop", 1).await;
+    assert_eq!(answer["events"][0]["app"], "web");
+
+    let to_billing = frame(&format!("<134>1 2026-11-21T10:00:00Z host {billing_token} worker.1 - - billing frame"));
+    let (status, _, body) = post_logs(&server, "deployer:pw", to_billing.as_bytes(), &[]);
+    assert_eq!(status, 403, "{body}");
+    let (status, _, body) = post_logs(&server, "admin:pw2", to_billing.as_bytes(), &[]);
+    assert_eq!(status, 204, "{body}");
+    let (status, headers, _) = post_logs(&server, "deployer:wrong", to_billing.as_bytes(), &[]);
+    assert_eq!(status, 401);
+    assert!(headers.to_ascii_lowercase().contains("basic realm=logplex"), "{headers}");
+
+    let logplex = protocol_stats(&server, "logplex").await;
+    assert_eq!(logplex["dropped"]["unknown_token"], 1, "{logplex}");
+    assert_eq!(logplex["accepted"], 2, "{logplex}");
+}
