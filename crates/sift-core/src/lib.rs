@@ -10,6 +10,7 @@
 //! - [`json`]: JSON objects in sift's own shape, the event-pipeline shape and Popcorn's shape, into events.
 //! - [`enrich`]: topics (`#checkout`), identities (`@bob`), message normalization and fingerprints.
 //! - [`query`]: the query language: parse once, match against events in memory and live.
+//! - [`syslog`]: RFC 5424 and RFC 3164 messages into events, RFC 6587 TCP framing, Logplex bodies.
 
 pub mod enrich;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod intern;
 pub mod json;
 pub mod query;
 pub mod severity;
+pub mod syslog;
 pub mod time;
 
 pub use event::{Batch, Event, Fields, Source, Str};
