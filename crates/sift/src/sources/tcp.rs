@@ -169,10 +169,14 @@ async fn serve(
                     state.ingest.stats.protocols.truncated(SOURCE, 1);
                     chunk.push(decode(message));
                 }
-                Frame::Unrecoverable(why) => {
+                Frame::Skipped(_) => {}
+                Frame::Unrecoverable => {
                     chunk.push(Err(Rejection::new(
                         "unrecoverable_framing",
-                        format!("syslog TCP from {peer}: {why}; connection closed"),
+                        format!(
+                            "syslog TCP from {peer}: an octet count that is not a length; the framing is lost, \
+                             connection closed"
+                        ),
                     )));
                     unrecoverable = true;
                     break;
@@ -181,8 +185,13 @@ async fn serve(
         }
         if ended.is_some() && !unrecoverable {
             // The peer is gone: what is left is its last, unterminated frame.
-            if let Some(frame) = framer.finish(&buffer[consumed..]) {
-                chunk.push(decode(frame));
+            match framer.finish(&buffer[consumed..]) {
+                Some(Frame::Message(message)) => chunk.push(decode(message)),
+                Some(Frame::Truncated(message)) => {
+                    state.ingest.stats.protocols.truncated(SOURCE, 1);
+                    chunk.push(decode(message));
+                }
+                _ => {}
             }
         }
         buffer.advance(consumed);
