@@ -8,6 +8,8 @@
 //! - [`event`]: the [`Event`] that every source produces and every consumer reads.
 //! - [`intern`]: one shared allocation for repeated strings (hosts, apps, channels).
 //! - [`json`]: JSON objects in sift's own shape, the event-pipeline shape and Popcorn's shape, into events.
+//! - [`popcorn`]: Popcorn's protobuf datagrams (v0, v1, v2 layouts) into events.
+//! - [`otlp`]: OpenTelemetry log exports (OTLP protobuf and JSON) into events, and OTLP's answers.
 //! - [`enrich`]: topics (`#checkout`), identities (`@bob`), message normalization and fingerprints.
 //! - [`query`]: the query language: parse once, match against events in memory and live.
 //! - [`syslog`]: RFC 5424 and RFC 3164 messages into events, RFC 6587 TCP framing, Logplex bodies.
@@ -16,9 +18,13 @@ pub mod enrich;
 pub mod event;
 pub mod intern;
 pub mod json;
+pub mod otlp;
+pub mod popcorn;
 pub mod query;
 pub mod severity;
 pub mod syslog;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use event::{Batch, Event, Fields, Source, Str};

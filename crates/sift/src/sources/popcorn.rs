@@ -13,7 +13,7 @@ pub fn datagram_decoder(channel: &str) -> Decode {
     let channel = Str::from(channel);
     Arc::new(move |datagram: &[u8], received_at: Timestamp, interner| {
         let mut event = sift_core::popcorn::decode(datagram, received_at, interner)
-            .map_err(|error| Rejection::new(error.reason.as_str(), error.to_string()))?;
+            .map_err(|error| Rejection::new(error.kind.as_str(), error.to_string()))?;
         event.channel = Str::clone(&channel);
         Ok(event)
     })
