@@ -106,7 +106,12 @@ fn logplex_unauthorized(why: &str) -> ApiError {
     error
 }
 
-fn ingest(state: &AppState, writer: &Writer, body: &[u8], declared_count: Option<Option<usize>>) -> Result<(), ApiError> {
+fn ingest(
+    state: &AppState,
+    writer: &Writer,
+    body: &[u8],
+    declared_count: Option<Option<usize>>,
+) -> Result<(), ApiError> {
     let frames = match sift_core::syslog::split_logplex(body) {
         Ok(frames) => frames,
         Err(malformed) => return Err(malformed_request(state, 1, &format!("{malformed}"))),

@@ -55,8 +55,10 @@ impl Listeners {
         let stop = Arc::new(AtomicBool::new(false));
         let config = &state.config;
         let cannot = "cannot start a listener thread";
-        let (syslog_udp, syslog_udp_thread) = Submitter::start(Arc::clone(&state), Source::SyslogUdp).context(cannot)?;
-        let (syslog_tcp, syslog_tcp_thread) = Submitter::start(Arc::clone(&state), Source::SyslogTcp).context(cannot)?;
+        let (syslog_udp, syslog_udp_thread) =
+            Submitter::start(Arc::clone(&state), Source::SyslogUdp).context(cannot)?;
+        let (syslog_tcp, syslog_tcp_thread) =
+            Submitter::start(Arc::clone(&state), Source::SyslogTcp).context(cannot)?;
         let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&state), Source::Popcorn).context(cannot)?;
         let receivers = vec![
             udp::spawn(

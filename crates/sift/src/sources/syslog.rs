@@ -27,5 +27,7 @@ pub fn decode(
 /// The decoder of the syslog UDP listener: one message per datagram.
 pub fn datagram_decoder(channel: &str) -> Decode {
     let channel = Str::from(channel);
-    Arc::new(move |datagram, received_at, interner| decode(datagram, Source::SyslogUdp, &channel, received_at, interner))
+    Arc::new(move |datagram, received_at, interner| {
+        decode(datagram, Source::SyslogUdp, &channel, received_at, interner)
+    })
 }

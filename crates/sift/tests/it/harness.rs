@@ -16,6 +16,8 @@ pub struct Server {
     pub syslog: Option<std::net::SocketAddr>,
     /// The Popcorn UDP listener, once the server has one.
     pub popcorn: Option<std::net::SocketAddr>,
+    /// Credentials the helpers below send, for a server with users.
+    pub auth: Option<(String, String)>,
     pub child: Child,
     /// Holds the config file and data directory until the server is gone.
     _dir: tempfile::TempDir,
@@ -133,7 +135,7 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
                     let addr = address(addr);
                     // Keep draining stdout so the server never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines {});
-                    return Ok(Server { addr, syslog, popcorn, child, _dir: dir, config_path, log });
+                    return Ok(Server { addr, syslog, popcorn, auth: None, child, _dir: dir, config_path, log });
                 }
             }
             _ => {
@@ -215,7 +217,11 @@ pub async fn post_events(server: &Server, content_type: &str, body: impl Into<re
 
 /// GETs a path and returns the status and JSON answer.
 pub async fn get_json(server: &Server, path_and_query: &str) -> (u16, Value) {
-    let response = client().get(server.url(path_and_query)).send().await.expect("get");
+    let mut request = client().get(server.url(path_and_query));
+    if let Some((user, password)) = &server.auth {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.expect("get");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json answer"))
 }
@@ -261,4 +267,17 @@ pub async fn protocol_stats(server: &Server, protocol: &str) -> Value {
     let (status, stats) = get_json(server, "/api/v1/stats").await;
     assert_eq!(status, 200);
     stats["protocols"][protocol].clone()
+}
+
+/// The counters of one protocol once `ready` holds for them (counters of work a client
+/// cannot see finish, such as a connection's close, lag a moment), or after 10 s.
+pub async fn protocol_stats_when(server: &Server, protocol: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = protocol_stats(server, protocol).await;
+        if ready(&stats) || std::time::Instant::now() > deadline {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -145,7 +145,8 @@ async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
     let mut config = user_entry("deployer", "pw");
     config.push_str("channels = [\"shop\"]\n");
     config.push_str(&user_entry("admin", "pw2"));
-    let server = start_server_with(&config);
+    let mut server = start_server_with(&config);
+    server.auth = Some(("admin".into(), "pw2".into()));
     let shop = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, Some("admin:pw2"));
     let billing = create_channel(&server, r#"{"name":"billing","tokens":["worker"]}"#, Some("admin:pw2"));
     let (shop_token, billing_token) =

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, protocol_stats, start_server, start_server_with, wait_for_events};
+use crate::harness::{Server, protocol_stats, protocol_stats_when, start_server, start_server_with, wait_for_events};
 
 fn syslog_addr(server: &Server) -> SocketAddr {
     server.syslog.expect("the server announces its syslog listener")
@@ -97,7 +97,8 @@ async fn logger_rfc3164_over_tcp_and_octet_counted_frames_on_one_connection() {
     let lines = "first of three\nsecond of three\nthird of three\n";
     logger(&server, &["--tcp", "--octet-count", "--rfc5424", "-t", "batch", "-p", "user.info"], Some(lines));
     let answer = wait_for_events(&server, "app:batch", 3).await;
-    let mut messages: Vec<&str> = answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let mut messages: Vec<&str> =
+        answer["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
     messages.sort();
     assert_eq!(messages, ["first of three", "second of three", "third of three"]);
     let tcp = protocol_stats(&server, "syslog_tcp").await;
@@ -157,7 +158,9 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
         match stream.read(&mut buffer) {
             Ok(0) => return true,
             Ok(_) => continue,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return false,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false;
+            }
             Err(_) => return true,
         }
     }
@@ -192,7 +195,7 @@ async fn bad_frames_are_counted_and_the_connection_goes_on() {
     good.write_all(b"<14>1 - host other - - - still served\n").unwrap();
     wait_for_events(&server, "\"still served\"", 1).await;
 
-    let tcp = protocol_stats(&server, "syslog_tcp").await;
+    let tcp = protocol_stats_when(&server, "syslog_tcp", |tcp| tcp["connections"]["open"] == 1).await;
     assert_eq!(tcp["malformed"]["bad_pri"], 1, "{tcp}");
     assert_eq!(tcp["malformed"]["unrecoverable_framing"], 1, "{tcp}");
     assert_eq!(tcp["truncated"], 2, "{tcp}");
@@ -213,7 +216,7 @@ async fn connections_over_the_limit_and_idle_ones_are_closed_and_counted() {
     // Both idle connections end after a second of silence.
     assert!(closed_by_server(&mut first));
     assert!(closed_by_server(&mut second));
-    let tcp = protocol_stats(&server, "syslog_tcp").await;
+    let tcp = protocol_stats_when(&server, "syslog_tcp", |tcp| tcp["connections"]["open"] == 0).await;
     assert_eq!(tcp["connections"]["closed"]["connection_limit"], 1, "{tcp}");
     assert_eq!(tcp["connections"]["closed"]["idle_timeout"], 2, "{tcp}");
     assert_eq!(tcp["connections"]["open"], 0, "{tcp}");
@@ -227,14 +230,7 @@ async fn undecodable_datagrams_are_counted_by_reason() {
     socket.send_to(b"", syslog_addr(&server)).unwrap();
     socket.send_to(b"<14>fine", syslog_addr(&server)).unwrap();
     wait_for_events(&server, "fine", 1).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let udp = loop {
-        let udp = protocol_stats(&server, "syslog_udp").await;
-        if udp["received"] == 3 || std::time::Instant::now() > deadline {
-            break udp;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let udp = protocol_stats_when(&server, "syslog_udp", |udp| udp["received"] == 3).await;
     assert_eq!(udp["received"], 3, "{udp}");
     assert_eq!(udp["accepted"], 1, "{udp}");
     assert_eq!(udp["malformed"]["bad_pri"], 1, "{udp}");
