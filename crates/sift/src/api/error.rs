@@ -11,11 +11,12 @@ use serde_json::{Value, json};
 pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
-    pub detail: Option<Value>,
+    /// Boxed: errors travel in `Result`s, which should stay small.
+    pub detail: Option<Box<Value>>,
     /// A short label for the counters of rejected requests (`invalid_query`, `not_found`).
     pub reason: &'static str,
     /// The `WWW-Authenticate` challenge of a 401, when not sift's own.
-    pub realm: Option<HeaderValue>,
+    pub realm: Option<&'static str>,
 }
 
 /// Marks a response as a rejected request, for the counting middleware.
@@ -62,7 +63,7 @@ impl ApiError {
     }
 
     pub fn with_detail(mut self, detail: Value) -> ApiError {
-        self.detail = Some(detail);
+        self.detail = Some(Box::new(detail));
         self
     }
 }
@@ -71,13 +72,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "error": self.error });
         if let Some(detail) = self.detail {
-            body["detail"] = detail;
+            body["detail"] = *detail;
         }
         let mut response = (self.status, Json(body)).into_response();
         response.extensions_mut().insert(Rejected { reason: self.reason });
         if self.status == StatusCode::UNAUTHORIZED {
-            let realm = self.realm.unwrap_or(HeaderValue::from_static("Basic realm=\"sift\""));
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, realm);
+            let realm = self.realm.unwrap_or("Basic realm=\"sift\"");
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(realm));
         }
         response
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sift_core::intern::Interner;
 use sift_core::{Event, Source, Str, Timestamp};
@@ -102,7 +102,7 @@ fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Writer,
 /// 401 the way Logplex answers it, so Logplex clients recognize it.
 fn logplex_unauthorized(why: &str) -> ApiError {
     let mut error = ApiError::new(StatusCode::UNAUTHORIZED, format!("Unauthorized: {why}")).because("unauthorized");
-    error.realm = Some(HeaderValue::from_static("Basic realm=Logplex"));
+    error.realm = Some("Basic realm=Logplex");
     error
 }
 

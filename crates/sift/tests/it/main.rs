@@ -8,6 +8,7 @@ mod durable;
 mod harness;
 mod ingest;
 mod logplex;
+mod popcorn;
 mod query;
 mod readme;
 mod rules;
