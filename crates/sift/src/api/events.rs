@@ -68,7 +68,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
 
 /// Reads the whole body, refusing (413) anything over `max` bytes before reading it when the
 /// client declared its length, and as soon as it passes `max` otherwise.
-async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod error;
 mod events;
+mod otlp;
 mod query;
 mod rules;
 mod system;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Method, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use auth::Authenticator;
 pub use dto::EventJson;
@@ -34,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/stats", get(system::stats))
         .route("/api/v1/nodes", get(system::nodes))
         .route("/api/v1/rules", get(rules::get_rules).put(rules::put_rules))
+        .route("/v1/logs", post(otlp::post_logs))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .fallback(not_found)

@@ -10,7 +10,7 @@ fn a_public_listener_without_users_is_refused_with_the_fix() {
     assert!(refused.contains("sift user add"), "{refused}");
 }
 
-fn user_entry(name: &str, password: &str) -> String {
+pub(crate) fn user_entry(name: &str, password: &str) -> String {
     let output = std::process::Command::new(crate::harness::sift_binary())
         .args(["user", "add", name, "--password", password])
         .output()

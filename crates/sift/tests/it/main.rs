@@ -7,6 +7,7 @@ mod disk_full;
 mod durable;
 mod harness;
 mod ingest;
+mod otlp;
 mod query;
 mod readme;
 mod rules;
