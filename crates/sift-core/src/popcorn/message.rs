@@ -74,15 +74,20 @@ pub struct LegacyLogMessage {
 /// Protobuf wire type 2: strings, bytes and sub-messages.
 const LENGTH_DELIMITED: u64 = 2;
 
-/// Whether field 1 is length-delimited, which only the legacy layout does (there it is the
-/// node). Scans the top-level keys; stops with `false` at anything it cannot step over, so
-/// that the regular decoder reports the problem.
+/// Whether the datagram is in the legacy layout: field 1 is length-delimited there (the node)
+/// and a varint from v1 on (the packet version). Without field 1, field 5 decides: the message
+/// (length-delimited) in the legacy layout, the severity (a varint) from v1 on. Scans the
+/// top-level keys; stops at anything it cannot step over, so that the decoder reports it.
 pub(super) fn is_legacy(mut buf: &[u8]) -> bool {
+    let mut field_5 = None;
     while !buf.is_empty() {
-        let Some(key) = varint(&mut buf) else { return false };
+        let Some(key) = varint(&mut buf) else { break };
         let (tag, wire_type) = (key >> 3, key & 7);
         if tag == 1 {
             return wire_type == LENGTH_DELIMITED;
+        }
+        if tag == 5 {
+            field_5 = Some(wire_type);
         }
         let skip = match wire_type {
             0 => varint(&mut buf).map(|_| 0),
@@ -93,10 +98,10 @@ pub(super) fn is_legacy(mut buf: &[u8]) -> bool {
         };
         match skip {
             Some(n) if n <= buf.len() => buf = &buf[n..],
-            _ => return false,
+            _ => break,
         }
     }
-    false
+    field_5 == Some(LENGTH_DELIMITED)
 }
 
 /// A base-128 varint, as protobuf writes them (at most ten bytes).

@@ -3,7 +3,8 @@
 //!
 //! Three layouts exist. The legacy v0 layout has no packet version: field 1 is the node, as a
 //! string. From v1 on, field 1 is the packet version, a varint; so the wire type of field 1
-//! tells v0 from the rest before anything is decoded. Versions other than 1 and 2 are
+//! tells v0 from the rest before anything is decoded (without field 1, the wire type of field
+//! 5 does: the message in v0, the severity from v1 on). Versions other than 1 and 2 are
 //! rejected (`unknown_version`); a datagram in the new layout without field 1 is read as v1.
 //!
 //! | wire (v1, v2) | wire (v0) | event |

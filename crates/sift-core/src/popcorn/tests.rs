@@ -75,13 +75,20 @@ fn layouts() {
         },
         expect![[r#"ok host=web-1 app=checkout version=1.4.2 severity=warning message="slow response""#]],
     );
-    // v0 without a node: field 1 is missing, so the layout cannot be told; read as v1 (role
-    // in field 2 becomes the node), the only reading that keeps the message.
+    // Without field 1 (a v0 datagram without a node), field 5 tells the layouts apart.
+    check(&LegacyLogMessage { message: s("x"), ..LegacyLogMessage::default() }, expect![[r#"ok message="x""#]]);
     check(
-        &LegacyLogMessage { message: s("x"), ..LegacyLogMessage::default() },
-        expect![
-            "malformed_protobuf: not a Popcorn protobuf message: failed to decode Protobuf message: LogMessage.severity: invalid wire type: LengthDelimited (expected Varint)"
-        ],
+        &LegacyLogMessage {
+            node_role: s("checkout"),
+            severity: Some(8),
+            message: s("x"),
+            ..LegacyLogMessage::default()
+        },
+        expect![[r#"ok app=checkout severity=error message="x""#]],
+    );
+    check(
+        &LogMessage { node_role: s("checkout"), severity: Some(8), message: s("y"), ..LogMessage::default() },
+        expect![[r#"ok app=checkout severity=error message="y""#]],
     );
     check(&LogMessage { message: s("no version"), ..LogMessage::default() }, expect![[r#"ok message="no version""#]]);
     check(&LogMessage { packet_version: Some(1), node: s("a"), ..v(1, "m") }, expect![[r#"ok host=a message="m""#]]);

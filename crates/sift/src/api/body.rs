@@ -1,6 +1,7 @@
 //! Reading request bodies for ingest: bounded by `http.max_body`, and gunzipped when the
 //! client says `Content-Encoding: gzip` (Logplex and OTLP exporters do), with the same bound
-//! on the decompressed size so a small bomb cannot fill memory.
+//! on the decompressed size so a small bomb cannot fill memory. Reading is async; inflating
+//! is CPU work, done where the handler decodes, off the runtime's workers.
 
 use std::io::Read;
 
@@ -10,30 +11,40 @@ use serde_json::json;
 
 use super::error::ApiError;
 
-/// The body, decompressed, or why it cannot be read: 413 over the limit (`body_too_large`),
-/// 400 for a body cut short or not gzip when it says so, 415 for an unknown encoding.
+/// The body as sent, or 413 over the limit (`body_too_large`) and 400 for a body cut short.
 pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max as u64) {
         return Err(too_large(max));
     }
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|error| {
+    axum::body::to_bytes(body, max).await.map_err(|error| {
         if is_length_limit(&error) {
             too_large(max)
         } else {
             ApiError::bad_request(format!("the request body could not be read: {error}")).because("body_unreadable")
         }
-    })?;
-    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase()) {
-        None => Ok(bytes),
-        Some(encoding) if encoding.is_empty() || encoding == "identity" => Ok(bytes),
-        Some(encoding) if encoding == "gzip" || encoding == "x-gzip" => gunzip(&bytes, max),
-        Some(encoding) => Err(ApiError::new(
+    })
+}
+
+/// Whether `Content-Encoding` says gzip; an encoding other than gzip or none is 415.
+pub fn gzipped(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let Some(encoding) = headers.get(header::CONTENT_ENCODING) else { return Ok(false) };
+    let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => Ok(false),
+        "gzip" | "x-gzip" => Ok(true),
+        _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Content-Encoding {encoding:?} is not supported; send the body as is or with gzip"),
         )
         .because("unsupported_encoding")),
     }
+}
+
+/// The body decompressed when it is gzipped, bounded by `max` once decompressed (413), or
+/// 400 when it does not gunzip. CPU-bound: call it off the async runtime's workers.
+pub fn inflate(body: Bytes, gzipped: bool, max: usize) -> Result<Bytes, ApiError> {
+    if gzipped { gunzip(&body, max) } else { Ok(body) }
 }
 
 fn gunzip(compressed: &[u8], max: usize) -> Result<Bytes, ApiError> {

@@ -14,7 +14,7 @@ use sift_core::query::Query;
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
-use super::body::read_body;
+use super::body::{gzipped, inflate, read_body};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
 use crate::app::AppState;
@@ -28,7 +28,11 @@ const MAX_LIMIT: usize = 10_000;
 
 pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let max_body = state.config.http.max_body;
-    let body = match read_body(&headers, body, max_body).await {
+    let body = match gzipped(&headers) {
+        Ok(gzipped) => read_body(&headers, body, max_body).await.map(|body| (body, gzipped)),
+        Err(error) => Err(error),
+    };
+    let (body, gzipped) = match body {
         Ok(body) => body,
         Err(error) => {
             state.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
@@ -41,14 +45,18 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
         .is_some_and(|ct| ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-seq"));
     let worker = Arc::clone(&state);
     let report = tokio::task::spawn_blocking(move || {
+        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
+            worker.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
+        })?;
         let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
         let items = decoded.items.into_iter().map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
-        worker.ingest.submit(Source::HttpJson, items)
+        Ok::<_, ApiError>(worker.ingest.submit(Source::HttpJson, items))
     })
     .await;
     let report = match report {
-        Ok(Ok(report)) => report,
-        Ok(Err(unavailable)) => {
+        Ok(Ok(Ok(report))) => report,
+        Ok(Err(error)) => return error.into_response(),
+        Ok(Ok(Err(unavailable))) => {
             return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message)
                 .because(unavailable.reason)
                 .with_detail(json!({ "reason": unavailable.reason }))

@@ -23,7 +23,7 @@ use sift_core::{Event, Source, Str, Timestamp};
 use sift_store::Token;
 
 use super::auth::decode_basic;
-use super::body::read_body;
+use super::body::{gzipped, inflate, read_body};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::config::User;
@@ -36,7 +36,12 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         return error.into_response();
     }
-    let body = match read_body(&headers, body, state.config.http.max_body).await {
+    let max_body = state.config.http.max_body;
+    let body = match gzipped(&headers) {
+        Ok(gzipped) => read_body(&headers, body, max_body).await.map(|body| (body, gzipped)),
+        Err(error) => Err(error),
+    };
+    let (body, gzipped) = match body {
         Ok(body) => body,
         Err(error) => {
             state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
@@ -48,6 +53,9 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
     let worker = Arc::clone(&state);
     let answer = tokio::task::spawn_blocking(move || {
         let writer = authenticate(&worker, authorization.as_deref())?;
+        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
+            worker.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
+        })?;
         ingest(&worker, &writer, &body, declared_count)
     })
     .await;

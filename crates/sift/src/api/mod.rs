@@ -9,6 +9,7 @@ mod dto;
 mod error;
 mod events;
 mod logplex;
+mod otlp;
 mod query;
 mod rules;
 mod system;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Method, Uri};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use auth::Authenticator;
 pub use dto::EventJson;
@@ -39,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/rules", get(rules::get_rules).put(rules::put_rules))
         .route("/channels", axum::routing::post(channels::create_channel))
         .route("/logs", axum::routing::post(logplex::post_logs))
+        .route("/v1/logs", post(otlp::post_logs))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .fallback(not_found)

@@ -9,6 +9,7 @@ mod harness;
 mod ingest;
 mod logplex;
 mod popcorn;
+mod otlp;
 mod query;
 mod readme;
 mod rules;
