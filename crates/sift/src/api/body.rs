@@ -56,7 +56,9 @@ fn gunzip(compressed: &[u8], max: usize) -> Result<Bytes, ApiError> {
             .because("bad_gzip")
     })?;
     if out.len() > max {
-        return Err(too_large(max));
+        let mut error = too_large(max);
+        error.error.push_str(" once decompressed");
+        return Err(error);
     }
     Ok(Bytes::from(out))
 }

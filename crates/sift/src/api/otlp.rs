@@ -20,8 +20,8 @@ use serde_json::json;
 use sift_core::otlp::{self, Format, code};
 use sift_core::{Source, Timestamp};
 
-use super::error::{ApiError, Rejected};
 use super::body::{gzipped, inflate, read_body};
+use super::error::{ApiError, Rejected};
 use crate::app::AppState;
 use crate::ingest::Report;
 use crate::pipeline::Rejection;

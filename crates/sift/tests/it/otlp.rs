@@ -232,6 +232,6 @@ async fn bad_bodies_types_and_sizes_are_refused_as_otlp_says() {
     let rejected = &stats["rejected"]["otlp"];
     assert_eq!(rejected["malformed_protobuf"], 1, "{stats}");
     assert_eq!(rejected["malformed_json"], 1, "{stats}");
-    assert_eq!(rejected["malformed_gzip"], 1, "{stats}");
+    assert_eq!(rejected["bad_gzip"], 1, "{stats}");
     assert_eq!(rejected["body_too_large"], 2, "{stats}");
 }
