@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use sift_core::query::Query;
+use sift_core::query::{FieldSet, Query};
 use sift_core::{Batch, Event, Source, Timestamp};
 
 use super::*;
@@ -58,7 +58,10 @@ fn pending_and_segments_are_one_set_across_a_flush() {
     assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 25);
     let expected: Vec<String> = (0..25).rev().map(|n| format!("event {n}")).collect();
     assert_eq!(all_messages(&store), expected, "newest first, no duplicates, no gaps");
-    let count = store.view().fold(&Query::all(), TimeRange::default(), || 0u64, |n, _| *n += 1, |a, b| a + b).unwrap();
+    let count = store
+        .view()
+        .fold(&Query::all(), FieldSet::NONE, TimeRange::default(), || 0u64, |n, _| *n += 1, |a, b| a + b)
+        .unwrap();
     assert_eq!(count, 25);
 }
 
