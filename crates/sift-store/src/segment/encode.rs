@@ -15,9 +15,9 @@ use sift_core::{Event, Str};
 use super::schema::schema;
 
 /// The events `rows` (indexes into `events`, in that order) as one record batch.
-pub(super) fn encode(events: &[Event], rows: &[u32]) -> Result<RecordBatch, ArrowError> {
+pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, ArrowError> {
     let n = rows.len();
-    let each = || rows.iter().map(|&i| &events[i as usize]);
+    let each = || rows.iter().map(|&i| events[i as usize]);
     let mut id = StringBuilder::with_capacity(n, n * ulid::ULID_LEN);
     let mut buf = [0; ulid::ULID_LEN];
     for event in each() {

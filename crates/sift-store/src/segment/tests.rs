@@ -180,7 +180,7 @@ fn partitions_by_utc_hour_and_lists_from_footers() {
     assert_eq!(listing.segments, metas);
     assert!(listing.removed.is_empty() && listing.broken.is_empty());
     assert!(matches!(write_segment(dir.path(), &events, "Debug"), Err(SegmentError::InvalidClass(_))));
-    assert!(write_segment(dir.path(), &[], "debug").expect("nothing").is_empty());
+    assert!(write_segment::<Event>(dir.path(), &[], "debug").expect("nothing").is_empty());
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
     assert_eq!(stats.row_groups_read, 0);
     // Blocks of 20 rows: only the needle's block is read, and search and scan find it.
     let blocks = tempfile::tempdir().expect("tempdir");
-    let options = WriteOptions { row_group_rows: 200, ngram_filter: true, ngram_block_rows: 20 };
+    let options = WriteOptions { row_group_rows: 200, ngram_filter: true, ngram_block_rows: 20, wal_through: None };
     let metas = write_segment_with(blocks.path(), &events, "default", options).expect("write");
     let query = Query::parse("segfault").expect("query");
     let (n, stats) = count_with_stats(&metas, &query, TimeRange::default()).expect("count");
