@@ -454,3 +454,22 @@ fn aggregates_fold_the_columns_asked_for() {
     }
     assert_eq!(by_severity, expected);
 }
+
+/// An aggregation that reads no column (`* | stats count()`) still sees every row, and one
+/// whose range cuts row groups sees only the rows in it.
+#[test]
+fn aggregates_over_no_columns_count_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = Rng(11);
+    let events: Vec<Event> = (0..3000).map(|n| varied_event(&mut rng, n, T0 + n as i64 * 1000)).collect();
+    let options = WriteOptions { row_group_rows: 256, ngram_filter: true, ..WriteOptions::default() };
+    let metas = write_segment_with(dir.path(), &events, "default", options).expect("write");
+    let count = |range: TimeRange| {
+        aggregate(&metas, &Query::all(), range, Columns::NONE, || 0u64, |n, _| *n += 1, |a, b| a + b)
+            .expect("aggregate")
+    };
+    assert_eq!(count(TimeRange::default()), 3000);
+    let range = TimeRange { since: Some(Timestamp(T0 + 1000 * 1000)), until: Some(Timestamp(T0 + 2000 * 1000)) };
+    let expected = events.iter().filter(|e| range.contains(e.time)).count() as u64;
+    assert_eq!(count(range), expected);
+}
