@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NDJSON over HTTP into the ring, and live-tail latency, with `sift bench`.
 
-    python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--flush-events 250000]
+    python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--flush-events N]
 
 Builds and starts release servers on free ports and runs, against them:
 0. ring only (`--memory-only`) against durable (WAL + segments), no tail, back to back;
@@ -62,8 +62,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--durable-only", action="store_true",
                         help="only ring only against durable, without the tail runs")
-    parser.add_argument("--flush-events", type=int, default=250_000,
-                        help="the durable server's storage.flush_events, so that flushes run during ingest")
+    parser.add_argument("--flush-events", type=int,
+                        help="the durable server's storage.flush_events (default: the server's default)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
 

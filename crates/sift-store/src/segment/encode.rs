@@ -66,12 +66,16 @@ pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, Arr
         line.append_option(event.line);
     }
     let mut fields = StringBuilder::with_capacity(n, 0);
+    // One buffer for every event's JSON, not a string each.
+    let mut json = Vec::new();
     for event in each() {
         if event.fields.is_empty() {
             fields.append_null();
         } else {
-            let json = serde_json::to_string(&event.fields).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-            fields.append_value(json);
+            json.clear();
+            serde_json::to_writer(&mut json, &event.fields).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            let text = std::str::from_utf8(&json).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            fields.append_value(text);
         }
     }
     let columns: Vec<ArrayRef> = vec![
