@@ -142,6 +142,8 @@ impl Store {
         let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
         let mut seq = 0;
         let mut replayed = Vec::with_capacity(replay.batches.len());
+        // Sized once: growing a vector of a million events copies it into fresh pages each time.
+        opened.replayed.reserve_exact(replay.batches.iter().map(|(_, events)| events.len()).sum());
         for (lsn, events) in replay.batches {
             seq += 1;
             let batch = Arc::new(Batch { seq, events });
