@@ -140,12 +140,10 @@ impl Store {
         };
         // The records of a flush that wrote segments but did not release them.
         let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
-        let mut seq = 0;
         let mut replayed = Vec::with_capacity(replay.batches.len());
         // Sized once: growing a vector of a million events copies it into fresh pages each time.
         opened.replayed.reserve_exact(replay.batches.iter().map(|(_, events)| events.len()).sum());
-        for (lsn, events) in replay.batches {
-            seq += 1;
+        for (seq, (lsn, events)) in (1..).zip(replay.batches) {
             let batch = Arc::new(Batch { seq, events });
             opened.replayed.extend(batch.events.iter().cloned());
             replayed.push((lsn, batch));
