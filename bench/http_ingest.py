@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NDJSON over HTTP into the ring, and live-tail latency, with `sift bench`.
 
-    python3 bench/http_ingest.py [--events 2000000] [--repeats 3]
+    python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--flush-events N]
 
 Builds and starts release servers on free ports and runs, against them:
 0. ring only (`--memory-only`) against durable (WAL + segments), no tail, back to back;
@@ -21,7 +21,9 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIFT = os.path.join(ROOT, "target", "release", "sift")
+# Built where cargo builds: CARGO_TARGET_DIR when set.
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+SIFT = os.path.join(TARGET, "release", "sift")
 
 
 def free_port():
@@ -30,10 +32,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(data_dir=None):
-    """A release server: memory only, or durable (WAL + segments) in `data_dir`."""
+def start_server(data_dir=None, flush_events=None):
+    """A release server: memory only, or durable (WAL + segments) in `data_dir`, flushing into
+    segments every `flush_events` pending events."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
+    if flush_events:
+        env["SIFT_STORAGE_FLUSH_EVENTS"] = str(flush_events)
     storage = ["--data-dir", data_dir] if data_dir else ["--memory-only"]
     server = subprocess.Popen(
         [SIFT, "serve", *storage, "--http", f"127.0.0.1:{port}"],
@@ -55,20 +60,26 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--durable-only", action="store_true",
+                        help="only ring only against durable, without the tail runs")
+    parser.add_argument("--flush-events", type=int,
+                        help="the durable server's storage.flush_events (default: the server's default)")
     args = parser.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
 
     full, paced, durable, memory = [], [], [], []
     for _ in range(args.repeats):
         # Ring only against durable (WAL with group commit, then segments), back to back.
         for runs, durable_run in ((memory, False), (durable, True)):
             with tempfile.TemporaryDirectory(prefix="sift-bench-") as data:
-                server, url = start_server(data if durable_run else None)
+                server, url = start_server(data if durable_run else None, args.flush_events)
                 try:
                     runs.append(bench(url, "--count", str(args.events), "--batch", "1000", "--connections", "4",
                                       "--latency", "false"))
                 finally:
                     server.kill()
+        if args.durable_only:
+            continue
         # A fresh server each time, so every run starts with an empty ring.
         server, url = start_server()
         try:
@@ -97,6 +108,8 @@ def main():
     rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in durable)
     print(f"| the same, durable (WAL `batch` + segments): events/s | {med(durable, 'events_per_sec'):.0f} | {rates} |")
     print(f"| durable / ring only | {med(durable, 'events_per_sec') / med(memory, 'events_per_sec'):.2f} | |")
+    if args.durable_only:
+        return
     rates = ", ".join(f"{r['events_per_sec']:.0f}" for r in full)
     print(f"| NDJSON over HTTP, batches of 1000, 4 connections: events/s | {med(full, 'events_per_sec'):.0f} | {rates} |")
     print(f"| same run: request latency p99 ms | {med(full, 'request_latency_ms', 'p99'):.1f} | |")

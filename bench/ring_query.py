@@ -22,7 +22,9 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIFT = os.path.join(ROOT, "target", "release", "sift")
+# Built where cargo builds: CARGO_TARGET_DIR when set.
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+SIFT = os.path.join(TARGET, "release", "sift")
 
 # (query, the same test as a grep pattern or None when grep has no equivalent)
 QUERIES = [
@@ -79,7 +81,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(port)

@@ -6,6 +6,7 @@
 //! (the cutoffs at one moment) also hides expired events that still sit in memory or in a
 //! file not yet deleted, so an expired event is never returned from any tier.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -35,14 +36,14 @@ impl Default for Retention {
 
 impl Retention {
     /// The class an event is stored under: a valid segment class name.
-    pub fn class_of(&self, event: &Event) -> String {
+    pub fn class_of(&self, event: &Event) -> Cow<'static, str> {
         if self.by_channel.contains_key(&*event.channel) {
-            return channel_class(&event.channel);
+            return Cow::Owned(channel_class(&event.channel));
         }
         if self.by_severity[usize::from(event.severity.syslog())].is_some() {
-            return event.severity.name().to_owned();
+            return Cow::Borrowed(event.severity.name());
         }
-        DEFAULT_CLASS.to_owned()
+        Cow::Borrowed(DEFAULT_CLASS)
     }
 
     /// How long events of a class are kept; unknown classes (from an older configuration)

@@ -50,8 +50,14 @@ impl AppState {
         };
         let ingest = Ingest::new(&config, store);
         // The latest stored events go back into the ring, for tails' backlogs.
-        for chunk in replayed.chunks(4096) {
-            ingest.ring.push(chunk.to_vec());
+        // Moved in chunks, not copied: a restart after a crash may bring back a million.
+        let mut replayed = replayed.into_iter();
+        loop {
+            let chunk: Vec<Event> = replayed.by_ref().take(4096).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            ingest.ring.push(chunk);
         }
         if let Some(rules) = stored_rules(&state_db)? {
             info!(rules = rules.len(), "using the classification rules stored through the API");

@@ -13,10 +13,14 @@ use sift_core::Timestamp;
 use sift_store::Store;
 use tracing::{error, info};
 
-/// Flush once this many events are pending…
-const FLUSH_EVENTS: usize = 250_000;
-/// …or once the oldest pending event has waited this long.
-const FLUSH_AFTER: Duration = Duration::from_secs(10);
+/// When to flush: once `events` are pending, or once the oldest pending event has waited
+/// `after` (`storage.flush_events`, `storage.flush_interval`).
+#[derive(Debug, Clone, Copy)]
+pub struct FlushPolicy {
+    pub events: usize,
+    pub after: Duration,
+}
+
 /// How often the thread looks.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -26,7 +30,7 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    pub fn start(store: Arc<Store>, retention_every: Duration) -> std::io::Result<Flusher> {
+    pub fn start(store: Arc<Store>, policy: FlushPolicy, retention_every: Duration) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
             let mut retention_checked = Instant::now();
@@ -34,7 +38,7 @@ impl Flusher {
             // Until told to stop (or the sender is gone), look every CHECK_EVERY.
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
                 let (events, since) = store.pending();
-                if events >= FLUSH_EVENTS || since.is_some_and(|s| s.elapsed() >= FLUSH_AFTER) {
+                if events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after) {
                     flush(&store);
                 }
                 if retention_checked.elapsed() >= retention_every {

@@ -20,7 +20,8 @@
 //! leave the rest to the pipe stage), `parser` builds the boolean structure and hands each
 //! term to `term`, which checks the field (`field`) and the value and builds a leaf from
 //! the string matchers in `text` and the JSON path matchers in `json`; `eval` holds the
-//! tree, simplifies and orders it, evaluates it and prints it.
+//! tree, simplifies and orders it, evaluates it and prints it; `reads` says which fields
+//! and needles the tree reads.
 
 mod eval;
 mod field;
@@ -28,6 +29,7 @@ mod json;
 mod lexer;
 mod parser;
 pub mod pipe;
+mod reads;
 mod term;
 mod text;
 
@@ -42,6 +44,7 @@ use crate::{Event, Timestamp};
 use eval::Node;
 
 pub use pipe::{PipedQuery, Run, Stage, StageKind, Table};
+pub use reads::{EventField, FieldSet};
 
 /// A compiled filter. A `Query` that exists is valid; cloning it is cheap.
 #[derive(Clone)]
@@ -122,6 +125,19 @@ impl Query {
     /// Whether the query matches every event, so that callers can skip it.
     pub fn is_all(&self) -> bool {
         matches!(self.inner.root, Node::All)
+    }
+
+    /// The event fields the query's terms test: what a tier that reads by column must read
+    /// for [`Query::matches`] to give the right answer (nothing for [`Query::all`]).
+    pub fn fields(&self) -> FieldSet {
+        self.inner.root.fields()
+    }
+
+    /// Substrings that the message of every matching event contains, ignoring case, as
+    /// written in the query: the bare words and phrases that are ANDed, not negated, or that
+    /// every branch of an OR requires. A tier may skip events whose message lacks one.
+    pub fn needles(&self) -> Vec<&str> {
+        self.inner.root.needles()
     }
 
     /// The text the query was parsed from, trimmed.

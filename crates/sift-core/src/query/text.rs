@@ -61,6 +61,24 @@ impl TextPred {
         }
     }
 
+    /// Substrings that every string this predicate accepts contains, ignoring case: the
+    /// needle, the value compared with, or the literal pieces of a glob. None for a regex
+    /// (its literals would need its syntax) or `*`.
+    pub(crate) fn required_substrings(&self) -> Vec<&str> {
+        match self {
+            TextPred::Present | TextPred::Regex(_) => Vec::new(),
+            TextPred::Eq(exact) => vec![exact.text()],
+            TextPred::Contains(contains) => vec![&contains.needle],
+            TextPred::Glob(glob) => match &glob.how {
+                GlobHow::Prefix(exact) | GlobHow::Suffix(exact) => vec![exact.text()],
+                GlobHow::Contains(contains) => vec![&contains.needle],
+                // `?` is literal in a glob found anywhere; splitting on it too only gives
+                // shorter pieces, which are still required.
+                GlobHow::Regex(_) => glob.pattern.split(['*', '?']).filter(|piece| !piece.is_empty()).collect(),
+            },
+        }
+    }
+
     /// Writes the predicate applied to `field`: `eq(host, "web")`.
     pub(crate) fn fmt_on(&self, field: &dyn fmt::Display, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

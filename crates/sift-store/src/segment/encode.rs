@@ -15,9 +15,9 @@ use sift_core::{Event, Str};
 use super::schema::schema;
 
 /// The events `rows` (indexes into `events`, in that order) as one record batch.
-pub(super) fn encode(events: &[Event], rows: &[u32]) -> Result<RecordBatch, ArrowError> {
+pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, ArrowError> {
     let n = rows.len();
-    let each = || rows.iter().map(|&i| &events[i as usize]);
+    let each = || rows.iter().map(|&i| events[i as usize]);
     let mut id = StringBuilder::with_capacity(n, n * ulid::ULID_LEN);
     let mut buf = [0; ulid::ULID_LEN];
     for event in each() {
@@ -66,12 +66,16 @@ pub(super) fn encode(events: &[Event], rows: &[u32]) -> Result<RecordBatch, Arro
         line.append_option(event.line);
     }
     let mut fields = StringBuilder::with_capacity(n, 0);
+    // One buffer for every event's JSON, not a string each.
+    let mut json = Vec::new();
     for event in each() {
         if event.fields.is_empty() {
             fields.append_null();
         } else {
-            let json = serde_json::to_string(&event.fields).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-            fields.append_value(json);
+            json.clear();
+            serde_json::to_writer(&mut json, &event.fields).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            let text = std::str::from_utf8(&json).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            fields.append_value(text);
         }
     }
     let columns: Vec<ArrayRef> = vec![

@@ -95,6 +95,7 @@ pub(super) fn read_meta(path: &Path) -> Result<SegmentMeta, SegmentError> {
         rows: u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0),
         bytes,
         class: get(key::CLASS)?.to_owned(),
+        wal_through: find(kv, key::WAL_THROUGH).and_then(|lsn| lsn.parse().ok()),
     })
 }
 

@@ -25,8 +25,9 @@
 //! `line`, the lists `tags`, `topics`, `identities`, and `fields` as JSON text (null when
 //! empty). zstd, row groups of [`ROW_GROUP_ROWS`] rows with statistics, and key-value metadata:
 //! `sift.schema_version`, `sift.class`, `sift.min_time`, `sift.max_time` (µs), `sift.min_id`,
-//! `sift.max_id`, and `sift.ngram`: the rows per n-gram filter block and where each row
-//! group's filters lie in the file (`8192:<offset>+<length>,...`).
+//! `sift.max_id`, `sift.ngram`: the rows per n-gram filter block and where each row
+//! group's filters lie in the file (`8192:<offset>+<length>,...`), and, for a file written by
+//! a flush, `sift.wal_through`: the highest WAL LSN of that flush.
 //!
 //! # Reading
 //!
@@ -74,6 +75,9 @@ pub struct SegmentMeta {
     pub bytes: u64,
     /// The retention class: `[a-z0-9_]+`, e.g. `debug` or `default`.
     pub class: String,
+    /// The highest WAL LSN of the flush that wrote the file (`sift.wal_through`), when a
+    /// flush wrote it: a restart rewrites that flush if the WAL still holds it.
+    pub wal_through: Option<u64>,
 }
 
 /// What went wrong with a segment, and which file.
@@ -114,4 +118,5 @@ mod key {
     pub const MIN_ID: &str = "sift.min_id";
     pub const MAX_ID: &str = "sift.max_id";
     pub const NGRAM: &str = "sift.ngram";
+    pub const WAL_THROUGH: &str = "sift.wal_through";
 }

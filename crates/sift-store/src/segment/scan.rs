@@ -51,7 +51,6 @@ pub fn count_with_stats(
     let plan = Plan::of(query);
     let counters = Counters::default();
     let opened = open_all(segments, &plan, range, None, &counters)?;
-    let columns = plan.columns.with(Column::Time);
     let n = units(&opened)
         .par_iter()
         .map(|&(segment, group)| {
@@ -59,6 +58,7 @@ pub fn count_with_stats(
                 return Ok(group.rows as u64);
             }
             let mut n = 0;
+            let columns = with_time(plan.columns, group);
             matches(segment, group, query, range, None, columns, &counters, &mut |_, _| n += 1)?;
             Ok(n)
         })
@@ -68,8 +68,8 @@ pub fn count_with_stats(
 
 /// Folds every event of `segments` matching `query` in `range` into an accumulator per thread,
 /// then merges those: what the analytics pipes (`stats count() by severity`) run on. Only
-/// `columns` (and the query's own columns and `time`) are read; the event's other fields hold
-/// placeholders.
+/// `columns` and the query's own columns are read (and `time` where the range cuts a row
+/// group); the event's other fields hold placeholders.
 pub fn aggregate<A: Send>(
     segments: &[SegmentMeta],
     query: &Query,
@@ -82,10 +82,11 @@ pub fn aggregate<A: Send>(
     let plan = Plan::of(query);
     let counters = Counters::default();
     let opened = open_all(segments, &plan, range, None, &counters)?;
-    let columns = columns.union(plan.columns).with(Column::Time);
+    let columns = columns.union(plan.columns);
     units(&opened)
         .par_iter()
         .try_fold(&new, |mut acc, &(segment, group)| {
+            let columns = with_time(columns, group);
             matches(segment, group, query, range, None, columns, &counters, &mut |_, event| add(&mut acc, event))?;
             Ok(acc)
         })
@@ -245,6 +246,11 @@ fn open_all(
         .map(|meta| open(meta, plan, range, before, counters))
         .collect::<Result<_, _>>()?;
     Ok(opened.into_iter().flatten().collect())
+}
+
+/// `columns`, with `time` when the range cuts `group`, whose rows are then checked one by one.
+fn with_time(columns: Columns, group: &Group) -> Columns {
+    if group.within { columns } else { columns.with(Column::Time) }
 }
 
 /// Every row group to read, with its segment.

@@ -197,37 +197,4 @@ impl Columns {
     pub fn iter(self) -> impl Iterator<Item = Column> {
         Column::ALL.into_iter().filter(move |&c| self.contains(c))
     }
-
-    /// The column a query's field name reads (`msg` is `message`, `tag` is `tags`, every
-    /// `fields.` path is `fields`), ignoring ASCII case as the query language does.
-    pub fn for_field(name: &str) -> Option<Column> {
-        if name.get(..7).is_some_and(|prefix| prefix.eq_ignore_ascii_case("fields.")) {
-            return Some(Column::Fields);
-        }
-        let column = match name.to_ascii_lowercase().as_str() {
-            "id" => Column::Id,
-            "time" => Column::Time,
-            "received_at" => Column::ReceivedAt,
-            "channel" => Column::Channel,
-            "source" => Column::Source,
-            "host" => Column::Host,
-            "app" => Column::App,
-            "version" => Column::Version,
-            "proc" => Column::Proc,
-            "msgid" => Column::Msgid,
-            "severity" => Column::Severity,
-            "facility" => Column::Facility,
-            "type" => Column::Type,
-            "message" | "msg" => Column::Message,
-            "module" => Column::Module,
-            "function" => Column::Function,
-            "line" => Column::Line,
-            "tag" | "tags" => Column::Tags,
-            "topic" | "topics" => Column::Topics,
-            "identity" | "identities" => Column::Identities,
-            "fingerprint" => Column::Fingerprint,
-            _ => return None,
-        };
-        Some(column)
-    }
 }

@@ -3,6 +3,7 @@
 //! Each row group's n-gram filter is written right after it, and the key-value metadata says
 //! where.
 
+use std::borrow::Borrow;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -24,31 +25,45 @@ pub struct WriteOptions {
     pub ngram_filter: bool,
     /// Rows per n-gram filter: a row group of `row_group_rows` has that many over this filters.
     pub ngram_block_rows: usize,
+    /// The highest WAL LSN of the flush writing the events, stored as `sift.wal_through`.
+    pub wal_through: Option<u64>,
 }
 
 impl Default for WriteOptions {
     fn default() -> WriteOptions {
-        WriteOptions { row_group_rows: ROW_GROUP_ROWS, ngram_filter: true, ngram_block_rows: NGRAM_BLOCK_ROWS }
+        WriteOptions {
+            row_group_rows: ROW_GROUP_ROWS,
+            ngram_filter: true,
+            ngram_block_rows: NGRAM_BLOCK_ROWS,
+            wal_through: None,
+        }
     }
 }
 
-/// Writes `events` (in any order) to segments under `dir` (the `segments` directory), one per
-/// UTC hour of their `time`, and returns them oldest first. Nothing is written for no events.
-/// This is blocking file I/O and CPU work: call it off the async runtime.
-pub fn write_segment(dir: &Path, events: &[Event], class: &str) -> Result<Vec<SegmentMeta>, SegmentError> {
+/// Writes `events` (in any order; owned or borrowed, so that a flush writes the pending
+/// batches' events without copying them) to segments under `dir` (the `segments` directory),
+/// one per UTC hour of their `time`, and returns them oldest first. Nothing is written for no
+/// events. This is blocking file I/O and CPU work: call it off the async runtime.
+pub fn write_segment<E: Borrow<Event> + Sync>(
+    dir: &Path,
+    events: &[E],
+    class: &str,
+) -> Result<Vec<SegmentMeta>, SegmentError> {
     write_segment_with(dir, events, class, WriteOptions::default())
 }
 
 /// [`write_segment`] with explicit options.
-pub fn write_segment_with(
+pub fn write_segment_with<E: Borrow<Event> + Sync>(
     dir: &Path,
-    events: &[Event],
+    events: &[E],
     class: &str,
     options: WriteOptions,
 ) -> Result<Vec<SegmentMeta>, SegmentError> {
     if class.is_empty() || !class.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         return Err(SegmentError::InvalidClass(class.to_owned()));
     }
+    let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
+    let events = events.as_slice();
     let mut order: Vec<u32> = (0..events.len() as u32).collect();
     order.sort_unstable_by_key(|&i| (events[i as usize].time, events[i as usize].id));
     order
@@ -86,7 +101,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Writes the events `rows` (sorted, all in one hour) to one file.
 fn write_file(
     dir: &Path,
-    events: &[Event],
+    events: &[&Event],
     rows: &[u32],
     class: &str,
     options: WriteOptions,
@@ -101,7 +116,7 @@ fn write_file(
     let path = folder.join(&name);
     let temp = folder.join(format!(".{name}.tmp"));
     let kv = |k: &str, v: String| KeyValue::new(k.to_owned(), v);
-    let metadata = vec![
+    let mut metadata = vec![
         kv(key::SCHEMA_VERSION, SCHEMA_VERSION.to_owned()),
         kv(key::CLASS, class.to_owned()),
         kv(key::MIN_TIME, first.time.as_micros().to_string()),
@@ -109,6 +124,9 @@ fn write_file(
         kv(key::MIN_ID, min_id.to_string()),
         kv(key::MAX_ID, max_id.to_string()),
     ];
+    if let Some(lsn) = options.wal_through {
+        metadata.push(kv(key::WAL_THROUGH, lsn.to_string()));
+    }
     let written = write_temp(&temp, events, rows, metadata, options);
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
@@ -126,13 +144,14 @@ fn write_file(
         rows: rows.len() as u64,
         bytes,
         class: class.to_owned(),
+        wal_through: options.wal_through,
     })
 }
 
 /// The file's content, under its temporary name, synced to disk.
 fn write_temp(
     temp: &Path,
-    events: &[Event],
+    events: &[&Event],
     rows: &[u32],
     metadata: Vec<KeyValue>,
     options: WriteOptions,

@@ -11,14 +11,22 @@
 //! WAL record has an LSN at or below the highest LSN taken is in the flush, and releasing the
 //! WAL through that LSN never drops an event that is not yet in a segment.
 //!
-//! On open, batches found in the WAL are flushed at once: a crash between a flush's segment
-//! rename and its WAL release leaves events in both, and rewriting them gives the same file
-//! names (segments are named after their smallest id), so nothing is stored twice.
+//! # Recovery
+//!
+//! On open, batches found in the WAL become pending again (and go back to the ring), and the
+//! flusher writes them later, so a restart does not wait for Parquet. Each segment records the
+//! highest LSN of the flush that wrote it (`wal_through`). A crash between a flush's segment
+//! renames and its WAL release leaves that flush's records in both; so the replayed records at
+//! or below the highest `wal_through` of the segments, exactly the set that flush took, are
+//! flushed again at once: the same events in the same groups give the same file names
+//! (segments are named after their smallest id), which replaces the files instead of storing
+//! the events twice (docs/adr/0006-replay-into-pending.md).
 
 #[cfg(test)]
 mod tests;
 mod view;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -27,7 +35,7 @@ use std::time::Instant;
 use sift_core::{Batch, Event, Timestamp};
 
 use crate::retention::Retention;
-use crate::segment::{self, SegmentError, SegmentMeta};
+use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
 
 pub use view::View;
@@ -69,7 +77,7 @@ pub struct Deleted {
 /// What opening the store found.
 #[derive(Debug, Default)]
 pub struct Opened {
-    /// Events replayed from the WAL (now in segments), oldest first, for the ring.
+    /// Events replayed from the WAL (pending again), oldest first, for the ring.
     pub replayed: Vec<Event>,
     /// Bytes of torn or corrupt WAL tails cut off.
     pub wal_truncated_bytes: u64,
@@ -105,8 +113,8 @@ struct Tiers {
 }
 
 impl Store {
-    /// Opens the WAL and the segments under `options.dir`, replays the WAL into segments,
-    /// and returns the replayed events for the ring.
+    /// Opens the WAL and the segments under `options.dir`, replays the WAL into pending (see
+    /// the module docs on recovery), and returns the replayed events for the ring.
     pub fn open(options: StoreOptions) -> Result<(Store, Opened), StoreError> {
         let segments_dir = options.dir.join("segments");
         for dir in [&options.dir, &segments_dir] {
@@ -130,18 +138,27 @@ impl Store {
             tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
             flushing: Mutex::new(()),
         };
-        if !replay.batches.is_empty() {
-            let mut seq = 0;
-            {
-                let mut tiers = store.lock_tiers();
-                for (lsn, events) in replay.batches {
-                    seq += 1;
-                    tiers.pending_events += events.len();
-                    tiers.pending.push((lsn, Arc::new(Batch { seq, events })));
-                }
-            }
-            opened.replayed = store.lock_tiers().pending.iter().flat_map(|(_, b)| b.events.iter().cloned()).collect();
+        // The records of a flush that wrote segments but did not release them.
+        let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
+        let mut replayed = Vec::with_capacity(replay.batches.len());
+        // Sized once: growing a vector of a million events copies it into fresh pages each time.
+        opened.replayed.reserve_exact(replay.batches.iter().map(|(_, events)| events.len()).sum());
+        for (seq, (lsn, events)) in (1..).zip(replay.batches) {
+            let batch = Arc::new(Batch { seq, events });
+            opened.replayed.extend(batch.events.iter().cloned());
+            replayed.push((lsn, batch));
+        }
+        let (rewrite, later): (Vec<_>, Vec<_>) =
+            replayed.into_iter().partition(|(lsn, _)| rewrite_through.is_some_and(|through| *lsn <= through));
+        if !rewrite.is_empty() {
+            store.lock_tiers().pending = rewrite;
             store.flush()?;
+        }
+        {
+            let mut tiers = store.lock_tiers();
+            tiers.pending_events = later.iter().map(|(_, b)| b.events.len()).sum();
+            tiers.pending_since = (!later.is_empty()).then(Instant::now);
+            tiers.pending = later;
         }
         Ok((store, opened))
     }
@@ -177,14 +194,16 @@ impl Store {
         // One set of files per retention class, so that a whole file expires at once; events
         // already past their retention are not written at all.
         let expiry = self.retention.expiry(Timestamp::now());
-        let mut classes: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        // The events are borrowed from the pending batches, never copied.
+        let mut classes: BTreeMap<Cow<'static, str>, Vec<&Event>> = BTreeMap::new();
         for event in batches.iter().flat_map(|b| b.events.iter()).filter(|e| !expiry.is_expired(e)) {
-            classes.entry(self.retention.class_of(event)).or_default().push(event.clone());
+            classes.entry(self.retention.class_of(event)).or_default().push(event);
         }
         let mut written = Vec::new();
         let mut events = 0;
         for (class, members) in &classes {
-            written.extend(segment::write_segment(&self.segments_dir, members, class)?);
+            let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
+            written.extend(segment::write_segment_with(&self.segments_dir, members, class, options)?);
             events += members.len();
         }
         let flushed = Flushed { events, files: written.len() };

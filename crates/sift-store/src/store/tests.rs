@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use sift_core::query::Query;
+use sift_core::query::{FieldSet, Query};
 use sift_core::{Batch, Event, Source, Timestamp};
 
 use super::*;
@@ -58,12 +58,15 @@ fn pending_and_segments_are_one_set_across_a_flush() {
     assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 25);
     let expected: Vec<String> = (0..25).rev().map(|n| format!("event {n}")).collect();
     assert_eq!(all_messages(&store), expected, "newest first, no duplicates, no gaps");
-    let count = store.view().fold(&Query::all(), TimeRange::default(), || 0u64, |n, _| *n += 1, |a, b| a + b).unwrap();
+    let count = store
+        .view()
+        .fold(&Query::all(), FieldSet::NONE, TimeRange::default(), || 0u64, |n, _| *n += 1, |a, b| a + b)
+        .unwrap();
     assert_eq!(count, 25);
 }
 
 #[test]
-fn events_in_the_wal_are_replayed_into_segments_on_open() {
+fn events_in_the_wal_are_replayed_into_pending_on_open() {
     let dir = tempfile::tempdir().unwrap();
     {
         let (store, _) = open(dir.path());
@@ -74,12 +77,43 @@ fn events_in_the_wal_are_replayed_into_segments_on_open() {
     }
     let (store, opened) = open(dir.path());
     assert_eq!(opened.replayed.len(), 20);
-    assert_eq!(store.pending().0, 0, "replayed events are flushed on open");
+    assert_eq!(store.pending().0, 20, "replayed events wait for the flusher");
     assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 50);
+    assert_eq!(store.flush().unwrap().events, 20);
     drop(store);
     let (store, opened) = open(dir.path());
     assert!(opened.replayed.is_empty(), "released after the flush");
     assert_eq!(all_messages(&store).len(), 50);
+}
+
+/// A crash after a flush renamed its segments but before it released the WAL: the flush's
+/// records are replayed and rewritten into the same files, and the later records wait.
+#[test]
+fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        append(&store, 0..30);
+        append(&store, 30..40);
+        // What a flush writes, without its release.
+        let pending = std::mem::take(&mut store.lock_tiers().pending);
+        let through = pending.iter().map(|(lsn, _)| *lsn).max();
+        let events: Vec<&Event> = pending.iter().flat_map(|(_, b)| b.events.iter()).collect();
+        let options = WriteOptions { wal_through: through, ..WriteOptions::default() };
+        segment::write_segment_with(store.segments_dir(), &events, "default", options).unwrap();
+        append(&store, 40..45);
+    }
+    let (store, opened) = open(dir.path());
+    assert_eq!(opened.replayed.len(), 45);
+    assert_eq!(store.pending().0, 5, "only the records after the interrupted flush wait");
+    assert_eq!(store.segment_stats().0, 1, "the rewrite replaced the file");
+    let expected: Vec<String> = (0..45).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected, "newest first, no duplicates, no gaps");
+    store.flush().unwrap();
+    drop(store);
+    let (store, opened) = open(dir.path());
+    assert!(opened.replayed.is_empty());
+    assert_eq!(all_messages(&store), expected);
 }
 
 fn aged(n: u64, severity: sift_core::Severity, hours_ago: i64) -> Event {

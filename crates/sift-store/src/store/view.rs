@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use std::collections::BTreeMap;
 
-use sift_core::query::Query;
+use sift_core::query::{FieldSet, Query};
 use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
@@ -79,9 +79,12 @@ impl View {
     }
 
     /// Folds every matching event into per-task states and merges them (see `Snapshot::fold`).
+    /// `add` may read only `fields` (and what `query` reads): events from segments hold
+    /// placeholders in the others, so that an aggregation reads only its columns.
     pub fn fold<S: Send>(
         &self,
         query: &Query,
+        fields: FieldSet,
         range: TimeRange,
         start: impl Fn() -> S + Sync + Send,
         add: impl Fn(&mut S, &Event) + Sync + Send,
@@ -91,9 +94,10 @@ impl View {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)),
             View::Durable { pending, classes } => {
                 let mut state = pending.fold(query, range, &start, &add, &merge);
+                let columns = Columns::for_fields(fields);
                 for (cutoff, segments) in classes {
                     let on_disk =
-                        segment::aggregate(segments, query, kept(range, *cutoff), Columns::ALL, &start, &add, &merge)?;
+                        segment::aggregate(segments, query, kept(range, *cutoff), columns, &start, &add, &merge)?;
                     state = merge(state, on_disk);
                 }
                 Ok(state)

@@ -44,6 +44,7 @@ async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange) -> Resul
     let folded = tokio::task::spawn_blocking(move || {
         state.ingest.view().fold(
             piped.filter(),
+            piped.fields(),
             range,
             || piped.start(),
             |run, event| run.add(event),

@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 use super::ServeArgs;
 use crate::app::{self, AppState};
 use crate::config::{self, Config};
-use crate::flusher::Flusher;
+use crate::flusher::{FlushPolicy, Flusher};
 use crate::sources::Listeners;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +43,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let state = Arc::new(AppState::open(config)?);
     let flusher = match &state.ingest.store {
         Some(store) => Some(
-            Flusher::start(Arc::clone(store), state.config.retention.check_interval)
+            Flusher::start(Arc::clone(store), flush_policy(&state.config), state.config.retention.check_interval)
                 .context("cannot start the flusher thread")?,
         ),
         None => None,
@@ -132,4 +132,8 @@ fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()>
 #[cfg(not(unix))]
 fn reload_on_hangup(_args: ServeArgs, _state: Arc<AppState>) -> anyhow::Result<()> {
     Ok(())
+}
+
+fn flush_policy(config: &Config) -> FlushPolicy {
+    FlushPolicy { events: config.storage.flush_events, after: config.storage.flush_interval }
 }

@@ -50,6 +50,13 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         |s| values::duration(&s),
         &mut config.storage.wal_fsync_interval,
     );
+    c.set("storage.flush_events", storage.flush_events, values::positive, &mut config.storage.flush_events);
+    c.set(
+        "storage.flush_interval",
+        storage.flush_interval,
+        |s| values::duration(&s),
+        &mut config.storage.flush_interval,
+    );
     c.set("ring.max_events", max_events, values::positive, &mut config.ring.max_events);
     c.set("ring.max_bytes", max_bytes, |s| values::positive_size(&s), &mut config.ring.max_bytes);
     let pipeline = &mut config.pipeline;

@@ -35,6 +35,8 @@ pub(super) const KEYS: &[&str] = &[
     "storage.memory_only",
     "storage.wal_fsync",
     "storage.wal_fsync_interval",
+    "storage.flush_events",
+    "storage.flush_interval",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -131,6 +133,10 @@ pub(super) struct RawStorage {
     pub wal_fsync: Option<String>,
     /// With `wal_fsync = "interval"`, how often. Default `"1s"`.
     pub wal_fsync_interval: Option<String>,
+    /// Pending events that start a flush into segments. Default 1000000.
+    pub flush_events: Option<usize>,
+    /// Longest an event stays pending before a flush into segments. Default `"30s"`.
+    pub flush_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

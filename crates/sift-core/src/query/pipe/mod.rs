@@ -110,9 +110,9 @@ use std::sync::Arc;
 
 pub use table::Table;
 
-use super::{ParseError, Query, parse_filter_prefix};
+use super::{EventField, FieldSet, ParseError, Query, parse_filter_prefix};
 use crate::{Event, Timestamp};
-use events::{EventPlan, Events};
+use events::{EventPlan, EventStep, Events};
 use groups::Groups;
 use table::TablePlan;
 
@@ -161,6 +161,28 @@ pub(crate) enum Plan {
     Table(TablePlan),
 }
 
+impl Plan {
+    fn fields(&self) -> FieldSet {
+        match self {
+            Plan::Table(plan) => {
+                let spec = &plan.spec;
+                let inputs = spec.aggs.iter().filter_map(|agg| agg.input.as_ref());
+                let read: FieldSet = spec.by.iter().chain(inputs).map(|field| field.get.field()).collect();
+                if spec.step.is_some() { read.with(EventField::Time) } else { read }
+            }
+            Plan::Events(plan) => {
+                let sorts = plan.steps.iter().flat_map(|step| match step {
+                    EventStep::Sort(keys) => keys.as_slice(),
+                    EventStep::Limit(_) => &[],
+                });
+                let keys = plan.order.iter().chain(sorts).map(|key| &key.field);
+                let read: FieldSet = plan.columns.iter().chain(keys).map(|field| field.get.field()).collect();
+                read.with(EventField::Time).with(EventField::Id)
+            }
+        }
+    }
+}
+
 impl PipedQuery {
     /// Parses `src`; relative times in the filter count back from the current time.
     pub fn parse(src: &str) -> Result<PipedQuery, ParseError> {
@@ -182,6 +204,13 @@ impl PipedQuery {
 
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// The event fields running the query reads: the filter's, and those its stages read (the
+    /// `by` fields, the aggregates' inputs, `time` for `timechart`; when rows are events, the
+    /// shown and sorted fields with `time` and `id`, which order them). `count()` reads none.
+    pub fn fields(&self) -> FieldSet {
+        self.filter.fields().union(self.plan.fields())
     }
 
     /// Whether any stage follows the filter.

@@ -14,6 +14,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::event::Source;
+use crate::query::EventField;
 use crate::query::field::{FACILITIES, Field, ListField, StrField, TimeField};
 use crate::query::json::{JsonPath, parse_number};
 use crate::{Event, Fields, Severity, Str, Timestamp};
@@ -59,6 +60,21 @@ impl Getter {
             Field::Json(path) if path.split('.').any(str::is_empty) => return Err(BadField::EmptyPathPart),
             Field::Json(path) => Getter::Json(JsonPath::new(path)),
         })
+    }
+
+    /// The event field this reads.
+    pub(crate) fn field(&self) -> EventField {
+        match self {
+            Getter::Id => EventField::Id,
+            Getter::Time(field) => EventField::from(*field),
+            Getter::Source => EventField::Source,
+            Getter::Severity => EventField::Severity,
+            Getter::Facility => EventField::Facility,
+            Getter::Line => EventField::Line,
+            Getter::Str(field) => EventField::from(*field),
+            Getter::List(field) => EventField::from(*field),
+            Getter::Json(_) => EventField::Fields,
+        }
     }
 
     /// What `event` holds in this field. Absent optional strings and empty lists are `None`.

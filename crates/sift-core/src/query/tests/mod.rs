@@ -7,6 +7,7 @@ mod api;
 mod compile;
 mod errors;
 mod matches;
+mod reads;
 
 use std::sync::Arc;
 

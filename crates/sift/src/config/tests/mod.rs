@@ -40,6 +40,8 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("storage.memory_only", c.storage.memory_only.to_string()),
         ("storage.wal_fsync", format!("{:?}", c.storage.wal_fsync).to_lowercase()),
         ("storage.wal_fsync_interval", format!("{:?}", c.storage.wal_fsync_interval)),
+        ("storage.flush_events", c.storage.flush_events.to_string()),
+        ("storage.flush_interval", format!("{:?}", c.storage.flush_interval)),
         ("ring.max_events", c.ring.max_events.to_string()),
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
         ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),

@@ -302,3 +302,19 @@ fn garbage_never_panics() {
     }
     assert!(tried > 10_000, "{tried}");
 }
+
+/// The fields a piped query reads: the filter's and its stages'.
+#[test]
+fn fields_read() {
+    let check = |src: &str, expect: Expect| expect.assert_eq(&format!("{:?}", parse(src).fields()));
+    check("* | stats count()", expect!["{}"]);
+    check("* | stats count() by severity", expect!["{severity}"]);
+    check("host:a | stats count()", expect!["{host}"]);
+    check("* | stats avg(fields.latency) by host", expect!["{host, fields}"]);
+    check("* | stats count(), p99(line) by tags, app | sort -count | limit 3", expect!["{app, line, tags}"]);
+    check("app:x | timechart 1m count() by severity", expect!["{time, app, severity}"]);
+    check("* | top 5 fields.url", expect!["{fields}"]);
+    check("* | fields host, message", expect!["{id, time, host, message}"]);
+    check("* | sort app | limit 3 | sort -line | fields host", expect!["{id, time, host, app, line}"]);
+    check("refused", expect!["{id, time, host, app, severity, message}"]);
+}
