@@ -21,7 +21,7 @@ use axum::http::{Method, Uri};
 use axum::routing::get;
 
 pub use auth::Authenticator;
-pub use dto::EventJson;
+pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
 
 use crate::app::AppState;
