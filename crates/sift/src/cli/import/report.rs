@@ -3,7 +3,7 @@
 //! event is old enough for the server to hide or re-time it, and a summary per file:
 //!
 //! ```text
-//! rejected line 3 of app.log: bad_pri: expected 1-3 digits and '>' after '<' (at byte 4)
+//! rejected line 3 of app.log: bad_pri: PRI above 191 (facility 23, severity 7) (at byte 4)
 //! imported 8 events from 10 syslog lines of app.log; rejected 2: 1 bad_pri, 1 message_too_large
 //! ```
 
