@@ -69,7 +69,7 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
         .rejected
         .iter()
         .take(MAX_LISTED_ERRORS)
-        .map(|(index, rejection)| json!({ "index": index, "error": rejection.message }))
+        .map(|(index, rejection)| json!({ "index": index, "reason": rejection.reason, "error": rejection.message }))
         .collect();
     let answer = json!({ "accepted": report.accepted, "rejected": report.rejected.len(), "errors": errors });
     (status, Json(answer)).into_response()

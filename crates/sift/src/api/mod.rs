@@ -22,7 +22,7 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 
 pub use auth::Authenticator;
-pub use dto::EventJson;
+pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
 
 use crate::app::AppState;

@@ -1,9 +1,10 @@
 //! The command line: `sift serve` and the client commands that talk to a running server
-//! over its HTTP API (`send`, `tail`, `search`, `bench`), plus configuration helpers.
+//! over its HTTP API (`send`, `import`, `tail`, `search`, `bench`), plus configuration helpers.
 
 pub mod bench;
 pub mod client;
 pub mod config_cmd;
+pub mod import;
 pub mod query;
 pub mod search;
 pub mod send;
@@ -30,6 +31,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Send events: a message given as arguments, or one event per line of standard input.
     Send(SendArgs),
+    /// Import log files (syslog text, NDJSON or Logplex frames) into a running server.
+    Import(ImportArgs),
     /// Follow live events matching a query, with a backlog of recent ones.
     Tail(TailArgs),
     /// Search stored events, newest first.
@@ -117,6 +120,37 @@ pub struct SendArgs {
     /// Events per request when reading standard input.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
+}
+
+// No doc comment: clap would show it instead of the subcommand's line in `sift import --help`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Exit status: 0 when every line was imported, 1 when some lines were rejected, \
+2 when the server could not be reached or refused a batch, or a file could not be read.")]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Files to import, in order; `-` is standard input. Gzipped files are read as they are.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The format of every file; without it each file's first non-blank bytes decide:
+    /// `{` is NDJSON, `LEN <` is Logplex frames, anything else syslog lines.
+    #[arg(long, value_enum)]
+    pub format: Option<import::Format>,
+    /// Events per request (at most 1000, the most rejections the server itemises in one answer).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub batch: u16,
+    /// App for syslog and Logplex events that carry none (NDJSON lines are sent as they are).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Host for syslog and Logplex events that carry none.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Channel of the imported syslog and Logplex events (default: the server's `default`).
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Hide the progress bar (it is only drawn when standard error is a terminal).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -260,6 +294,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Send(args) => send::run(args),
+        Command::Import(args) => import::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Search(args) => search::run(args),
         Command::Query(args) => query::run(args),

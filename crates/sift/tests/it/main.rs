@@ -6,6 +6,7 @@ mod cli;
 mod disk_full;
 mod durable;
 mod harness;
+mod import;
 mod ingest;
 mod logplex;
 mod otlp;

@@ -71,6 +71,10 @@ pub struct IngestAnswer {
 #[derive(Debug, Clone, Deserialize)]
 pub struct IngestError {
     pub index: usize,
+    /// The counter label (`message_too_large`, `malformed_json`); servers before it was added
+    /// leave it out.
+    #[serde(default)]
+    pub reason: Option<String>,
     pub error: String,
 }
 
