@@ -7,9 +7,13 @@ use std::io::Read;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use sift_core::Source;
 
 use super::error::ApiError;
+use crate::app::AppState;
+use crate::pipeline::Rejection;
 
 /// The body as sent, or 413 over the limit (`body_too_large`) and 400 for a body cut short.
 pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
@@ -23,6 +27,24 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<By
         } else {
             ApiError::bad_request(format!("the request body could not be read: {error}")).because("body_unreadable")
         }
+    })
+}
+
+/// An ingest body as sent, with whether it is gzipped; a body refused (too large, cut
+/// short, an unknown encoding) is counted against `source` and answered.
+pub async fn read_ingest_body(
+    state: &AppState,
+    source: Source,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Bytes, bool), Response> {
+    let read = match gzipped(headers) {
+        Ok(gzipped) => read_body(headers, body, state.config.http.max_body).await.map(|body| (body, gzipped)),
+        Err(error) => Err(error),
+    };
+    read.map_err(|error| {
+        state.ingest.reject_whole(source, &Rejection::new(error.reason, error.error.clone()));
+        error.into_response()
     })
 }
 

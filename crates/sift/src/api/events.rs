@@ -14,7 +14,7 @@ use sift_core::query::Query;
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
-use super::body::{gzipped, inflate, read_body};
+use super::body::{inflate, read_ingest_body};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
 use crate::app::AppState;
@@ -28,16 +28,9 @@ const MAX_LIMIT: usize = 10_000;
 
 pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let max_body = state.config.http.max_body;
-    let body = match gzipped(&headers) {
-        Ok(gzipped) => read_body(&headers, body, max_body).await.map(|body| (body, gzipped)),
-        Err(error) => Err(error),
-    };
-    let (body, gzipped) = match body {
-        Ok(body) => body,
-        Err(error) => {
-            state.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
-            return error.into_response();
-        }
+    let (body, gzipped) = match read_ingest_body(&state, Source::HttpJson, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
     let ndjson = headers
         .get(header::CONTENT_TYPE)

@@ -23,7 +23,7 @@ use sift_core::{Event, Source, Str, Timestamp};
 use sift_store::Token;
 
 use super::auth::decode_basic;
-use super::body::{gzipped, inflate, read_body};
+use super::body::{inflate, read_ingest_body};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::config::User;
@@ -37,16 +37,9 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         return error.into_response();
     }
     let max_body = state.config.http.max_body;
-    let body = match gzipped(&headers) {
-        Ok(gzipped) => read_body(&headers, body, max_body).await.map(|body| (body, gzipped)),
-        Err(error) => Err(error),
-    };
-    let (body, gzipped) = match body {
-        Ok(body) => body,
-        Err(error) => {
-            state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
-            return error.into_response();
-        }
+    let (body, gzipped) = match read_ingest_body(&state, SOURCE, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
     let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
