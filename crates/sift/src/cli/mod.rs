@@ -231,21 +231,27 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     /// Protocol to send with.
-    #[arg(long, default_value = "http-json")]
-    pub protocol: String,
+    #[arg(long, value_enum, default_value_t = BenchProtocol::HttpJson)]
+    pub protocol: BenchProtocol,
+    /// The server's syslog listener, for syslog-tcp and syslog-udp.
+    #[arg(long, default_value = "127.0.0.1:5514")]
+    pub syslog: String,
+    /// The server's Popcorn listener, for popcorn.
+    #[arg(long, default_value = "127.0.0.1:9125")]
+    pub popcorn: String,
     /// Events to send in all.
     #[arg(long, short = 'n', default_value_t = 1_000_000)]
     pub count: u64,
     /// Target events per second (0: as fast as possible).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
-    /// Concurrent connections.
+    /// Concurrent connections (for UDP: sockets).
     #[arg(long, short = 'c', default_value_t = 4)]
     pub connections: usize,
-    /// Events per request.
+    /// Events per request (http-json, logplex, otlp).
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
-    /// Bytes of message text per event.
+    /// Bytes of message text per event; for syslog and logplex, of the whole syslog message.
     #[arg(long, default_value_t = 200)]
     pub message_size: usize,
     /// Measure end-to-end latency through a live tail (ingest to SSE client).
@@ -257,6 +263,23 @@ pub struct BenchArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The wire protocols `sift bench` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchProtocol {
+    /// NDJSON to `POST /api/v1/events`.
+    HttpJson,
+    /// RFC 5424, octet-counted, over TCP to --syslog.
+    SyslogTcp,
+    /// RFC 5424, one message per datagram, to --syslog.
+    SyslogUdp,
+    /// Popcorn v2 protobuf datagrams to --popcorn.
+    Popcorn,
+    /// Logplex frames to `POST /logs`, with a channel token the bench creates.
+    Logplex,
+    /// OTLP/HTTP protobuf to `POST /v1/logs`.
+    Otlp,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -2,6 +2,7 @@
 //! as clients do.
 
 mod auth;
+mod bench;
 mod cli;
 mod disk_full;
 mod durable;

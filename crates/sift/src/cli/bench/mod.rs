@@ -1,28 +1,39 @@
-//! `sift bench`: a load generator that reports what the server sustained.
+//! `sift bench`: a load generator that reports what the server sustained, over any of the
+//! server's wire protocols (`--protocol`, one generator file each: [`http_json`],
+//! [`syslog`], [`popcorn`], [`logplex`], [`otlp`]).
 //!
-//! It sends `--count` events over `--connections` HTTP connections (one client each), in
-//! NDJSON batches of `--batch` from pre-built [`body`] templates, optionally paced to `--rate`
-//! events a second overall (batch `n` is due at `start + n * batch / rate`; each connection
-//! waits for its answer before the next batch, so a server that falls behind never has more
-//! than `--connections` batches in flight). It measures accepted events a second, body MB a
-//! second and request latency.
+//! Every message is generated before the clock starts ([`template`]); sending costs a copy
+//! and a stamp of the send time. HTTP protocols go through [`http`] (`--connections`
+//! clients, batches of `--batch`), syslog and Popcorn through [`socket`] (`--connections`
+//! TCP connections or UDP sockets), all optionally paced to `--rate` events a second overall.
 //!
-//! With `--latency` (the default) it also measures ingest-to-tail latency: before sending it
-//! opens `GET /api/v1/tail?q=fields.bench_run:RUN&backlog=0` and waits for `ready`; every event
-//! carries the run id and its send time (`fields.bench_sent_us`), and the tail reader records
-//! arrival minus send time. After the last answer it waits until the tail has seen (or been
-//! told it dropped) every accepted event, or until 5 s pass without one.
+//! What counts is what the server took: the bench reads `protocols.<name>` of
+//! `/api/v1/stats` before and after ([`counters`]), waits until the server has accounted for
+//! everything sent (or its counters stop moving: lost datagrams never arrive), and reports
+//! accepted events a second over the run and, for UDP, the loss. With `--latency` (the
+//! default) it also measures ingest-to-tail latency through a live tail ([`tail`]) for the
+//! protocols whose events can carry the run id and send time (all but Popcorn).
 //!
-//! Rejected events and failed requests are counted, reported with their first reason, and make
-//! the exit status 1. A refused connection or refused credentials stop the run at once.
+//! Rejected or malformed events and failed requests are counted, reported with their first
+//! reason, and make the exit status 1; datagrams lost on the way are a measurement, not a
+//! failure. A refused connection or refused credentials stop the run at once.
 
-mod body;
+mod counters;
+mod http;
+mod http_json;
+mod logplex;
+mod otlp;
+mod popcorn;
 mod report;
+mod socket;
+mod syslog;
+mod tail;
+mod template;
+mod text;
 
 use std::io::IsTerminal;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -30,28 +41,61 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use rand::Rng;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
-use self::body::Template;
+use self::counters::Counters;
 use self::report::{EndToEnd, Percentiles, Report};
-use super::BenchArgs;
-use super::client::{Client, RequestError, SseMessage, SseStream, current_thread_runtime};
-use super::tail::dropped_count;
+use self::syslog::Framing;
+use super::client::{Client, current_thread_runtime};
+use super::{BenchArgs, BenchProtocol};
 
-/// How long the tail may take to say `ready`.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long, after the last answer, the tail may go without an event before the run ends.
-const TAIL_SILENCE: Duration = Duration::from_secs(5);
-/// Events held in templates in all (fewer templates for larger batches, at least one).
+/// Events held in HTTP templates in all (fewer templates for larger batches, at least one).
 const TEMPLATE_EVENTS: usize = 65_536;
 const MAX_TEMPLATES: usize = 16;
+/// Messages in a socket protocol's template, sent in turn.
+const SOCKET_TEMPLATE: usize = 16_384;
 /// Highest latency recorded, in µs; longer ones count as this.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// How long the server's counters may stand still before the bench stops waiting for the
+/// rest of what it sent (datagrams the kernel dropped, events the server is still storing).
+const SETTLE_QUIET: Duration = Duration::from_secs(2);
+
+impl BenchProtocol {
+    /// The name of its counters in `/api/v1/stats`.
+    fn counters_name(self) -> &'static str {
+        match self {
+            BenchProtocol::HttpJson => "http_json",
+            BenchProtocol::SyslogTcp => "syslog_tcp",
+            BenchProtocol::SyslogUdp => "syslog_udp",
+            BenchProtocol::Popcorn => "popcorn",
+            BenchProtocol::Logplex => "logplex",
+            BenchProtocol::Otlp => "otlp",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            BenchProtocol::HttpJson => "http-json",
+            BenchProtocol::SyslogTcp => "syslog-tcp",
+            BenchProtocol::SyslogUdp => "syslog-udp",
+            BenchProtocol::Popcorn => "popcorn",
+            BenchProtocol::Logplex => "logplex",
+            BenchProtocol::Otlp => "otlp",
+        }
+    }
+
+    /// The live tail's query for a run's events, when they carry the run id.
+    fn tail_query(self, run: &str) -> Option<String> {
+        match self {
+            BenchProtocol::HttpJson | BenchProtocol::Otlp => Some(format!("fields.bench_run:{run}")),
+            BenchProtocol::SyslogTcp | BenchProtocol::SyslogUdp | BenchProtocol::Logplex => {
+                Some(syslog::tail_query(run))
+            }
+            BenchProtocol::Popcorn => None,
+        }
+    }
+}
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.protocol != "http-json" {
-        anyhow::bail!("protocol {:?} is not supported yet, supported: http-json", args.protocol);
-    }
     if args.count == 0 {
         anyhow::bail!("--count must be at least 1");
     }
@@ -63,23 +107,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let run_id = run_id(&mut rand::thread_rng());
-    let plan = Arc::new(Plan::new(&args, &run_id));
-    let clients = (0..args.connections).map(|_| Client::new(&args.client)).collect::<anyhow::Result<Vec<_>>>()?;
-    let tail_client = Client::new(&args.client)?;
+    let client = Client::new(&args.client)?;
     if !args.quiet {
+        let target = match args.protocol {
+            BenchProtocol::SyslogTcp | BenchProtocol::SyslogUdp => args.syslog.clone(),
+            BenchProtocol::Popcorn => args.popcorn.clone(),
+            _ => client.base().to_owned(),
+        };
         eprintln!(
-            "sending {} events to {} over {} connections (bench run {run_id})",
+            "sending {} events to {target} over {} {} connections (bench run {run_id})",
             args.count,
-            tail_client.base(),
-            args.connections
+            args.connections,
+            args.protocol.name()
         );
     }
-    // One thread: the server under test usually shares the machine, and one thread sends
-    // 500k events/s with room to spare (measured: about 10% of a core, and less system time
-    // than a multi-threaded runtime's cross-thread wake-ups cost when following the tail).
+    // One thread for the HTTP clients and the tail: the server under test usually shares
+    // the machine, and one thread sends 500k events/s with room to spare (measured: about
+    // 10% of a core). Socket senders are threads of their own.
     let runtime = current_thread_runtime()?;
-    let outcome = runtime.block_on(bench(&args, plan, clients, &tail_client, &run_id))?;
-    let Outcome { report, problems } = outcome;
+    let report = runtime.block_on(bench(&args, &client, &run_id))?;
+    let Outcome { report, problems } = report;
     for problem in &problems {
         eprintln!("warning: {problem}");
     }
@@ -92,86 +139,93 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// What every sender shares: the bodies and how many events go out, when.
-struct Plan {
-    templates: Vec<Template>,
-    count: u64,
-    batch: u64,
-    /// Events a second overall; 0 for as fast as the server answers.
-    rate: u64,
-}
-
-impl Plan {
-    fn new(args: &BenchArgs, run_id: &str) -> Plan {
-        let batches = args.count.div_ceil(args.batch as u64);
-        let templates = (TEMPLATE_EVENTS / args.batch).clamp(1, MAX_TEMPLATES).min(batches as usize);
-        let events = (args.batch as u64).min(args.count) as usize;
-        let mut rng = rand::thread_rng();
-        let templates =
-            (0..templates).map(|_| Template::generate(&mut rng, events, args.message_size, run_id)).collect();
-        Plan { templates, count: args.count, batch: args.batch as u64, rate: args.rate }
-    }
-}
-
 struct Outcome {
     report: Report,
     /// Things the user must know about the run, printed as warnings.
     problems: Vec<String>,
 }
 
-async fn bench(
-    args: &BenchArgs,
-    plan: Arc<Plan>,
-    clients: Vec<Client>,
-    tail_client: &Client,
-    run_id: &str,
-) -> anyhow::Result<Outcome> {
+/// What a sender reports, whatever the transport.
+struct Sending {
+    events: u64,
+    bytes: u64,
+    /// Failed requests (HTTP) or writes (sockets).
+    errors: u64,
+    /// Events the server can have taken: those not in a failed request or write.
+    delivered: u64,
+    /// For JSON: what the answers said.
+    answered: Option<(u64, u64)>,
+    request_latency: Option<Percentiles>,
+    /// When the last HTTP answer came; socket runs end when the server's counters settle.
+    finished: Option<tokio::time::Instant>,
+    problems: Vec<String>,
+}
+
+async fn bench(args: &BenchArgs, client: &Client, run_id: &str) -> anyhow::Result<Outcome> {
+    let protocol = args.protocol;
+    let token = match protocol {
+        BenchProtocol::Logplex => {
+            Some(logplex::create_channel(client, run_id).await.context("creating a Logplex channel for the run")?)
+        }
+        _ => None,
+    };
+    let before = counters::read(client, protocol.counters_name()).await?;
     let (goal_sender, goal) = watch::channel(None);
-    let tail = if args.latency {
-        let (stream, counts) = open_tail(tail_client, run_id)
-            .await
-            .context("opening the live tail for end-to-end latency (--latency false skips it)")?;
-        Some(tokio::spawn(follow(stream, counts, goal)))
-    } else {
-        None
+    let tail = match protocol.tail_query(run_id).filter(|_| args.latency) {
+        Some(query) => {
+            let (stream, counts) = tail::open(client, &query)
+                .await
+                .context("opening the live tail for end-to-end latency (--latency false skips it)")?;
+            Some(tokio::spawn(tail::follow(stream, counts, goal)))
+        }
+        None => None,
     };
 
     let progress = progress_bar(args);
-    let shared =
-        Arc::new(Shared { plan, next_batch: AtomicU64::new(0), abort: AtomicBool::new(false), start: Instant::now() });
-    let senders: Vec<_> =
-        clients.into_iter().map(|client| tokio::spawn(send(Arc::clone(&shared), client, progress.clone()))).collect();
-    let mut total = Sent::new();
-    for sender in senders {
-        total.merge(sender.await?);
-    }
-    let seconds = shared.start.elapsed().as_secs_f64();
-    if let Some(fatal) = total.fatal {
-        progress.abandon();
-        return Err(fatal.into());
-    }
+    let (sending, start) = match protocol {
+        BenchProtocol::SyslogTcp | BenchProtocol::SyslogUdp | BenchProtocol::Popcorn => {
+            let plan = socket_plan(args, run_id)?;
+            let bar = progress.clone();
+            let (sent, start) = tokio::task::spawn_blocking(move || socket::run(plan, bar)).await?;
+            let mut problems = Vec::new();
+            if let Some(first) = &sent.first_error {
+                problems.push(format!("{} messages could not be sent; the first error: {first}", sent.failed));
+            }
+            if sent.events == 0 {
+                progress.abandon();
+                anyhow::bail!("nothing could be sent: {}", sent.first_error.unwrap_or_default());
+            }
+            let sending = Sending {
+                events: sent.events,
+                bytes: sent.bytes,
+                errors: u64::from(sent.failed > 0),
+                delivered: sent.events,
+                answered: None,
+                request_latency: None,
+                finished: None,
+                problems,
+            };
+            (sending, tokio::time::Instant::from_std(start))
+        }
+        _ => send_http(args, run_id, token, &progress).await?,
+    };
+    progress.set_message("waiting for the server's counters");
+    let (server, end) =
+        counters::settle(client, protocol.counters_name(), before, sending.delivered, SETTLE_QUIET).await?;
+    let Sending { events, bytes, errors, delivered, answered, request_latency, finished, mut problems } = sending;
+    // The server counts an HTTP request's events before it answers.
+    let end = finished.unwrap_or(end);
+    let seconds = end.saturating_duration_since(start).as_secs_f64().max(f64::MIN_POSITIVE);
+    let (accepted, rejected) = answered.unwrap_or((server.accepted, server.malformed));
+    problems.extend(server_problems(protocol, delivered, server));
 
-    let mut problems = Vec::new();
-    if let Some(first) = &total.first_rejection {
-        problems.push(format!("the server rejected {} events; the first because: {first}", total.rejected));
-    }
-    if let Some(first) = &total.first_error {
-        problems.push(format!("{} requests failed; the first with: {first}", total.errors));
-    }
-    let answered = total.events - total.failed_events;
-    if total.accepted + total.rejected != answered {
-        problems.push(format!(
-            "the server's answers count {} accepted and {} rejected events, but those requests held {answered}",
-            total.accepted, total.rejected
-        ));
-    }
     let end_to_end = match tail {
         None => None,
         Some(tail) => {
             progress.set_message("waiting for the live tail");
-            let _ = goal_sender.send(Some(total.accepted));
+            let _ = goal_sender.send(Some(accepted));
             let counts = tail.await?;
-            problems.extend(counts.problems(total.accepted));
+            problems.extend(counts.problems(accepted));
             Some(EndToEnd {
                 latency: Percentiles::of(&counts.latency),
                 received: counts.received,
@@ -180,254 +234,144 @@ async fn bench(
         }
     };
     progress.finish_and_clear();
+    let http = !matches!(protocol, BenchProtocol::SyslogTcp | BenchProtocol::SyslogUdp | BenchProtocol::Popcorn);
     let report = Report {
-        protocol: args.protocol.clone(),
+        protocol: protocol.name().to_owned(),
         connections: args.connections,
-        batch: args.batch,
+        batch: http.then_some(args.batch),
         message_size: args.message_size,
-        events_sent: total.events,
-        events_accepted: total.accepted,
-        events_rejected: total.rejected,
-        errors: total.errors,
+        events_sent: events,
+        events_accepted: accepted,
+        events_rejected: rejected,
+        errors,
         seconds,
-        bytes_sent: total.bytes,
-        request_latency: Percentiles::of(&total.latency),
+        bytes_sent: bytes,
+        request_latency,
         end_to_end,
+        server,
     };
     Ok(Outcome { report, problems })
 }
 
-struct Shared {
-    plan: Arc<Plan>,
-    /// The next batch to send, numbered from 0 across all connections.
-    next_batch: AtomicU64,
-    /// Set when one sender met an error that ends the run.
-    abort: AtomicBool,
-    start: Instant,
+/// Sends over HTTP; returns the tally and the start, and the run ends at the last answer.
+async fn send_http(
+    args: &BenchArgs,
+    run_id: &str,
+    token: Option<String>,
+    progress: &ProgressBar,
+) -> anyhow::Result<(Sending, tokio::time::Instant)> {
+    let plan = http_plan(args, run_id, token);
+    let clients = (0..args.connections).map(|_| Client::new(&args.client)).collect::<anyhow::Result<Vec<_>>>()?;
+    let shared = http::Shared::new(plan);
+    let senders: Vec<_> = clients
+        .into_iter()
+        .map(|client| tokio::spawn(http::send(std::sync::Arc::clone(&shared), client, progress.clone())))
+        .collect();
+    let mut total = http::Sent::new();
+    for sender in senders {
+        total.merge(sender.await?);
+    }
+    let finished = tokio::time::Instant::now();
+    if let Some(fatal) = total.fatal {
+        progress.abandon();
+        return Err(fatal.into());
+    }
+    let mut problems = Vec::new();
+    if let Some(first) = &total.first_rejection {
+        problems.push(format!("the server rejected {} events; the first because: {first}", total.rejected));
+    }
+    if let Some(first) = &total.first_error {
+        problems.push(format!("{} requests failed; the first with: {first}", total.errors));
+    }
+    let delivered = total.events - total.failed_events;
+    let json = matches!(args.protocol, BenchProtocol::HttpJson);
+    if json && total.accepted + total.rejected != delivered {
+        problems.push(format!(
+            "the server's answers count {} accepted and {} rejected events, but those requests held {delivered}",
+            total.accepted, total.rejected
+        ));
+    }
+    let sending = Sending {
+        events: total.events,
+        bytes: total.bytes,
+        errors: total.errors,
+        delivered,
+        answered: json.then_some((total.accepted, total.rejected)),
+        request_latency: Percentiles::of(&total.latency),
+        finished: Some(finished),
+        problems,
+    };
+    Ok((sending, shared.start))
 }
 
-/// One sender's tally, merged into the run's.
-struct Sent {
-    events: u64,
-    accepted: u64,
-    rejected: u64,
-    errors: u64,
-    /// Events in the failed requests.
-    failed_events: u64,
-    bytes: u64,
-    /// Request latency in µs, of the requests the server answered.
-    latency: Histogram<u64>,
-    first_rejection: Option<String>,
-    first_error: Option<String>,
-    fatal: Option<RequestError>,
+fn http_plan(args: &BenchArgs, run_id: &str, token: Option<String>) -> http::Plan {
+    let mut rng = rand::thread_rng();
+    let batches = args.count.div_ceil(args.batch as u64);
+    let templates = (TEMPLATE_EVENTS / args.batch).clamp(1, MAX_TEMPLATES).min(batches as usize);
+    let size = args.message_size;
+    let mut generate = |events: usize| match (&args.protocol, &token) {
+        (BenchProtocol::Logplex, Some(token)) => logplex::generate(&mut rng, events, size, run_id, token),
+        (BenchProtocol::Otlp, _) => otlp::generate(&mut rng, events, size, run_id),
+        _ => http_json::generate(&mut rng, events, size, run_id),
+    };
+    let full_events = (args.batch as u64).min(args.count) as usize;
+    let full = (0..templates).map(|_| generate(full_events)).collect();
+    let rest = (args.count % args.batch as u64) as usize;
+    let last = (rest > 0 && args.count > args.batch as u64).then(|| generate(rest));
+    let endpoint = match (args.protocol, token) {
+        (BenchProtocol::Logplex, Some(token)) => http::Endpoint::Logplex { token },
+        (BenchProtocol::Otlp, _) => http::Endpoint::Otlp,
+        _ => http::Endpoint::Events,
+    };
+    http::Plan { endpoint, full, last, count: args.count, batch: args.batch as u64, rate: args.rate }
 }
 
-impl Sent {
-    fn new() -> Sent {
-        Sent {
-            events: 0,
-            accepted: 0,
-            rejected: 0,
-            errors: 0,
-            failed_events: 0,
-            bytes: 0,
-            latency: latency_histogram(),
-            first_rejection: None,
-            first_error: None,
-            fatal: None,
+fn socket_plan(args: &BenchArgs, run_id: &str) -> anyhow::Result<socket::Plan> {
+    let mut rng = rand::thread_rng();
+    let messages = SOCKET_TEMPLATE.min(args.count as usize);
+    let size = args.message_size;
+    let (transport, target, template) = match args.protocol {
+        BenchProtocol::SyslogTcp => (
+            socket::Transport::Tcp,
+            resolve(&args.syslog, "--syslog")?,
+            syslog::generate(&mut rng, messages, size, run_id, Framing::OctetCounted, None),
+        ),
+        BenchProtocol::SyslogUdp => (
+            socket::Transport::Udp,
+            resolve(&args.syslog, "--syslog")?,
+            syslog::generate(&mut rng, messages, size, run_id, Framing::Bare, None),
+        ),
+        _ => {
+            (socket::Transport::Udp, resolve(&args.popcorn, "--popcorn")?, popcorn::generate(&mut rng, messages, size))
         }
-    }
-
-    fn merge(&mut self, other: Sent) {
-        self.events += other.events;
-        self.accepted += other.accepted;
-        self.rejected += other.rejected;
-        self.errors += other.errors;
-        self.failed_events += other.failed_events;
-        self.bytes += other.bytes;
-        let _ = self.latency.add(&other.latency);
-        self.first_rejection = self.first_rejection.take().or(other.first_rejection);
-        self.first_error = self.first_error.take().or(other.first_error);
-        self.fatal = self.fatal.take().or(other.fatal);
-    }
+    };
+    Ok(socket::Plan { transport, target, template, count: args.count, rate: args.rate, connections: args.connections })
 }
 
-/// One connection's loop: take the next batch, wait for its time under `--rate`, send it.
-async fn send(shared: Arc<Shared>, client: Client, progress: ProgressBar) -> Sent {
-    let plan = &shared.plan;
-    let mut sent = Sent::new();
-    while !shared.abort.load(Ordering::Relaxed) {
-        let batch = shared.next_batch.fetch_add(1, Ordering::Relaxed);
-        let first = batch.saturating_mul(plan.batch);
-        if first >= plan.count {
-            break;
-        }
-        let events = plan.batch.min(plan.count - first);
-        if plan.rate > 0 {
-            let due = Duration::from_secs_f64(first as f64 / plan.rate as f64);
-            tokio::time::sleep_until(shared.start + due).await;
-        }
-        let template = &plan.templates[(batch % plan.templates.len() as u64) as usize];
-        let body = template.body(events as usize, now_us);
-        sent.events += events;
-        sent.bytes += body.len() as u64;
-        let started = Instant::now();
-        match client.post_events(body, "application/x-ndjson").await {
-            Ok(answer) => {
-                sent.latency.saturating_record(started.elapsed().as_micros() as u64);
-                sent.accepted += answer.accepted;
-                sent.rejected += answer.rejected;
-                if sent.first_rejection.is_none() {
-                    sent.first_rejection = answer.errors.into_iter().next().map(|e| e.error);
-                    if sent.first_rejection.is_none() && answer.rejected > 0 {
-                        sent.first_rejection = Some("no reason given".to_owned());
-                    }
-                }
-            }
-            Err(error) if error.is_fatal() => {
-                shared.abort.store(true, Ordering::Relaxed);
-                sent.fatal = Some(error);
-                break;
-            }
-            Err(error) => {
-                sent.errors += 1;
-                sent.failed_events += events;
-                sent.first_error.get_or_insert_with(|| error.to_string());
-            }
-        }
-        progress.inc(events);
-    }
-    sent
+fn resolve(addr: &str, flag: &str) -> anyhow::Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .with_context(|| format!("invalid {flag} {addr:?}: expected HOST:PORT"))?
+        .next()
+        .with_context(|| format!("{flag} {addr:?} resolves to no address"))
 }
 
-/// What the live tail saw.
-struct TailCounts {
-    ready: bool,
-    received: u64,
-    dropped: u64,
-    /// Events without a readable `fields.bench_sent_us`.
-    unstamped: u64,
-    /// Arrival minus send time, µs.
-    latency: Histogram<u64>,
-    /// Why the tail stopped before seeing every accepted event, if it did.
-    stopped: Option<String>,
-}
-
-impl TailCounts {
-    fn new() -> TailCounts {
-        TailCounts { ready: false, received: 0, dropped: 0, unstamped: 0, latency: latency_histogram(), stopped: None }
+/// What the server's counters say went wrong, if anything.
+fn server_problems(protocol: BenchProtocol, delivered: u64, server: Counters) -> Vec<String> {
+    let mut problems = Vec::new();
+    let udp = matches!(protocol, BenchProtocol::SyslogUdp | BenchProtocol::Popcorn);
+    if server.malformed > 0 {
+        problems.push(format!("the server counted {} malformed {} messages", server.malformed, protocol.name()));
     }
-
-    /// Handles one message; `now` is read once per chunk, as its events arrived together.
-    fn on_message(&mut self, message: SseMessage<'_>, now: &mut Option<u64>) {
-        match message.event {
-            "event" => {
-                self.received += 1;
-                match body::sent_stamp(message.data) {
-                    Some(sent) => {
-                        let now = *now.get_or_insert_with(now_us);
-                        self.latency.saturating_record(now.saturating_sub(sent));
-                    }
-                    None => self.unstamped += 1,
-                }
-            }
-            "dropped" => self.dropped += dropped_count(message.data).unwrap_or(0),
-            "ready" => self.ready = true,
-            _ => {}
-        }
+    if server.dropped > 0 {
+        problems.push(format!("the server dropped {} messages (see dropped in /api/v1/stats)", server.dropped));
     }
-
-    fn seen(&self) -> u64 {
-        self.received + self.dropped
+    if server.received < delivered && !udp {
+        problems.push(format!(
+            "the server accounted for {} of the {delivered} events sent before its counters stopped moving",
+            server.received
+        ));
     }
-
-    fn problems(&self, accepted: u64) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.seen() < accepted {
-            let why = self.stopped.as_deref().unwrap_or("it stopped");
-            problems.push(format!(
-                "the live tail accounted for {} of {accepted} accepted events ({} received, {} dropped): {why}",
-                self.seen(),
-                self.received,
-                self.dropped
-            ));
-        }
-        if self.unstamped > 0 {
-            problems.push(format!("{} tail events had no readable fields.bench_sent_us", self.unstamped));
-        }
-        problems
-    }
-}
-
-/// Opens the tail for this run's events and waits for its `ready`.
-async fn open_tail(client: &Client, run_id: &str) -> anyhow::Result<(SseStream, TailCounts)> {
-    let query = format!("fields.bench_run:{run_id}");
-    let mut stream = client.open_sse("/api/v1/tail", &[("q", &query), ("backlog", "0")]).await?;
-    let mut counts = TailCounts::new();
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while !counts.ready {
-        let mut now = None;
-        let read = stream.read(|message| {
-            counts.on_message(message, &mut now);
-            anyhow::Ok(())
-        });
-        match tokio::time::timeout_at(deadline, read).await {
-            Err(_) => anyhow::bail!("the live tail did not send `ready` within {} s", READY_TIMEOUT.as_secs()),
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => anyhow::bail!("the server ended the live tail before it was ready"),
-            Ok(Err(error)) => return Err(error),
-        }
-    }
-    Ok((stream, counts))
-}
-
-/// Reads the tail until it has accounted for `goal` events (known once sending is over), or
-/// until it has been silent for [`TAIL_SILENCE`] after that.
-async fn follow(mut stream: SseStream, mut counts: TailCounts, mut goal: watch::Receiver<Option<u64>>) -> TailCounts {
-    let mut last_event = Instant::now();
-    loop {
-        let target = *goal.borrow_and_update();
-        if target.is_some_and(|target| counts.seen() >= target) {
-            break;
-        }
-        let before = counts.seen();
-        let mut now = None;
-        let read = stream.read(|message| {
-            counts.on_message(message, &mut now);
-            anyhow::Ok(())
-        });
-        let result = match target {
-            None => tokio::select! {
-                result = read => result,
-                changed = goal.changed() => match changed {
-                    Ok(()) => continue,
-                    Err(_) => break,
-                },
-            },
-            Some(_) => match tokio::time::timeout_at(last_event + TAIL_SILENCE, read).await {
-                Ok(result) => result,
-                Err(_) => {
-                    counts.stopped = Some(format!("no event came for {} s", TAIL_SILENCE.as_secs()));
-                    break;
-                }
-            },
-        };
-        if counts.seen() > before {
-            last_event = Instant::now();
-        }
-        match result {
-            Ok(true) => {}
-            Ok(false) => {
-                counts.stopped = Some("the server ended the tail stream".to_owned());
-                break;
-            }
-            Err(error) => {
-                counts.stopped = Some(format!("reading the tail failed: {error:#}"));
-                break;
-            }
-        }
-    }
-    counts
+    problems
 }
 
 fn progress_bar(args: &BenchArgs) -> ProgressBar {
@@ -449,7 +393,7 @@ fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_max(MAX_LATENCY_US, 3).expect("constant histogram bounds are valid")
 }
 
-/// Microseconds since the epoch, the unit of `fields.bench_sent_us`.
+/// Microseconds since the epoch, the unit of the send times events carry.
 fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

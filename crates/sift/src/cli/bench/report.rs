@@ -5,6 +5,8 @@
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
+use super::counters::Counters;
+
 /// p50, p90, p99 and max of a latency histogram, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Percentiles {
@@ -62,7 +64,8 @@ pub(super) struct EndToEnd {
 pub(super) struct Report {
     pub protocol: String,
     pub connections: usize,
-    pub batch: usize,
+    /// Events per request; `None` for socket protocols.
+    pub batch: Option<usize>,
     pub message_size: usize,
     /// Events in every request sent, answered or not.
     pub events_sent: u64,
@@ -75,8 +78,10 @@ pub(super) struct Report {
     /// Request body bytes sent.
     pub bytes_sent: u64,
     pub request_latency: Option<Percentiles>,
-    /// `None` without `--latency`.
+    /// `None` without `--latency`, or for a protocol whose events cannot be followed.
     pub end_to_end: Option<EndToEnd>,
+    /// What the server's counters of the protocol say it took during the run.
+    pub server: Counters,
 }
 
 impl Report {
@@ -86,6 +91,15 @@ impl Report {
 
     fn mb_per_sec(&self) -> f64 {
         per_second(self.bytes_sent as f64 / 1e6, self.seconds)
+    }
+
+    /// Events sent that the server did not accept, in percent of those sent: over UDP,
+    /// datagrams the kernel dropped plus those the server dropped.
+    fn loss_percent(&self) -> f64 {
+        if self.events_sent == 0 {
+            return 0.0;
+        }
+        self.events_sent.saturating_sub(self.events_accepted) as f64 * 100.0 / self.events_sent as f64
     }
 
     pub(super) fn to_json(&self) -> Value {
@@ -104,30 +118,45 @@ impl Report {
             "seconds": round(self.seconds, 3),
             "events_per_sec": round(self.events_per_sec(), 1),
             "mb_per_sec": round(self.mb_per_sec(), 3),
+            "loss_pct": round(self.loss_percent(), 4),
             "request_latency_ms": Percentiles::json(self.request_latency),
             "e2e_latency_ms": e2e,
+            "server": {
+                "received": self.server.received,
+                "accepted": self.server.accepted,
+                "malformed": self.server.malformed,
+                "dropped": self.server.dropped,
+            },
         })
     }
 
     pub(super) fn to_text(&self) -> String {
+        let batches = self.batch.map(|batch| format!(", batches of {batch}")).unwrap_or_default();
         let mut text = format!(
-            "sent               {} events in {:.3} s ({}, {} connections, batches of {}, {}-byte messages)\n\
-             accepted           {}, rejected {}, failed requests {}\n\
-             throughput         {:.0} events/s, {:.2} MB/s\n\
-             request latency    {}\n",
+            "sent               {} events in {:.3} s ({}, {} connections{batches}, {}-byte messages)\n\
+             accepted           {}, rejected {}, failed {} {}, not accepted {:.3}%\n\
+             server counted     received {}, accepted {}, malformed {}, dropped {}\n\
+             throughput         {:.0} events/s accepted, {:.2} MB/s sent\n",
             self.events_sent,
             self.seconds,
             self.protocol,
             self.connections,
-            self.batch,
             self.message_size,
             self.events_accepted,
             self.events_rejected,
             self.errors,
+            if self.batch.is_some() { "requests" } else { "writes" },
+            self.loss_percent(),
+            self.server.received,
+            self.server.accepted,
+            self.server.malformed,
+            self.server.dropped,
             self.events_per_sec(),
             self.mb_per_sec(),
-            Percentiles::text(self.request_latency),
         );
+        if self.request_latency.is_some() {
+            text.push_str(&format!("request latency    {}\n", Percentiles::text(self.request_latency)));
+        }
         if let Some(e2e) = &self.end_to_end {
             text.push_str(&format!(
                 "end-to-end latency {} (ingest to live tail; received {}, dropped {})\n",
@@ -175,7 +204,7 @@ mod tests {
         Report {
             protocol: "http-json".into(),
             connections: 4,
-            batch: 1000,
+            batch: Some(1000),
             message_size: 200,
             events_sent: 2000,
             events_accepted: 1990,
@@ -185,12 +214,13 @@ mod tests {
             bytes_sent: 700_000,
             request_latency: Percentiles::of(&histogram([1200, 1900])),
             end_to_end: Some(EndToEnd { latency: Percentiles::of(&histogram(1..=1000)), received: 1900, dropped: 90 }),
+            server: Counters { received: 2000, accepted: 1990, malformed: 10, dropped: 0 },
         }
     }
 
     #[test]
     fn json_summary() {
-        expect![[r#"{"protocol":"http-json","events_sent":2000,"events_accepted":1990,"events_rejected":10,"errors":0,"seconds":0.5,"events_per_sec":3980.0,"mb_per_sec":1.4,"request_latency_ms":{"p50":1.2,"p90":1.9,"p99":1.9,"max":1.9},"e2e_latency_ms":{"p50":0.5,"p90":0.9,"p99":0.99,"max":1.0,"received":1900,"dropped":90}}"#]]
+        expect![[r#"{"protocol":"http-json","events_sent":2000,"events_accepted":1990,"events_rejected":10,"errors":0,"seconds":0.5,"events_per_sec":3980.0,"mb_per_sec":1.4,"loss_pct":0.5,"request_latency_ms":{"p50":1.2,"p90":1.9,"p99":1.9,"max":1.9},"e2e_latency_ms":{"p50":0.5,"p90":0.9,"p99":0.99,"max":1.0,"received":1900,"dropped":90},"server":{"received":2000,"accepted":1990,"malformed":10,"dropped":0}}"#]]
         .assert_eq(&report().to_json().to_string());
         let without = Report { end_to_end: None, request_latency: None, ..report() };
         let json = without.to_json();
@@ -202,8 +232,9 @@ mod tests {
     fn text_summary() {
         expect![[r#"
             sent               2000 events in 0.500 s (http-json, 4 connections, batches of 1000, 200-byte messages)
-            accepted           1990, rejected 10, failed requests 0
-            throughput         3980 events/s, 1.40 MB/s
+            accepted           1990, rejected 10, failed 0 requests, not accepted 0.500%
+            server counted     received 2000, accepted 1990, malformed 10, dropped 0
+            throughput         3980 events/s accepted, 1.40 MB/s sent
             request latency    p50 1.20 ms, p90 1.90 ms, p99 1.90 ms, max 1.90 ms
             end-to-end latency p50 0.50 ms, p90 0.90 ms, p99 0.99 ms, max 1.00 ms (ingest to live tail; received 1900, dropped 90)
         "#]]

@@ -139,6 +139,12 @@ impl Client {
         serde_json::from_slice(&body).map_err(|error| self.unexpected(path, &error))
     }
 
+    /// A `POST` to an API path with the usual timeout, for [`Client::send`]; the caller adds
+    /// the body and headers (a request's own `Authorization` wins over `--user`'s).
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url(path)).timeout(REQUEST_TIMEOUT)
+    }
+
     /// `POST /api/v1/events` with a body of `content_type` (`application/json` for one object
     /// or an array, `application/x-ndjson` for lines). Both 200 and 400 carry the per-item
     /// answer; other statuses are errors.
