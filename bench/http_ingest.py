@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NDJSON over HTTP into the ring, and live-tail latency, with `sift bench`.
 
-    python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--flush-events N]
+    python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--connections 4] [--flush-events N]
 
 Builds and starts release servers on free ports and runs, against them:
 0. ring only (`--memory-only`) against durable (WAL + segments), no tail, back to back;
@@ -62,6 +62,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--durable-only", action="store_true",
                         help="only ring only against durable, without the tail runs")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="concurrent connections of the ring-only against durable runs (default 4): "
+                             "durable ingest waits for the WAL's group commit, so it needs more requests "
+                             "in flight than ring-only to keep the cores busy")
     parser.add_argument("--flush-events", type=int,
                         help="the durable server's storage.flush_events (default: the server's default)")
     args = parser.parse_args()
@@ -74,8 +78,8 @@ def main():
             with tempfile.TemporaryDirectory(prefix="sift-bench-") as data:
                 server, url = start_server(data if durable_run else None, args.flush_events)
                 try:
-                    runs.append(bench(url, "--count", str(args.events), "--batch", "1000", "--connections", "4",
-                                      "--latency", "false"))
+                    runs.append(bench(url, "--count", str(args.events), "--batch", "1000",
+                                      "--connections", str(args.connections), "--latency", "false"))
                 finally:
                     server.kill()
         if args.durable_only:
