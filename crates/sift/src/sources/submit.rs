@@ -58,17 +58,26 @@ impl Submitter {
         }
     }
 
-    /// Queues a chunk if there is room, else drops and counts it: for UDP.
-    pub fn send_or_drop(&self, chunk: Chunk) {
+    /// Queues a chunk if there is room, else hands it back (for UDP, which holds it a while
+    /// and merges the next reads into it). A chunk sent while stopping is dropped and counted.
+    pub fn try_send(&self, chunk: Chunk) -> Result<(), Chunk> {
         if chunk.is_empty() {
-            return;
+            return Ok(());
         }
         let len = chunk.len() as u64;
         match self.queue.try_send(chunk) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.count_dropped("queue_full", len),
-            Err(mpsc::error::TrySendError::Closed(_)) => self.count_dropped("shutting_down", len),
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(chunk)) => Err(chunk),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.count_dropped("shutting_down", len);
+                Ok(())
+            }
         }
+    }
+
+    /// Drops and counts a chunk there was no room for.
+    pub fn drop_full(&self, chunk: Chunk) {
+        self.count_dropped("queue_full", chunk.len() as u64);
     }
 
     fn count_dropped(&self, reason: &'static str, items: u64) {
