@@ -69,6 +69,11 @@ async fn logplex() {
 }
 
 #[tokio::test]
+async fn otlp() {
+    check("otlp", "otlp", &["--batch", "250", "--connections", "2"]).await;
+}
+
+#[tokio::test]
 async fn http_json() {
     check("http-json", "http_json", &["--batch", "250"]).await;
 }
