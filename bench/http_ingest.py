@@ -41,9 +41,12 @@ def start_server(data_dir=None, flush_events=None):
         env["SIFT_STORAGE_FLUSH_EVENTS"] = str(flush_events)
     storage = ["--data-dir", data_dir] if data_dir else ["--memory-only"]
     server = subprocess.Popen(
-        [SIFT, "serve", *storage, "--http", f"127.0.0.1:{port}"],
+        [SIFT, "serve", *storage, "--http", f"127.0.0.1:{port}",
+         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = server.stdout.readline()
+    while line.startswith("listening ") and not line.startswith("listening http on"):
+        line = server.stdout.readline()
     if not line.startswith("listening http on"):
         server.kill()
         sys.exit(f"sift serve did not start: {line!r}")

@@ -47,9 +47,12 @@ def start_server(port):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
     env["SIFT_RING_MAX_BYTES"] = "4GiB"
     server = subprocess.Popen(
-        [SIFT, "serve", "--memory-only", "--http", f"127.0.0.1:{port}"],
+        [SIFT, "serve", "--memory-only", "--http", f"127.0.0.1:{port}",
+         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = server.stdout.readline()
+    while line.startswith("listening ") and not line.startswith("listening http on"):
+        line = server.stdout.readline()
     if not line.startswith("listening http on"):
         server.kill()
         sys.exit(f"sift serve did not start: {line!r}")

@@ -75,9 +75,12 @@ def start(data, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
     env.update(env_extra or {})
     began = time.perf_counter()
-    server = subprocess.Popen([SIFT, "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([SIFT, "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}",
+         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
     line = server.stdout.readline()
+    while line.startswith("listening ") and not line.startswith("listening http on"):
+        line = server.stdout.readline()
     if not line.startswith("listening http on"):
         server.kill()
         sys.exit(f"sift serve did not start: {line!r}")
