@@ -37,6 +37,8 @@ const MAX_DATAGRAM: usize = 65_535;
 const HOLD: usize = 16_384;
 /// How long a read waits before the thread looks at the stop flag again.
 const POLL: Duration = Duration::from_millis(200);
+/// How long a read waits while items are held for a full submitter queue.
+const RETRY: Duration = Duration::from_millis(5);
 
 /// Turns one datagram into an event, or says why it is not one.
 pub type Decode = Arc<dyn Fn(&[u8], Timestamp, &mut Interner) -> Result<Event, Rejection> + Send + Sync>;
@@ -90,22 +92,36 @@ fn receive(socket: &UdpSocket, decode: &Decode, submitter: &Submitter, stop: &At
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut lengths = Vec::with_capacity(BATCH);
     let mut held: Chunk = Vec::new();
+    let mut holding = false;
     while !stop.load(Ordering::Relaxed) {
+        // Held items must not wait for the next datagram: while holding, reads time out soon
+        // so the submitter is offered them again even when the senders have gone quiet.
+        if holding == held.is_empty() {
+            holding = !held.is_empty();
+            let _ = socket.set_read_timeout(Some(if holding { RETRY } else { POLL }));
+        }
         lengths.clear();
         match read_batch(socket, &mut headers, &mut buffers, &mut lengths) {
             Ok(()) => {}
-            Err(Errno::EAGAIN | Errno::EINTR) => continue,
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
             Err(error) => {
                 warn!(%error, "UDP receive failed");
                 std::thread::sleep(POLL);
-                continue;
             }
         }
-        let received_at = Timestamp::now();
-        let mut interner = Interner::default();
-        held.extend(
-            lengths.iter().zip(&buffers).map(|(&length, buffer)| decode(&buffer[..length], received_at, &mut interner)),
-        );
+        if !lengths.is_empty() {
+            let received_at = Timestamp::now();
+            let mut interner = Interner::default();
+            held.extend(
+                lengths
+                    .iter()
+                    .zip(&buffers)
+                    .map(|(&length, buffer)| decode(&buffer[..length], received_at, &mut interner)),
+            );
+        }
+        if held.is_empty() {
+            continue;
+        }
         match submitter.try_send(std::mem::take(&mut held)) {
             Ok(()) => {}
             Err(back) if back.len() < HOLD => held = back,
