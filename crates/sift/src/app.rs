@@ -82,6 +82,9 @@ pub fn retention(config: &RetentionConfig) -> Retention {
     }
 }
 
+/// Pending events kept in memory, in flushes' worth: past that, writers wait for the flusher.
+const PENDING_FLUSHES: usize = 4;
+
 /// Opens the durable store in the data directory, replaying its WAL; returns the replayed
 /// events too.
 fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
@@ -92,8 +95,13 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
     };
     let started = std::time::Instant::now();
     let retention = retention(&config.retention);
-    let (store, opened) = Store::open(StoreOptions { dir: config.data_dir.clone(), fsync, retention })
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let (store, opened) = Store::open(StoreOptions {
+        dir: config.data_dir.clone(),
+        fsync,
+        retention,
+        max_pending: config.storage.flush_events.saturating_mul(PENDING_FLUSHES),
+    })
+    .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     if opened.wal_truncated_bytes > 0 {
         warn!(bytes = opened.wal_truncated_bytes, "cut a torn or corrupt tail off the write-ahead log");
     }

@@ -96,13 +96,22 @@ impl Ingest {
 
     /// Counts and logs a submission the store refused.
     fn unavailable(&self, source: Source, events: usize, error: &StoreError) -> Unavailable {
-        let reason = if error.is_full() { "disk_full" } else { "storage_error" };
+        let reason = if error.is_full() {
+            "disk_full"
+        } else if error.is_behind() {
+            "store_behind"
+        } else {
+            "storage_error"
+        };
         self.stats.record_dropped(source, reason, events as u64);
         if self.log.allow(reason) {
             error!(source = source.name(), events, %error, "events not stored");
         }
         let message = if error.is_full() {
             "the disk holding the data directory is full: nothing from this request was stored; retry once space is freed"
+        } else if error.is_behind() {
+            "sift is writing segments slower than events arrive and its memory for pending events is full: nothing \
+             from this request was stored; retry shortly"
         } else {
             "the store could not write these events: nothing from this request was stored; the server log says why"
         };

@@ -29,8 +29,8 @@ mod view;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
 use sift_core::{Batch, Event, Timestamp};
 
@@ -49,12 +49,22 @@ pub enum StoreError {
     Segment(#[from] SegmentError),
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{pending} events are waiting to be written into segments (the most kept in memory is \
+         {max}) and none could be written for {waited:?}"
+    )]
+    Behind { pending: usize, max: usize, waited: Duration },
 }
 
 impl StoreError {
     /// Whether the disk is full (the client may retry once space returns).
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Wal(WalError::Full { .. }))
+    }
+
+    /// Whether segments are being written slower than events arrive (retry later).
+    pub fn is_behind(&self) -> bool {
+        matches!(self, StoreError::Behind { .. })
     }
 }
 
@@ -63,7 +73,14 @@ pub struct StoreOptions {
     pub dir: PathBuf,
     pub fsync: FsyncPolicy,
     pub retention: Retention,
+    /// Most pending events (in the WAL, not yet in segments) kept in memory: past it,
+    /// `append` waits for a flush (back-pressure on the writers), and after
+    /// [`BEHIND_WAIT`] refuses with [`StoreError::Behind`].
+    pub max_pending: usize,
 }
+
+/// How long `append` waits for room among the pending events before it refuses.
+pub const BEHIND_WAIT: Duration = Duration::from_secs(10);
 
 /// What a retention pass deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +116,9 @@ pub struct Store {
     retention: Arc<Retention>,
     gate: RwLock<()>,
     tiers: Mutex<Tiers>,
+    /// Signalled when a flush makes room among the pending events.
+    room: Condvar,
+    max_pending: usize,
     /// One flush at a time.
     flushing: Mutex<()>,
 }
@@ -136,6 +156,8 @@ impl Store {
             retention: Arc::new(options.retention),
             gate: RwLock::new(()),
             tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
+            room: Condvar::new(),
+            max_pending: options.max_pending.max(1),
             flushing: Mutex::new(()),
         };
         // The records of a flush that wrote segments but did not release them.
@@ -171,6 +193,8 @@ impl Store {
         events: Vec<Event>,
         publish: impl FnOnce(Vec<Event>) -> Arc<Batch>,
     ) -> Result<Arc<Batch>, StoreError> {
+        // Before the gate: a flush needs the gate to make room.
+        self.wait_for_room()?;
         let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let lsn = self.wal.append(&events)?;
         let batch = publish(events);
@@ -179,6 +203,25 @@ impl Store {
         tiers.pending_since.get_or_insert_with(Instant::now);
         tiers.pending.push((lsn, Arc::clone(&batch)));
         Ok(batch)
+    }
+
+    /// Waits while the pending events are at `max_pending`: ingest faster than segments can
+    /// be written must slow down rather than fill memory.
+    fn wait_for_room(&self) -> Result<(), StoreError> {
+        let mut tiers = self.lock_tiers();
+        if tiers.pending_events < self.max_pending {
+            return Ok(());
+        }
+        let began = Instant::now();
+        while tiers.pending_events >= self.max_pending {
+            let left = BEHIND_WAIT.saturating_sub(began.elapsed());
+            if left.is_zero() {
+                let (pending, max) = (tiers.pending_events, self.max_pending);
+                return Err(StoreError::Behind { pending, max, waited: BEHIND_WAIT });
+            }
+            tiers = self.room.wait_timeout(tiers, left).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+        }
+        Ok(())
     }
 
     /// Writes every pending batch into segments and releases it from the WAL.
@@ -211,6 +254,7 @@ impl Store {
             let mut tiers = self.lock_tiers();
             tiers.pending.retain(|(lsn, _)| *lsn > through);
             tiers.pending_events = tiers.pending.iter().map(|(_, b)| b.events.len()).sum();
+            self.room.notify_all();
             if tiers.pending.is_empty() {
                 tiers.pending_since = None;
             }

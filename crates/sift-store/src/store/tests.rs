@@ -18,7 +18,8 @@ fn open(dir: &std::path::Path) -> (Store, Opened) {
 }
 
 fn open_with(dir: &std::path::Path, retention: Retention) -> (Store, Opened) {
-    Store::open(StoreOptions { dir: dir.to_path_buf(), fsync: FsyncPolicy::Batch, retention }).unwrap()
+    Store::open(StoreOptions { dir: dir.to_path_buf(), fsync: FsyncPolicy::Batch, retention, max_pending: 1_000_000 })
+        .unwrap()
 }
 
 fn append(store: &Store, range: std::ops::Range<u64>) {
@@ -182,4 +183,32 @@ fn over_max_bytes_the_oldest_segments_go_first() {
     let view = store.view();
     let oldest = view.search(&Query::all(), TimeRange::default(), None, 1000).unwrap().pop().unwrap();
     assert!(oldest.time.0 > Timestamp::now().0 - 5 * 3_600_000_000 + 3_000_000_000, "the 5-hours-old file went");
+}
+
+#[test]
+fn writers_wait_at_max_pending_until_a_flush_makes_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        dir: dir.path().to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_pending: 10,
+    };
+    let (store, _) = Store::open(options).unwrap();
+    let store = Arc::new(store);
+    append(&store, 0..10);
+    let (sent, appended) = std::sync::mpsc::channel();
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            append(&store, 10..15);
+            sent.send(()).unwrap();
+        })
+    };
+    // The writer is held back while ten events wait (it would have answered at once).
+    assert!(appended.recv_timeout(std::time::Duration::from_millis(300)).is_err());
+    assert_eq!(store.flush().unwrap().events, 10);
+    appended.recv_timeout(std::time::Duration::from_secs(10)).expect("the flush made room");
+    writer.join().unwrap();
+    assert_eq!(all_messages(&store).len(), 15);
 }

@@ -97,7 +97,7 @@ pub struct StorageConfig {
     pub wal_fsync: WalFsync,
     /// With `WalFsync::Interval`, how often. Default 1 s.
     pub wal_fsync_interval: Duration,
-    /// Pending events (in the WAL, not yet in segments) that start a flush. Default 1,000,000.
+    /// Pending events (in the WAL, not yet in segments) that start a flush; four times as many make writers wait. Default 250,000.
     pub flush_events: usize,
     /// Longest an event stays pending before a flush. Default 30 s.
     pub flush_interval: Duration,
@@ -215,7 +215,7 @@ impl Default for Config {
                 memory_only: false,
                 wal_fsync: WalFsync::Batch,
                 wal_fsync_interval: Duration::from_secs(1),
-                flush_events: 1_000_000,
+                flush_events: 250_000,
                 flush_interval: Duration::from_secs(30),
             },
             ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },

@@ -133,7 +133,7 @@ pub(super) struct RawStorage {
     pub wal_fsync: Option<String>,
     /// With `wal_fsync = "interval"`, how often. Default `"1s"`.
     pub wal_fsync_interval: Option<String>,
-    /// Pending events that start a flush into segments. Default 1000000.
+    /// Pending events that start a flush into segments. Default 250000.
     pub flush_events: Option<usize>,
     /// Longest an event stays pending before a flush into segments. Default `"30s"`.
     pub flush_interval: Option<String>,
