@@ -36,6 +36,7 @@ fn load(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    raise_open_files_limit(config.syslog.max_connections);
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
@@ -63,6 +64,26 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     info!("stopped");
     Ok(())
 }
+
+/// Each syslog TCP connection is an open file: raise the soft limit on open files to the
+/// hard limit (often 1,024 against 500,000), so `syslog.max_connections` can be reached, and
+/// say so when even the hard limit is too low.
+#[cfg(unix)]
+fn raise_open_files_limit(connections: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_err() {
+        warn!(soft, hard, "cannot raise the limit on open files");
+    }
+    // Listeners, the WAL, segments being read and a margin.
+    let wanted = connections as u64 + 256;
+    if hard < wanted {
+        warn!(limit = hard, wanted, "the open files limit is below syslog.max_connections; raise it (ulimit -n)");
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit(_connections: usize) {}
 
 /// Prints `listening <what> on <addr>` on stdout, where scripts and tests read the address.
 fn announce(what: &str, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -236,3 +236,23 @@ async fn undecodable_datagrams_are_counted_by_reason() {
     assert_eq!(udp["malformed"]["bad_pri"], 1, "{udp}");
     assert_eq!(udp["malformed"]["empty"], 1, "{udp}");
 }
+
+#[tokio::test]
+async fn two_thousand_connections_at_once_are_all_served() {
+    const CLIENTS: usize = 2000;
+    let server = start_server();
+    // Every connection is opened before any sends, so all are open at the same time.
+    let mut streams: Vec<TcpStream> = (0..CLIENTS).map(|_| connect(&server)).collect();
+    for (i, stream) in streams.iter_mut().enumerate() {
+        stream.write_all(format!("<14>1 - host crowd - - - hello from client {i}\n").as_bytes()).unwrap();
+    }
+    let tcp = protocol_stats_when(&server, "syslog_tcp", |tcp| tcp["accepted"] == CLIENTS).await;
+    assert_eq!(tcp["accepted"], CLIENTS, "{tcp}");
+    let (_, count) = crate::harness::get_json(&server, "/api/v1/count?q=app%3Acrowd").await;
+    assert_eq!(count["count"], CLIENTS);
+    let tcp = protocol_stats(&server, "syslog_tcp").await;
+    assert_eq!(tcp["connections"]["open"], CLIENTS, "{tcp}");
+    drop(streams);
+    let tcp = protocol_stats_when(&server, "syslog_tcp", |tcp| tcp["connections"]["open"] == 0).await;
+    assert_eq!(tcp["connections"]["closed"]["client_closed"], CLIENTS, "{tcp}");
+}
