@@ -45,7 +45,7 @@ use std::fmt;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
 
-pub use response::{code, export_response, status};
+pub use response::{Status, code, export_response, status};
 
 use crate::{Event, Timestamp};
 

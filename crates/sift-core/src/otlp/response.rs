@@ -8,13 +8,14 @@ use serde_json::json;
 
 use super::Format;
 
-/// `google.rpc.Status` without `details`, which sift never fills.
+/// `google.rpc.Status` without `details`, which sift never fills (clients decode failures
+/// with it too).
 #[derive(Clone, PartialEq, Message)]
-struct Status {
+pub struct Status {
     #[prost(int32, tag = "1")]
-    code: i32,
+    pub code: i32,
     #[prost(string, tag = "2")]
-    message: String,
+    pub message: String,
 }
 
 /// The success answer. With `rejected > 0` it carries `partial_success` with the count and

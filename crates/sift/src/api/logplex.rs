@@ -5,7 +5,7 @@
 //! Two ways in:
 //! - a token: HTTP Basic `token:t.<uuid>`. Events go to the token's channel, and a frame
 //!   whose APP-NAME is the token text gets the token's name instead (`t.feff…` → `app`), so
-//!   the secret never reaches storage, tails or drains;
+//!   the secret never reaches storage, tails or drains (so does any other token's text);
 //! - a credential (a configured user, or anyone when no users are configured and sift is
 //!   on loopback): each frame's APP-NAME must then be a token, which names the channel and
 //!   the app. Frames with unknown tokens are dropped and counted (`unknown_token`); a user
@@ -150,6 +150,9 @@ fn ingest(
             Writer::Token(token, channel) => {
                 if event.app.as_deref() == Some(token.token.as_str()) {
                     event.app = Some(interner.intern(&token.name));
+                } else if let Some((name, _)) = tokens.find(state, event.app.as_deref())? {
+                    // Another token's text is as secret as the writer's own.
+                    event.app = Some(name);
                 }
                 event.channel = interner.intern(channel);
             }

@@ -59,18 +59,22 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
     let channel = created["name"].as_str().unwrap().to_owned();
     assert_eq!(channel, format!("channel-{}", created["channel_id"]));
 
+    let other = create_channel(&server, r#"{"tokens":["worker"]}"#, None);
+    let other_token = other["tokens"]["worker"].as_str().unwrap().to_owned();
     let body = [
         frame(&format!("<134>1 2026-11-21T10:00:00.123456+00:00 erlang {token} console.1 - Hi from erlang")),
         frame(&format!("<131>1 2026-11-21T10:00:01Z erlang {token} web.3 - - request failed")),
+        frame(&format!("<134>1 2026-11-21T09:59:59Z erlang {other_token} run.1 - - another token's frame")),
     ]
     .concat();
     let (status, _, answer) =
-        post_logs(&server, &format!("token:{token}"), body.as_bytes(), &["-H", "Logplex-Msg-Count: 2"]);
+        post_logs(&server, &format!("token:{token}"), body.as_bytes(), &["-H", "Logplex-Msg-Count: 3"]);
     assert_eq!(status, 204, "{answer}");
 
-    let answer = wait_for_events(&server, &format!("channel:{channel}"), 2).await;
+    let answer = wait_for_events(&server, &format!("channel:{channel}"), 3).await;
     let events = answer["events"].as_array().unwrap();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["app"], "worker", "another token's text is replaced by its name too");
     let newest = &events[0];
     assert_eq!(newest["message"], "request failed");
     assert_eq!(newest["app"], "app");
@@ -82,7 +86,8 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
     // The token is a secret: it was replaced before the events were stored.
     let leaked = wait_for_events(&server, &format!("\"{token}\""), 0).await;
     assert_eq!(leaked["events"], json!([]));
-    assert!(!serde_json::to_string(&answer).unwrap().contains(&token));
+    let stored = serde_json::to_string(&answer).unwrap();
+    assert!(!stored.contains(&token) && !stored.contains(&other_token), "{stored}");
 }
 
 #[tokio::test]

@@ -13,17 +13,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use serde_json::{Value, json};
 
+use sift_core::otlp::Status;
+
 use crate::harness::user_entry;
 use crate::harness::{Server, client, enc, get_json, start_server, start_server_with};
-
-/// `google.rpc.Status`, the body of OTLP/HTTP failures (its `details` left out).
-#[derive(Clone, PartialEq, Message)]
-struct Status {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
 
 /// The events matching `q`, newest first, as the search API answers them.
 async fn search(server: &Server, q: &str, auth: Option<(&str, &str)>) -> Vec<Value> {
