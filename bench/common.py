@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,21 +33,25 @@ def free_port(kind=socket.SOCK_STREAM):
 
 
 class Sift:
-    """A release `sift serve`: durable in `data` (default config), or memory only."""
+    """A release `sift serve`: durable in `data` (default config), or memory only; `env` adds
+    `SIFT_*` settings. `start_seconds` is how long it took to print its listening lines."""
 
-    def __init__(self, data=None):
+    def __init__(self, data=None, env=None):
         self.http_port, self.syslog_port, self.popcorn_port = free_port(), free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")} | (env or {})
         storage = ["--data-dir", data] if data else ["--memory-only"]
+        began = time.perf_counter()
         self.process = subprocess.Popen(
             [SIFT, "serve", *storage, "--http", f"127.0.0.1:{self.http_port}",
              "--syslog", f"127.0.0.1:{self.syslog_port}", "--popcorn", f"127.0.0.1:{self.popcorn_port}"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, text=True)
+        # HTTP is announced last, once every listener is up.
         for line in self.process.stdout:
             if line.startswith("listening http on"):
                 break
         else:
             sys.exit("sift serve did not start")
+        self.start_seconds = time.perf_counter() - began
         self.url = f"http://127.0.0.1:{self.http_port}"
 
     def counters(self, protocol):

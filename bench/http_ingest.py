@@ -13,44 +13,18 @@ Prints Markdown rows for BENCHMARKS.md.
 """
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Built where cargo builds: CARGO_TARGET_DIR when set.
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-SIFT = os.path.join(TARGET, "release", "sift")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from common import ROOT, SIFT, Sift
 
 
 def start_server(data_dir=None, flush_events=None):
     """A release server: memory only, or durable (WAL + segments) in `data_dir`, flushing into
     segments every `flush_events` pending events."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
-    if flush_events:
-        env["SIFT_STORAGE_FLUSH_EVENTS"] = str(flush_events)
-    storage = ["--data-dir", data_dir] if data_dir else ["--memory-only"]
-    server = subprocess.Popen(
-        [SIFT, "serve", *storage, "--http", f"127.0.0.1:{port}",
-         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-    line = server.stdout.readline()
-    while line.startswith("listening ") and not line.startswith("listening http on"):
-        line = server.stdout.readline()
-    if not line.startswith("listening http on"):
-        server.kill()
-        sys.exit(f"sift serve did not start: {line!r}")
-    return server, f"http://127.0.0.1:{port}"
+    sift = Sift(data_dir, {"SIFT_STORAGE_FLUSH_EVENTS": str(flush_events)} if flush_events else None)
+    return sift.process, sift.url
 
 
 def bench(url, *args):

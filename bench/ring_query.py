@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,10 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Built where cargo builds: CARGO_TARGET_DIR when set.
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-SIFT = os.path.join(TARGET, "release", "sift")
+from common import ROOT, SIFT, Sift
 
 # (query, the same test as a grep pattern or None when grep has no equivalent)
 QUERIES = [
@@ -37,26 +33,10 @@ QUERIES = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
-    env["SIFT_RING_MAX_BYTES"] = "4GiB"
-    server = subprocess.Popen(
-        [SIFT, "serve", "--memory-only", "--http", f"127.0.0.1:{port}",
-         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-    line = server.stdout.readline()
-    while line.startswith("listening ") and not line.startswith("listening http on"):
-        line = server.stdout.readline()
-    if not line.startswith("listening http on"):
-        server.kill()
-        sys.exit(f"sift serve did not start: {line!r}")
-    return server
+def start_server():
+    """A memory-only release server whose ring holds every event loaded."""
+    sift = Sift(env={"SIFT_RING_MAX_BYTES": "4GiB"})
+    return sift.process, sift.url
 
 
 def get(url):
@@ -85,9 +65,7 @@ def main():
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(port)
+    server, base = start_server()
     workdir = tempfile.mkdtemp(prefix="sift-bench-")
     try:
         load = subprocess.run(

@@ -23,20 +23,15 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Built where cargo builds: CARGO_TARGET_DIR when set.
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-SIFT = os.path.join(TARGET, "release", "sift")
+from common import ROOT, SIFT, Sift
 
 TEMPLATES = [
     "GET /api/v1/orders/{n} completed status=200 duration_ms={d} user={u}",
@@ -64,27 +59,10 @@ def generate(path, events, seed=7):
             out.write(message + "\n")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(data, env_extra=None):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIFT_")}
-    env.update(env_extra or {})
-    began = time.perf_counter()
-    server = subprocess.Popen([SIFT, "serve", "--data-dir", data, "--http", f"127.0.0.1:{port}",
-         "--syslog", "127.0.0.1:0", "--popcorn", "127.0.0.1:0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-    line = server.stdout.readline()
-    while line.startswith("listening ") and not line.startswith("listening http on"):
-        line = server.stdout.readline()
-    if not line.startswith("listening http on"):
-        server.kill()
-        sys.exit(f"sift serve did not start: {line!r}")
-    return server, f"http://127.0.0.1:{port}", time.perf_counter() - began
+    """A durable release server on `data`, with how long it took to start listening."""
+    sift = Sift(data, env_extra)
+    return sift.process, sift.url, sift.start_seconds
 
 
 def get(url):

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import SIFT, Sift, build, dir_bytes, free_port, need, sift_bench
+from common import Sift, build, dir_bytes, free_port, need, sift_bench
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "sift-bench")
 WARMUP = 1.0
