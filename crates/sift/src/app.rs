@@ -100,6 +100,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
         fsync,
         retention,
         max_pending: config.storage.flush_events.saturating_mul(PENDING_FLUSHES),
+        flush_events: config.storage.flush_events,
     })
     .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     if opened.wal_truncated_bytes > 0 {

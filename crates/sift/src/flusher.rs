@@ -2,6 +2,9 @@
 //! enough have gathered or the oldest has waited long enough, and once more on a clean stop,
 //! and that deletes expired segments every `retention.check_interval`. Segments are built and
 //! deleted here, off the async runtime.
+//!
+//! Segments are encoded on every core by the flusher's own pool (`sift-segment-N` threads),
+//! not by the global pool that queries use, so a query does not wait behind a flush's jobs.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -32,21 +35,12 @@ pub struct Flusher {
 impl Flusher {
     pub fn start(store: Arc<Store>, policy: FlushPolicy, retention_every: Duration) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("sift-segment-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
-            let mut retention_checked = Instant::now();
-            enforce_retention(&store);
-            // Until told to stop (or the sender is gone), look every CHECK_EVERY.
-            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
-                let (events, since) = store.pending();
-                if events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after) {
-                    flush(&store);
-                }
-                if retention_checked.elapsed() >= retention_every {
-                    retention_checked = Instant::now();
-                    enforce_retention(&store);
-                }
-            }
-            flush(&store);
+            run(&store, &pool, policy, retention_every, &stopped);
         })?;
         Ok(Flusher { stop, thread })
     }
@@ -60,6 +54,31 @@ impl Flusher {
     }
 }
 
+/// Flushes and enforces retention until told to stop (or the sender is gone), looking every
+/// [`CHECK_EVERY`]; then flushes once more.
+fn run(
+    store: &Store,
+    pool: &rayon::ThreadPool,
+    policy: FlushPolicy,
+    retention_every: Duration,
+    stopped: &mpsc::Receiver<()>,
+) {
+    let mut retention_checked = Instant::now();
+    enforce_retention(store);
+    // Until told to stop (or the sender is gone), look every CHECK_EVERY.
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
+        let (events, since) = store.pending();
+        if events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after) {
+            flush(store, pool);
+        }
+        if retention_checked.elapsed() >= retention_every {
+            retention_checked = Instant::now();
+            enforce_retention(store);
+        }
+    }
+    flush(store, pool);
+}
+
 fn enforce_retention(store: &Store) {
     let deleted = store.enforce_retention(Timestamp::now());
     if deleted.files > 0 {
@@ -67,10 +86,13 @@ fn enforce_retention(store: &Store) {
     }
 }
 
-fn flush(store: &Store) {
-    match store.flush() {
+fn flush(store: &Store, pool: &rayon::ThreadPool) {
+    let began = Instant::now();
+    // Segments are encoded in the flusher's pool, not the global one that queries use.
+    match pool.install(|| store.flush()) {
         Ok(flushed) if flushed.events > 0 => {
-            info!(events = flushed.events, files = flushed.files, "flushed events into segments");
+            let ms = began.elapsed().as_millis() as u64;
+            info!(events = flushed.events, files = flushed.files, ms, "flushed events into segments");
         }
         Ok(_) => {}
         // The events stay pending and in the WAL; the next round tries again.

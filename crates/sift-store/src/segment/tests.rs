@@ -9,7 +9,7 @@ use sift_core::query::Query;
 use sift_core::{Event, Fields, Severity, Source, Str, Timestamp};
 use ulid::Ulid;
 
-use super::ngram::{NgramBuilder, filter_needle};
+use super::ngram::{NgramBuilder, NgramFilter, filter_needle};
 use super::plan::Plan;
 use super::schema::{Column, Columns};
 use super::*;
@@ -227,17 +227,19 @@ fn a_query_for_one_hour_opens_only_that_hours_files() {
     let events: Vec<Event> = (0..600).map(|n| varied_event(&mut rng, n, T0 + (n as i64) * 18_000_000)).collect();
     let options = WriteOptions { row_group_rows: 50, ngram_filter: true, ..WriteOptions::default() };
     let metas = write_segment_with(dir.path(), &events, "default", options).expect("write");
-    assert_eq!(metas.len(), 3);
+    // 200 events an hour, in files of at most two row groups of 50.
+    assert_eq!(metas.len(), 6);
+    assert!(metas.iter().all(|m| m.rows == 100));
     let hour = TimeRange { since: Some(Timestamp(T0 + HOUR)), until: Some(Timestamp(T0 + 2 * HOUR)) };
     let (n, stats) = count_with_stats(&metas, &Query::all(), hour).expect("count");
     assert_eq!(n, 200);
-    assert_eq!(stats.files_opened, 1);
+    assert_eq!(stats.files_opened, 2, "that hour's two files and no other");
     assert_eq!(stats.rows_tested, 0, "whole row groups inside the range are counted from the footer");
-    // Half an hour: half the row groups, and only the boundary one tests times.
+    // Half an hour: the hour's later file, and only its boundary row group tests times.
     let half = TimeRange { since: Some(Timestamp(T0 + HOUR + HOUR / 2 + 1)), until: Some(Timestamp(T0 + 2 * HOUR)) };
     let (n, stats) = count_with_stats(&metas, &Query::all(), half).expect("count");
     assert_eq!(n, 99);
-    assert_eq!((stats.files_opened, stats.row_groups, stats.row_groups_read), (1, 4, 1));
+    assert_eq!((stats.files_opened, stats.row_groups, stats.row_groups_read), (1, 2, 1));
 }
 
 #[test]
@@ -269,13 +271,30 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
     assert_eq!((n, stats.row_groups_read, stats.rows_tested), (1, 1, 20));
     let found = search(&metas, &query, TimeRange::default(), None, 5).expect("search");
     assert_eq!(found, vec![events[777].clone()]);
-    assert_eq!(all_events(&metas[0], &query, TimeRange::default()), vec![events[777].clone()]);
+    let scanned: Vec<Event> = metas.iter().flat_map(|m| all_events(m, &query, TimeRange::default())).collect();
+    assert_eq!(scanned, vec![events[777].clone()]);
     // Written without filters, the same file answers the same, reading everything.
     let plain = tempfile::tempdir().expect("tempdir");
     let options = WriteOptions { row_group_rows: 100, ngram_filter: false, ..WriteOptions::default() };
     let metas = write_segment_with(plain.path(), &events, "default", options).expect("write");
     let (n, stats) = count_with_stats(&metas, &Query::parse("segfault").expect("q"), TimeRange::default()).expect("c");
     assert_eq!((n, stats.row_groups_read), (1, 10));
+}
+
+#[test]
+fn the_ngram_builder_indexes_exactly_the_windows_of_the_lowered_messages() {
+    let mut rng = Rng(11);
+    let alphabet: Vec<char> = "abcdefXYZ019 \t-=/.:\u{212A}\u{017F}ßé日".chars().collect();
+    for _ in 0..300 {
+        let messages: Vec<String> = (0..10)
+            .map(|_| (0..rng.below(80)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect())
+            .collect();
+        let mut builder = NgramBuilder::new();
+        for message in &messages {
+            builder.add(message);
+        }
+        assert_eq!(builder.finish(), NgramFilter::reference(messages.iter().map(String::as_str)), "{messages:?}");
+    }
 }
 
 #[test]
@@ -401,7 +420,13 @@ fn searches_and_counts_equal_the_same_over_memory() {
     let options = WriteOptions { row_group_rows: 64, ngram_filter: true, ..WriteOptions::default() };
     let mut metas = write_segment_with(dir.path(), &events[..700], "default", options).expect("write");
     metas.extend(write_segment_with(dir.path(), &events[700..], "debug", options).expect("write"));
-    assert_eq!(metas.len(), 6);
+    // Each class's hours, in files of at most two row groups of 64.
+    let expected: usize = [&events[..700], &events[700..]]
+        .iter()
+        .flat_map(|part| (0..3).map(move |h| part.iter().filter(|e| (e.time.0 - T0) / HOUR == h).count()))
+        .map(|rows| rows.div_ceil(128))
+        .sum();
+    assert_eq!(metas.len(), expected);
     let ranges = [
         TimeRange::default(),
         TimeRange { since: Some(Timestamp(T0 + HOUR / 2)), until: Some(Timestamp(T0 + 2 * HOUR + 7_000_000)) },

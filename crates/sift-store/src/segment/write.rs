@@ -9,12 +9,16 @@ use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
+use rayon::prelude::*;
 use sift_core::{Event, Timestamp};
 
 use super::encode::encode;
 use super::ngram::{NgramBuilder, encode_blocks};
 use super::schema::{NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema, writer_properties};
 use super::{SegmentError, SegmentMeta, key};
+
+/// Row groups per file at most.
+const FILE_ROW_GROUPS: usize = 2;
 
 /// How segments are written. The defaults are what sift uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +69,25 @@ pub fn write_segment_with<E: Borrow<Event> + Sync>(
     let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
     let events = events.as_slice();
     let mut order: Vec<u32> = (0..events.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| (events[i as usize].time, events[i as usize].id));
-    order
+    let key = |i: u32| (events[i as usize].time, events[i as usize].id);
+    // Batches mostly arrive in order: checking is much cheaper than sorting.
+    if !order.is_sorted_by_key(|&i| key(i)) {
+        order.sort_unstable_by_key(|&i| key(i));
+    }
+    let files: Vec<&[u32]> = order
         .chunk_by(|&a, &b| hour(events[a as usize].time) == hour(events[b as usize].time))
-        .map(|rows| write_file(dir, events, rows, class, options))
-        .collect()
+        .flat_map(|hour| split_into_files(hour, options.row_group_rows))
+        .collect();
+    files.into_par_iter().map(|rows| write_file(dir, events, rows, class, options)).collect()
+}
+
+/// The rows of one hour cut into files of at most [`FILE_ROW_GROUPS`] row groups, which are
+/// written at once on every core (a file is encoded by one thread, its n-gram filters by one
+/// more), so that a flush does not leave a core idle while writers wait for it. Cut by
+/// position alone, so the same events always make the same files, and a rewrite after a crash
+/// replaces them.
+fn split_into_files(rows: &[u32], row_group_rows: usize) -> impl Iterator<Item = &[u32]> {
+    rows.chunks(FILE_ROW_GROUPS * row_group_rows.max(1))
 }
 
 /// Hours since the epoch.

@@ -77,6 +77,11 @@ pub struct StoreOptions {
     /// `append` waits for a flush (back-pressure on the writers), and after
     /// [`BEHIND_WAIT`] refuses with [`StoreError::Behind`].
     pub max_pending: usize,
+    /// Most events one round of a flush writes: a flush of a larger backlog writes it oldest
+    /// first in rounds of this many, and each round makes room among the pending events as
+    /// soon as its segments are in place, so that writers waiting for room go on while the
+    /// next round is encoded instead of waiting for the whole backlog.
+    pub flush_events: usize,
 }
 
 /// How long `append` waits for room among the pending events before it refuses.
@@ -119,6 +124,7 @@ pub struct Store {
     /// Signalled when a flush makes room among the pending events.
     room: Condvar,
     max_pending: usize,
+    flush_events: usize,
     /// One flush at a time.
     flushing: Mutex<()>,
 }
@@ -158,6 +164,7 @@ impl Store {
             tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
             room: Condvar::new(),
             max_pending: options.max_pending.max(1),
+            flush_events: options.flush_events.max(1),
             flushing: Mutex::new(()),
         };
         // The records of a flush that wrote segments but did not release them.
@@ -224,16 +231,50 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every pending batch into segments and releases it from the WAL.
+    /// Writes every pending batch into segments and releases it from the WAL, oldest first,
+    /// in rounds of at most `flush_events` events (whole batches; at least one per round).
+    /// Batches appended while it runs wait for the next flush.
     pub fn flush(&self) -> Result<Flushed, StoreError> {
         let _one = self.flushing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (batches, through) = {
+        // The gate: every batch whose WAL record is at or below `until` is pending now.
+        let until = {
             let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let tiers = self.lock_tiers();
-            let through = tiers.pending.iter().map(|(lsn, _)| *lsn).max();
-            (tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect::<Vec<_>>(), through)
+            self.lock_tiers().pending.iter().map(|(lsn, _)| *lsn).max()
         };
-        let Some(through) = through else { return Ok(Flushed::default()) };
+        let Some(until) = until else { return Ok(Flushed::default()) };
+        let mut flushed = Flushed::default();
+        while let Some((batches, through)) = self.oldest_pending(until) {
+            let round = self.write_round(&batches, through)?;
+            flushed.events += round.events;
+            flushed.files += round.files;
+        }
+        Ok(flushed)
+    }
+
+    /// The oldest pending batches at or below `until`, up to `flush_events` events, and the
+    /// highest LSN among them. Every pending batch at or below that LSN is among them, so
+    /// releasing the WAL through it drops nothing that is not in a segment.
+    fn oldest_pending(&self, until: Lsn) -> Option<(Vec<Arc<Batch>>, Lsn)> {
+        let mut tiers = self.lock_tiers();
+        // Concurrent appends may have added their batches out of LSN order.
+        tiers.pending.sort_unstable_by_key(|(lsn, _)| *lsn);
+        let mut events = 0;
+        let mut through = None;
+        let mut batches = Vec::new();
+        for (lsn, batch) in &tiers.pending {
+            if *lsn > until || (events >= self.flush_events && through.is_some()) {
+                break;
+            }
+            events += batch.events.len();
+            through = Some(*lsn);
+            batches.push(Arc::clone(batch));
+        }
+        through.map(|through| (batches, through))
+    }
+
+    /// Writes one round's batches into segments, swaps them for their segments in the view,
+    /// and releases the WAL through `through`.
+    fn write_round(&self, batches: &[Arc<Batch>], through: Lsn) -> Result<Flushed, StoreError> {
         // One set of files per retention class, so that a whole file expires at once; events
         // already past their retention are not written at all.
         let expiry = self.retention.expiry(Timestamp::now());

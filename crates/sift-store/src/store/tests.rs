@@ -18,8 +18,17 @@ fn open(dir: &std::path::Path) -> (Store, Opened) {
 }
 
 fn open_with(dir: &std::path::Path, retention: Retention) -> (Store, Opened) {
-    Store::open(StoreOptions { dir: dir.to_path_buf(), fsync: FsyncPolicy::Batch, retention, max_pending: 1_000_000 })
-        .unwrap()
+    open_with_options(StoreOptions {
+        dir: dir.to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention,
+        max_pending: 1_000_000,
+        flush_events: 1_000_000,
+    })
+}
+
+fn open_with_options(options: StoreOptions) -> (Store, Opened) {
+    Store::open(options).unwrap()
 }
 
 fn append(store: &Store, range: std::ops::Range<u64>) {
@@ -89,6 +98,32 @@ fn events_in_the_wal_are_replayed_into_pending_on_open() {
 
 /// A crash after a flush renamed its segments but before it released the WAL: the flush's
 /// records are replayed and rewritten into the same files, and the later records wait.
+#[test]
+fn a_backlog_is_flushed_oldest_first_in_rounds_of_flush_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = |dir: &std::path::Path| StoreOptions {
+        dir: dir.to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_pending: 1_000,
+        flush_events: 25,
+    };
+    let (store, _) = open_with_options(options(dir.path()));
+    for first in (0..40).step_by(10) {
+        append(&store, first..first + 10);
+    }
+    // Whole batches: 30 events (the round reaches 25 inside the third batch), then 10.
+    assert_eq!(store.flush().unwrap(), Flushed { events: 40, files: 2 });
+    assert_eq!(store.pending().0, 0);
+    let expected: Vec<String> = (0..40).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected);
+    drop(store);
+    let (store, opened) = open_with_options(options(dir.path()));
+    assert!(opened.replayed.is_empty(), "both rounds released the WAL");
+    assert_eq!(store.segment_stats().0, 2);
+    assert_eq!(all_messages(&store), expected);
+}
+
 #[test]
 fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,8 +228,9 @@ fn writers_wait_at_max_pending_until_a_flush_makes_room() {
         fsync: FsyncPolicy::Batch,
         retention: Retention::default(),
         max_pending: 10,
+        flush_events: 10,
     };
-    let (store, _) = Store::open(options).unwrap();
+    let (store, _) = open_with_options(options);
     let store = Arc::new(store);
     append(&store, 0..10);
     let (sent, appended) = std::sync::mpsc::channel();
