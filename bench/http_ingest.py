@@ -2,6 +2,7 @@
 """NDJSON over HTTP into the ring, and live-tail latency, with `sift bench`.
 
     python3 bench/http_ingest.py [--events 2000000] [--repeats 3] [--durable-only] [--connections 4] [--flush-events N]
+    python3 bench/http_ingest.py --sustained 3 [--events 3000000] [--connections 16]
 
 Builds and starts release servers on free ports and runs, against them:
 0. ring only (`--memory-only`) against durable (WAL + segments), no tail, back to back;
@@ -9,10 +10,16 @@ Builds and starts release servers on free ports and runs, against them:
    live tail measured at the same time;
 2. tail latency at a fixed 50k events/s (ingest to SSE client, p50/p99).
 Each run is repeated and the median reported, because these machines are noisy.
+
+With `--sustained N`, instead: N runs of `--events` back to back against one ring-only server,
+then against one durable server, so that the durable rate is the rate segments are written at
+while ingest shares the cores (pending events are bounded), not a burst into memory; with the
+server's CPU time per event (user + system, from /proc), which says what each part costs.
 Prints Markdown rows for BENCHMARKS.md.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -25,6 +32,43 @@ def start_server(data_dir=None, flush_events=None):
     segments every `flush_events` pending events."""
     sift = Sift(data_dir, {"SIFT_STORAGE_FLUSH_EVENTS": str(flush_events)} if flush_events else None)
     return sift.process, sift.url
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sustained(args):
+    """Runs back to back against one ring-only server, then one durable server."""
+    rows = []
+    for durable_run in (False, True):
+        with tempfile.TemporaryDirectory(prefix="sift-bench-") as data:
+            server, url = start_server(data if durable_run else None, args.flush_events)
+            try:
+                for run in range(args.sustained):
+                    before = cpu_seconds(server.pid)
+                    result = bench(url, "--count", str(args.events), "--batch", "1000",
+                                   "--connections", str(args.connections), "--latency", "false")
+                    cpu = cpu_seconds(server.pid) - before
+                    rows.append((durable_run, run + 1, result["events_per_sec"], cpu * 1e6 / args.events,
+                                 result["request_latency_ms"]["p99"]))
+            finally:
+                server.kill()
+    print(f"| run of {args.events:,} events | ring only: events/s | server CPU µs per event | durable: events/s "
+          "| server CPU µs per event | durable request p99 ms |")
+    print("|---|---|---|---|---|---|")
+    ring = [r for r in rows if not r[0]]
+    durable = [r for r in rows if r[0]]
+    for (_, run, ring_rate, ring_cpu, _), (_, _, rate, cpu, p99) in zip(ring, durable):
+        print(f"| {run} | {ring_rate:,.0f} | {ring_cpu:.2f} | {rate:,.0f} | {cpu:.2f} | {p99:.0f} |")
+    ring_rate = statistics.median(r[2] for r in ring)
+    rate = statistics.median(r[2] for r in durable)
+    print(f"| median | {ring_rate:,.0f} | {statistics.median(r[3] for r in ring):.2f} | {rate:,.0f} "
+          f"| {statistics.median(r[3] for r in durable):.2f} | |")
+    print(f"\ndurable / ring only, sustained: {rate / ring_rate:.2f}")
 
 
 def bench(url, *args):
@@ -43,10 +87,14 @@ def main():
                         help="concurrent connections of the ring-only against durable runs (default 4): "
                              "durable ingest waits for the WAL's group commit, so it needs more requests "
                              "in flight than ring-only to keep the cores busy")
+    parser.add_argument("--sustained", type=int, metavar="RUNS",
+                        help="RUNS back to back against one server of each kind (see the module docs)")
     parser.add_argument("--flush-events", type=int,
                         help="the durable server's storage.flush_events (default: the server's default)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
+    if args.sustained:
+        return sustained(args)
 
     full, paced, durable, memory = [], [], [], []
     for _ in range(args.repeats):
