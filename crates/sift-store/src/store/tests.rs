@@ -125,6 +125,33 @@ fn a_backlog_is_flushed_oldest_first_in_rounds_of_flush_events() {
 }
 
 #[test]
+fn r_crash_in_a_later_round_rewrites_only_that_round() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        append(&store, 0..10);
+        assert_eq!(store.flush().unwrap().events, 10, "an earlier round, written and released");
+        append(&store, 10..20);
+        append(&store, 20..30);
+        // The next round (the oldest pending batch) written, without its release.
+        let round = {
+            let mut tiers = store.lock_tiers();
+            tiers.pending.sort_unstable_by_key(|(lsn, _)| *lsn);
+            tiers.pending.remove(0)
+        };
+        let events: Vec<&Event> = round.1.events.iter().collect();
+        let options = WriteOptions { wal_through: Some(round.0), ..WriteOptions::default() };
+        segment::write_segment_with(store.segments_dir(), &events, "default", options).unwrap();
+    }
+    let (store, opened) = open(dir.path());
+    assert_eq!(opened.replayed.len(), 20, "both unreleased batches come back");
+    assert_eq!(store.pending().0, 10, "the interrupted round was written again, the later batch waits");
+    assert_eq!(store.segment_stats().0, 2, "the rewrite replaced the round's file");
+    let expected: Vec<String> = (0..30).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected, "no duplicates, no gaps");
+}
+
+#[test]
 fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     {
