@@ -281,35 +281,35 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
     assert_eq!((n, stats.row_groups_read), (1, 10));
 }
 
+/// `count` messages of up to `longest` characters drawn from `alphabet`, and the n-gram filter
+/// the builder makes of them.
+fn random_messages(rng: &mut Rng, alphabet: &str, count: usize, longest: u64) -> (Vec<String>, NgramFilter) {
+    let alphabet: Vec<char> = alphabet.chars().collect();
+    let messages: Vec<String> = (0..count)
+        .map(|_| (0..rng.below(longest)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect())
+        .collect();
+    let mut builder = NgramBuilder::new();
+    for message in &messages {
+        builder.add(message);
+    }
+    let filter = builder.finish();
+    (messages, filter)
+}
+
 #[test]
 fn the_ngram_builder_indexes_exactly_the_windows_of_the_lowered_messages() {
     let mut rng = Rng(11);
-    let alphabet: Vec<char> = "abcdefXYZ019 \t-=/.:\u{212A}\u{017F}ßé日".chars().collect();
     for _ in 0..300 {
-        let messages: Vec<String> = (0..10)
-            .map(|_| (0..rng.below(80)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect())
-            .collect();
-        let mut builder = NgramBuilder::new();
-        for message in &messages {
-            builder.add(message);
-        }
-        assert_eq!(builder.finish(), NgramFilter::reference(messages.iter().map(String::as_str)), "{messages:?}");
+        let (messages, filter) = random_messages(&mut rng, "abcdefXYZ019 \t-=/.:\u{212A}\u{017F}ßé日", 10, 80);
+        assert_eq!(filter, NgramFilter::reference(messages.iter().map(String::as_str)), "{messages:?}");
     }
 }
 
 #[test]
 fn ngram_filter_has_no_false_negatives() {
     let mut rng = Rng(3);
-    let alphabet: Vec<char> = "abcXYZ019 -=/.\u{212A}\u{017F}ßé日".chars().collect();
     for _ in 0..200 {
-        let messages: Vec<String> = (0..20)
-            .map(|_| (0..rng.below(60)).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect())
-            .collect();
-        let mut builder = NgramBuilder::new();
-        for message in &messages {
-            builder.add(message);
-        }
-        let filter = builder.finish();
+        let (messages, filter) = random_messages(&mut rng, "abcXYZ019 -=/.\u{212A}\u{017F}ßé日", 20, 60);
         assert!(filter.fill() <= 0.26);
         for message in &messages {
             let chars: Vec<char> = message.chars().collect();
