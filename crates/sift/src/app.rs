@@ -15,7 +15,7 @@ use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
 use crate::observe::LogLimiter;
 use crate::pipeline::classify::{RawRule, Rule};
-use sift_core::Event;
+use sift_core::Batch;
 use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
 use tracing::{info, warn};
 
@@ -49,16 +49,9 @@ impl AppState {
             None => (None, Vec::new()),
         };
         let ingest = Ingest::new(&config, store);
-        // The latest stored events go back into the ring, for tails' backlogs.
-        // Moved in chunks, not copied: a restart after a crash may bring back a million.
-        let mut replayed = replayed.into_iter();
-        loop {
-            let chunk: Vec<Event> = replayed.by_ref().take(4096).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            ingest.ring.push(chunk);
-        }
+        // The latest stored events go back into the ring, for tails' backlogs: the very
+        // batches pending in the store, shared (a restart after a crash may bring back a million).
+        ingest.ring.restore(replayed);
         if let Some(rules) = stored_rules(&state_db)? {
             info!(rules = rules.len(), "using the classification rules stored through the API");
             ingest.pipeline.set_rules(rules);
@@ -87,7 +80,7 @@ const PENDING_FLUSHES: usize = 4;
 
 /// Opens the durable store in the data directory, replaying its WAL; returns the replayed
 /// events too.
-fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
+fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Arc<Batch>>)> {
     let fsync = match config.storage.wal_fsync {
         WalFsync::Always => FsyncPolicy::Always,
         WalFsync::Batch => FsyncPolicy::Batch,
@@ -110,7 +103,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Event>)> {
         warn!(error = %broken, "a segment file cannot be read and is left out");
     }
     info!(
-        replayed = opened.replayed.len(),
+        replayed = opened.replayed.iter().map(|b| b.events.len()).sum::<usize>(),
         segments = opened.segments,
         seconds = started.elapsed().as_secs_f64(),
         "opened the store"

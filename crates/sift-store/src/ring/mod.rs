@@ -77,6 +77,27 @@ impl Ring {
         batch
     }
 
+    /// Puts back batches replayed at start, oldest first, keeping their sequence numbers
+    /// (which must rise, and start after the newest batch held: the store numbers a replay
+    /// from 1 for an empty ring), so that the ring shares them with the store's pending
+    /// batches instead of holding copies.
+    pub fn restore(&self, batches: impl IntoIterator<Item = Arc<Batch>>) {
+        let mut inner = self.lock();
+        for batch in batches {
+            debug_assert!(batch.seq > inner.last_seq, "restored batches keep rising sequence numbers");
+            inner.last_seq = inner.last_seq.max(batch.seq);
+            let count = batch.events.len();
+            if count == 0 {
+                continue;
+            }
+            let bytes: usize = batch.events.iter().map(Event::approx_bytes).sum();
+            inner.batches.push_back((batch, bytes));
+            inner.events += count;
+            inner.bytes += bytes;
+            inner.evict(self.limits);
+        }
+    }
+
     /// A consistent view of the events held now, to scan without holding the ring's lock.
     pub fn snapshot(&self) -> Snapshot {
         let inner = self.lock();

@@ -28,6 +28,21 @@ fn batches_get_increasing_sequence_numbers() {
 }
 
 #[test]
+fn restored_batches_are_shared_keep_their_numbers_and_obey_the_limits() {
+    let ring = ring(3);
+    let replayed: Vec<Arc<Batch>> =
+        (0..4).map(|n| Arc::new(Batch { seq: n + 1, events: vec![event(n as i64)] })).collect();
+    ring.restore(replayed.iter().cloned());
+    let snapshot = ring.snapshot();
+    let held: Vec<&str> = snapshot.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(held, ["event 1", "event 2", "event 3"], "the oldest went past max_events");
+    assert_eq!((ring.stats().evicted, ring.stats().last_seq), (1, 4));
+    assert_eq!(ring.push(vec![event(5)]).seq, 5, "numbering goes on after the restored batches");
+    drop(snapshot);
+    assert_eq!(Arc::strong_count(&replayed[3]), 2, "held by the ring, not copied");
+}
+
+#[test]
 fn evicts_oldest_beyond_count_even_inside_a_batch() {
     let ring = ring(3);
     ring.push(vec![event(1), event(2)]);

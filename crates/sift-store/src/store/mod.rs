@@ -99,8 +99,9 @@ pub struct Deleted {
 /// What opening the store found.
 #[derive(Debug, Default)]
 pub struct Opened {
-    /// Events replayed from the WAL (pending again), oldest first, for the ring.
-    pub replayed: Vec<Event>,
+    /// Batches replayed from the WAL (pending again), oldest first, numbered from 1, for the
+    /// ring ([`crate::Ring::restore`]): the pending batches themselves, shared, not copies.
+    pub replayed: Vec<Arc<Batch>>,
     /// Bytes of torn or corrupt WAL tails cut off.
     pub wal_truncated_bytes: u64,
     pub segments: usize,
@@ -140,7 +141,7 @@ struct Tiers {
 
 impl Store {
     /// Opens the WAL and the segments under `options.dir`, replays the WAL into pending (see
-    /// the module docs on recovery), and returns the replayed events for the ring.
+    /// the module docs on recovery), and returns the replayed batches for the ring.
     pub fn open(options: StoreOptions) -> Result<(Store, Opened), StoreError> {
         let segments_dir = options.dir.join("segments");
         for dir in [&options.dir, &segments_dir] {
@@ -170,11 +171,9 @@ impl Store {
         // The records of a flush that wrote segments but did not release them.
         let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
         let mut replayed = Vec::with_capacity(replay.batches.len());
-        // Sized once: growing a vector of a million events copies it into fresh pages each time.
-        opened.replayed.reserve_exact(replay.batches.iter().map(|(_, events)| events.len()).sum());
         for (seq, (lsn, events)) in (1..).zip(replay.batches) {
             let batch = Arc::new(Batch { seq, events });
-            opened.replayed.extend(batch.events.iter().cloned());
+            opened.replayed.push(Arc::clone(&batch));
             replayed.push((lsn, batch));
         }
         let (rewrite, later): (Vec<_>, Vec<_>) =

@@ -41,6 +41,10 @@ fn append(store: &Store, range: std::ops::Range<u64>) {
         .unwrap();
 }
 
+fn replayed_events(opened: &Opened) -> usize {
+    opened.replayed.iter().map(|b| b.events.len()).sum()
+}
+
 fn all_messages(store: &Store) -> Vec<String> {
     let view = store.view();
     let mut found = Vec::new();
@@ -86,7 +90,9 @@ fn events_in_the_wal_are_replayed_into_pending_on_open() {
         // Dropped without a flush: the last 20 are only in the WAL, as after a crash.
     }
     let (store, opened) = open(dir.path());
-    assert_eq!(opened.replayed.len(), 20);
+    assert_eq!(replayed_events(&opened), 20);
+    assert_eq!(opened.replayed.iter().map(|b| b.seq).collect::<Vec<_>>(), [1], "numbered from 1 for the ring");
+    assert!(Arc::ptr_eq(&opened.replayed[0], &store.lock_tiers().pending[0].1), "the ring gets the pending batch");
     assert_eq!(store.pending().0, 20, "replayed events wait for the flusher");
     assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 50);
     assert_eq!(store.flush().unwrap().events, 20);
@@ -144,7 +150,7 @@ fn r_crash_in_a_later_round_rewrites_only_that_round() {
         segment::write_segment_with(store.segments_dir(), &events, "default", options).unwrap();
     }
     let (store, opened) = open(dir.path());
-    assert_eq!(opened.replayed.len(), 20, "both unreleased batches come back");
+    assert_eq!(replayed_events(&opened), 20, "both unreleased batches come back");
     assert_eq!(store.pending().0, 10, "the interrupted round was written again, the later batch waits");
     assert_eq!(store.segment_stats().0, 2, "the rewrite replaced the round's file");
     let expected: Vec<String> = (0..30).rev().map(|n| format!("event {n}")).collect();
@@ -167,7 +173,7 @@ fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
         append(&store, 40..45);
     }
     let (store, opened) = open(dir.path());
-    assert_eq!(opened.replayed.len(), 45);
+    assert_eq!(replayed_events(&opened), 45);
     assert_eq!(store.pending().0, 5, "only the records after the interrupted flush wait");
     assert_eq!(store.segment_stats().0, 1, "the rewrite replaced the file");
     let expected: Vec<String> = (0..45).rev().map(|n| format!("event {n}")).collect();
