@@ -1,5 +1,6 @@
-//! Writing segments: events sorted by `(time, id)`, split by UTC hour, each hour into one
-//! Parquet file under a temporary name, synced, renamed into place and its directory synced.
+//! Writing segments: events sorted by `(time, id)`, split by UTC hour, each hour into Parquet
+//! files of at most two row groups (written in parallel), each under a temporary name, synced,
+//! renamed into place and its directory synced (docs/adr/0008-flush-rounds-and-parallel-files.md).
 //! Each row group's n-gram filter is written right after it, and the key-value metadata says
 //! where.
 
@@ -46,7 +47,8 @@ impl Default for WriteOptions {
 
 /// Writes `events` (in any order; owned or borrowed, so that a flush writes the pending
 /// batches' events without copying them) to segments under `dir` (the `segments` directory),
-/// one per UTC hour of their `time`, and returns them oldest first. Nothing is written for no
+/// files per UTC hour of their `time` of at most two row groups each, and returns them oldest
+/// first. Nothing is written for no
 /// events. This is blocking file I/O and CPU work: call it off the async runtime.
 pub fn write_segment<E: Borrow<Event> + Sync>(
     dir: &Path,
