@@ -51,7 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The CPU time of this process so far (user and system), from `/proc/self/stat`.
+/// The CPU time of this process so far (user and system), from `/proc/self/stat`, whose
+/// times are in Linux's USER_HZ, 100 per second on every architecture.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
