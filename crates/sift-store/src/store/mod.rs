@@ -178,9 +178,12 @@ impl Store {
         }
         let (rewrite, later): (Vec<_>, Vec<_>) =
             replayed.into_iter().partition(|(lsn, _)| rewrite_through.is_some_and(|through| *lsn <= through));
-        if !rewrite.is_empty() {
+        if let (Some(through), false) = (rewrite_through, rewrite.is_empty()) {
+            // As the one round it was (not cut again by `flush_events`, which may have changed),
+            // so that the same events make the same files and replace them.
+            let batches: Vec<Arc<Batch>> = rewrite.iter().map(|(_, batch)| Arc::clone(batch)).collect();
             store.lock_tiers().pending = rewrite;
-            store.flush()?;
+            store.write_round(&batches, through)?;
         }
         {
             let mut tiers = store.lock_tiers();
