@@ -135,12 +135,16 @@ fn ingest(
     let mut interner = Interner::default();
     let mut events = Vec::with_capacity(frames.len());
     for (index, frame) in frames.iter().enumerate() {
-        match sift_core::syslog::parse_5424(frame, SOURCE, received_at, &mut interner) {
-            Ok(event) => events.push(event),
-            Err(malformed) => {
-                return Err(malformed_request(state, frames.len(), &format!("frame {index}: {malformed}")));
-            }
-        }
+        let mut event = sift_core::syslog::parse_5424(frame, SOURCE, received_at, &mut interner)
+            .map_err(|malformed| malformed_request(state, frames.len(), &format!("frame {index}: {malformed}")))?;
+        // Checked here, not only in the pipeline: a frame over a limit must refuse the whole
+        // body, or its neighbours would be stored under a 204 that says all was.
+        state
+            .ingest
+            .pipeline
+            .validate(&mut event)
+            .map_err(|rejection| malformed_request(state, frames.len(), &format!("frame {index}: {rejection}")))?;
+        events.push(event);
     }
     let mut tokens = Tokens::default();
     let mut unknown = 0;

@@ -39,6 +39,13 @@ impl Pipeline {
         Pipeline { limits, alerts, rules: ArcSwap::from_pointee(rules), ids: Mutex::new(ulid::Generator::new()) }
     }
 
+    /// Checks one event against the limits exactly as [`Pipeline::process`] will, for a
+    /// source that must refuse a whole request for one bad item (Logplex cannot be told that
+    /// part of a body was kept).
+    pub fn validate(&self, event: &mut Event) -> Result<(), Rejection> {
+        validate::check(&self.limits, event)
+    }
+
     /// The rules in force.
     pub fn rules(&self) -> Arc<Vec<Rule>> {
         self.rules.load_full()

@@ -50,6 +50,13 @@ fn frame(message: &str) -> String {
     format!("{} {message}", message.len())
 }
 
+/// A frame's timestamp without its zone, `offset` seconds after an hour ago: recent enough for
+/// the default retention whenever the tests run, and in the past.
+fn hour_ago(offset: i64) -> String {
+    let second = jiff::Timestamp::now().as_second() - 3600 + offset;
+    jiff::Timestamp::from_second(second).expect("a valid time").strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
 #[tokio::test]
 async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
     let server = start_server();
@@ -61,10 +68,11 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
 
     let other = create_channel(&server, r#"{"tokens":["worker"]}"#, None);
     let other_token = other["tokens"]["worker"].as_str().unwrap().to_owned();
+    let (earlier, first, later) = (hour_ago(-1), hour_ago(0), hour_ago(1));
     let body = [
-        frame(&format!("<134>1 2026-11-21T10:00:00.123456+00:00 erlang {token} console.1 - Hi from erlang")),
-        frame(&format!("<131>1 2026-11-21T10:00:01Z erlang {token} web.3 - - request failed")),
-        frame(&format!("<134>1 2026-11-21T09:59:59Z erlang {other_token} run.1 - - another token's frame")),
+        frame(&format!("<134>1 {first}.123456+00:00 erlang {token} console.1 - Hi from erlang")),
+        frame(&format!("<131>1 {later}Z erlang {token} web.3 - - request failed")),
+        frame(&format!("<134>1 {earlier}Z erlang {other_token} run.1 - - another token's frame")),
     ]
     .concat();
     let (status, _, answer) =
@@ -82,7 +90,7 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
     assert_eq!(newest["proc"], "web.3");
     assert_eq!(newest["severity"], "error");
     assert_eq!(newest["source"], "logplex");
-    assert_eq!(events[1]["time"], "2026-11-21T10:00:00.123456Z");
+    assert_eq!(events[1]["time"], format!("{first}.123456Z"));
     // The token is a secret: it was replaced before the events were stored.
     let leaked = wait_for_events(&server, &format!("\"{token}\""), 0).await;
     assert_eq!(leaked["events"], json!([]));
@@ -92,10 +100,11 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
 
 #[tokio::test]
 async fn gzip_bodies_are_accepted() {
+    let time = hour_ago(0);
     let server = start_server();
     let created = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, None);
     let token = created["tokens"]["web"].as_str().unwrap().to_owned();
-    let body = frame(&format!("<134>1 2026-11-21T10:00:00Z host {token} web.1 - - compressed hello"));
+    let body = frame(&format!("<134>1 {time}Z host {token} web.1 - - compressed hello"));
     let mut gzip = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("gzip");
     gzip.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
     let compressed = gzip.wait_with_output().unwrap().stdout;
@@ -109,11 +118,12 @@ async fn gzip_bodies_are_accepted() {
 
 #[tokio::test]
 async fn malformed_frames_count_mismatches_and_bad_tokens_are_refused_and_nothing_is_stored() {
+    let time = hour_ago(0);
     let server = start_server();
     let created = create_channel(&server, r#"{"name":"shop","tokens":["web"]}"#, None);
     let token = created["tokens"]["web"].as_str().unwrap().to_owned();
     let auth = format!("token:{token}");
-    let good = frame(&format!("<134>1 2026-11-21T10:00:00Z host {token} web.1 - - good frame"));
+    let good = frame(&format!("<134>1 {time}Z host {token} web.1 - - good frame"));
 
     let bad_length = format!("{good}99 <134>1 short");
     let (status, _, body) = post_logs(&server, &auth, bad_length.as_bytes(), &[]);
@@ -124,6 +134,11 @@ async fn malformed_frames_count_mismatches_and_bad_tokens_are_refused_and_nothin
     let (status, _, body) = post_logs(&server, &auth, not_5424.as_bytes(), &[]);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("Malformed log messages"), "{body}");
+
+    let huge = frame(&format!("<134>1 {time}Z host {token} web.1 - - {}", "x".repeat(70_000)));
+    let (status, _, body) = post_logs(&server, &auth, format!("{good}{huge}").as_bytes(), &[]);
+    assert_eq!(status, 400, "a frame over pipeline.max_message_bytes refuses the body: {body}");
+    assert!(body.contains("frame 1: message is"), "{body}");
 
     let (status, _, body) = post_logs(&server, &auth, good.as_bytes(), &["-H", "Logplex-Msg-Count: 3"]);
     assert_eq!(status, 400, "{body}");
@@ -141,12 +156,16 @@ async fn malformed_frames_count_mismatches_and_bad_tokens_are_refused_and_nothin
     assert_eq!(stored["events"], json!([]), "nothing from a refused request is stored");
     let logplex = protocol_stats(&server, "logplex").await;
     assert_eq!(logplex["accepted"], 0, "{logplex}");
-    assert_eq!(logplex["malformed"]["malformed_frames"], 3, "{logplex}");
+    assert_eq!(
+        logplex["malformed"]["malformed_frames"], 5,
+        "the frames of the three bodies refused as malformed: {logplex}"
+    );
     assert_eq!(logplex["malformed"]["count_mismatch"], 1, "{logplex}");
 }
 
 #[tokio::test]
 async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
+    let time = hour_ago(0);
     let mut config = user_entry("deployer", "pw");
     config.push_str("channels = [\"shop\"]\n");
     config.push_str(&user_entry("admin", "pw2"));
@@ -158,8 +177,8 @@ async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
         (shop["tokens"]["web"].as_str().unwrap().to_owned(), billing["tokens"]["worker"].as_str().unwrap().to_owned());
 
     let to_shop = [
-        frame(&format!("<134>1 2026-11-21T10:00:00Z host {shop_token} web.1 - - shop frame")),
-        frame("<134>1 2026-11-21T10:00:00Z host t.unknown web.1 - - nobody's frame"),
+        frame(&format!("<134>1 {time}Z host {shop_token} web.1 - - shop frame")),
+        frame(&format!("<134>1 {time}Z host t.unknown web.1 - - nobody's frame")),
     ]
     .concat();
     let (status, _, body) = post_logs(&server, "deployer:pw", to_shop.as_bytes(), &[]);
@@ -167,7 +186,7 @@ async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
     let answer = wait_for_events(&server, "channel:shop", 1).await;
     assert_eq!(answer["events"][0]["app"], "web");
 
-    let to_billing = frame(&format!("<134>1 2026-11-21T10:00:00Z host {billing_token} worker.1 - - billing frame"));
+    let to_billing = frame(&format!("<134>1 {time}Z host {billing_token} worker.1 - - billing frame"));
     let (status, _, body) = post_logs(&server, "deployer:pw", to_billing.as_bytes(), &[]);
     assert_eq!(status, 403, "{body}");
     let (status, _, body) = post_logs(&server, "admin:pw2", to_billing.as_bytes(), &[]);
