@@ -30,7 +30,7 @@ pub struct Ingest {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Unavailable {
-    /// `disk_full` or `storage_error`.
+    /// `disk_full`, `store_behind` or `storage_error`.
     pub reason: &'static str,
     pub message: String,
 }

@@ -68,8 +68,6 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
     (status, Json(answer)).into_response()
 }
 
-/// Reads the whole body, refusing (413) anything over `max` bytes before reading it when the
-/// client declared its length, and as soon as it passes `max` otherwise.
 #[derive(Serialize)]
 struct Page<'a> {
     events: EventsJson<'a>,
