@@ -41,7 +41,8 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
     let max_body = state.config.http.max_body;
     let body = match read_body(&headers, body, max_body).await {
         Ok(body) => body,
-        Err(error) => return too_large(&state, format, error.error),
+        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state, format, error.error),
+        Err(error) => return invalid(&state, format, &Rejection::new(error.reason, error.error)),
     };
     let worker = Arc::clone(&state);
     let outcome = tokio::task::spawn_blocking(move || ingest(&worker, body, gzip, format, max_body)).await;
@@ -51,11 +52,7 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
             let body = otlp::export_response(report.rejected.len(), &describe(&report, total), format);
             answer(StatusCode::OK, format, body)
         }
-        Ok(Outcome::Malformed(rejection)) => {
-            state.ingest.reject_whole(Source::Otlp, &rejection);
-            let body = otlp::status(code::INVALID_ARGUMENT, &rejection.message, format);
-            rejected(answer(StatusCode::BAD_REQUEST, format, body), rejection.reason)
-        }
+        Ok(Outcome::Malformed(rejection)) => invalid(&state, format, &rejection),
         Ok(Outcome::TooLarge(message)) => too_large(&state, format, message),
         Ok(Outcome::Unavailable(unavailable)) => {
             let body = otlp::status(code::UNAVAILABLE, &unavailable.message, format);
@@ -106,6 +103,13 @@ fn format(headers: &HeaderMap) -> Result<Format, ApiError> {
         .because("unsupported_media_type")
         .with_detail(json!({ "content_type": content_type }))),
     }
+}
+
+/// 400 with `INVALID_ARGUMENT`, counted: a request that cannot be read or decoded.
+fn invalid(state: &AppState, format: Format, rejection: &Rejection) -> Response {
+    state.ingest.reject_whole(Source::Otlp, rejection);
+    let body = otlp::status(code::INVALID_ARGUMENT, &rejection.message, format);
+    rejected(answer(StatusCode::BAD_REQUEST, format, body), rejection.reason)
 }
 
 fn too_large(state: &AppState, format: Format, message: String) -> Response {

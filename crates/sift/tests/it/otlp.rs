@@ -221,8 +221,30 @@ async fn bad_bodies_types_and_sizes_are_refused_as_otlp_says() {
         .unwrap();
     assert_eq!(not_gzip.status(), 400);
 
+    // A body cut short (the client closes after half of what it declared) is a bad request,
+    // not one too large.
+    let cut_short = tokio::task::spawn_blocking({
+        let addr = server.addr;
+        move || {
+            use std::io::Read;
+            let mut socket = std::net::TcpStream::connect(addr).unwrap();
+            let head =
+                "POST /v1/logs HTTP/1.1\r\nHost: sift\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+            socket.write_all(format!("{head}{{\"resourceLogs\"").as_bytes()).unwrap();
+            socket.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut answer = String::new();
+            socket.read_to_string(&mut answer).unwrap();
+            answer
+        }
+    })
+    .await
+    .unwrap();
+    assert!(cut_short.starts_with("HTTP/1.1 400"), "{cut_short}");
+    assert!(cut_short.contains("could not be read"), "{cut_short}");
+
     let (_, stats) = get_json(&server, "/api/v1/stats").await;
     let rejected = &stats["rejected"]["otlp"];
+    assert_eq!(rejected["body_unreadable"], 1, "{stats}");
     assert_eq!(rejected["malformed_protobuf"], 1, "{stats}");
     assert_eq!(rejected["malformed_json"], 1, "{stats}");
     assert_eq!(rejected["bad_gzip"], 1, "{stats}");
