@@ -247,7 +247,8 @@ pub fn user_entry(name: &str, password: &str) -> String {
 }
 
 /// Searches until at least `count` events match `query` (events sent over UDP or TCP
-/// arrive a moment after the client is done), or gives up after 10 s; returns the last answer.
+/// arrive a moment after the client is done) and returns that answer; fails the test when
+/// they have not all come after 10 s. With `count` 0 it is one search.
 pub async fn wait_for_events(server: &Server, query: &str, count: usize) -> Value {
     let path = format!("/api/v1/events?limit=1000&q={}", enc(query));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -255,9 +256,10 @@ pub async fn wait_for_events(server: &Server, query: &str, count: usize) -> Valu
         let (status, answer) = get_json(server, &path).await;
         assert_eq!(status, 200, "{answer}");
         let found = answer["events"].as_array().map_or(0, Vec::len);
-        if found >= count || std::time::Instant::now() > deadline {
+        if found >= count {
             return answer;
         }
+        assert!(std::time::Instant::now() < deadline, "{found} of {count} events for {query:?} after 10 s: {answer}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -270,7 +272,8 @@ pub async fn protocol_stats(server: &Server, protocol: &str) -> Value {
 }
 
 /// The counters of one protocol once `ready` holds for them (counters of work a client
-/// cannot see finish, such as a connection's close, lag a moment), or after 10 s.
+/// cannot see finish, such as a connection's close, lag a moment), or after 10 s, for the
+/// caller's assertions to say what differs.
 pub async fn protocol_stats_when(server: &Server, protocol: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
