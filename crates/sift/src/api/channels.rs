@@ -71,6 +71,13 @@ pub async fn create_channel(State(state): State<Arc<AppState>>, body: Bytes) -> 
 fn check(request: &NewChannel) -> Result<(), String> {
     if let Some(name) = &request.name {
         check_name("channel name", name, 128)?;
+        // An unnamed channel is named `channel-<id>`: a name of that shape, taken first,
+        // would make a later unnamed creation fail.
+        if name.strip_prefix("channel-").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(format!(
+                "channel name: {name:?} has the shape kept for channels created without a name; choose another"
+            ));
+        }
     }
     if request.tokens.len() > MAX_TOKENS {
         return Err(format!("{} tokens asked for, at most {MAX_TOKENS} per request", request.tokens.len()));

@@ -65,6 +65,12 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
     assert!(token.starts_with("t.") && token.len() == 38, "{created}");
     let channel = created["name"].as_str().unwrap().to_owned();
     assert_eq!(channel, format!("channel-{}", created["channel_id"]));
+    let url = server.url("/channels");
+    let taken = format!(r#"{{"name":"channel-{}"}}"#, created["channel_id"].as_u64().unwrap() + 1);
+    let (status, _, body) =
+        curl(&[&url, "-H", "Content-Type: application/json", "--data-binary", "@-"], taken.as_bytes());
+    assert_eq!(status, 400, "the next unnamed channel's name is not for the taking: {body}");
+    assert!(body.contains("kept for channels created without a name"), "{body}");
 
     let other = create_channel(&server, r#"{"tokens":["worker"]}"#, None);
     let other_token = other["tokens"]["worker"].as_str().unwrap().to_owned();
