@@ -140,7 +140,13 @@ fn build(
     interner: &mut Interner,
 ) -> Result<Event, PopcornError> {
     let Some(message) = text(wire.message) else {
-        return Err(PopcornError::new(PopcornErrorKind::MissingMessage, "the datagram has no message (field 6)"));
+        // The legacy layout (v0) has no packet version, so its message is field 5.
+        let detail = if version == 0 {
+            "the datagram has no message (field 5)"
+        } else {
+            "the datagram has no message (field 6)"
+        };
+        return Err(PopcornError::new(PopcornErrorKind::MissingMessage, detail));
     };
     let mut event = Event::new(Source::Popcorn, received_at, message);
     event.severity = match wire.severity {

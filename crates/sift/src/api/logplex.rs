@@ -168,6 +168,8 @@ fn ingest(
                 if let Some(user) = user
                     && !user.may_write(&channel)
                 {
+                    state.ingest.stats.protocols.received(SOURCE, frames.len() as u64);
+                    state.ingest.stats.record_dropped(SOURCE, "forbidden_channel", frames.len() as u64);
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         format!("user {:?} may not write to channel {channel:?}", user.name),
@@ -205,7 +207,8 @@ struct Tokens {
 impl Tokens {
     /// The token's name and its channel's name, for a frame's APP-NAME.
     fn find(&mut self, state: &AppState, app: Option<&str>) -> Result<Option<(Str, Str)>, ApiError> {
-        let Some(app) = app else { return Ok(None) };
+        // Every token is `t.<uuid>`: anything else is no token, without asking the database.
+        let Some(app) = app.filter(|app| app.starts_with("t.")) else { return Ok(None) };
         if let Some(known) = self.known.get(app) {
             return Ok(known.clone());
         }

@@ -203,5 +203,7 @@ async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
 
     let logplex = protocol_stats(&server, "logplex").await;
     assert_eq!(logplex["dropped"]["unknown_token"], 1, "{logplex}");
+    assert_eq!(logplex["dropped"]["forbidden_channel"], 1, "{logplex}");
     assert_eq!(logplex["accepted"], 2, "{logplex}");
+    assert_eq!(logplex["received"], 4, "every frame of a refused body is counted: {logplex}");
 }
