@@ -19,7 +19,7 @@ def build():
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
 
 
-def free_port(kind=socket.SOCK_STREAM):
+def free_port():
     """A port free for TCP and UDP both (syslog takes both on one port)."""
     while True:
         with socket.socket(type=socket.SOCK_STREAM) as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:

@@ -25,6 +25,7 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -96,9 +97,13 @@ def restart(events, runs):
             server, url, _ = start(data, no_flush)
             try:
                 while status(f"{url}/readyz") != 200:
+                    if time.perf_counter() - began > 300:
+                        sys.exit("the restarted server was not ready after 300 s")
                     time.sleep(0.005)
                 ready.append(time.perf_counter() - began)
-                while get(f"{url}/api/v1/count")["count"] < events:
+                while (counted := get(f"{url}/api/v1/count")["count"]) < events:
+                    if time.perf_counter() - began > 300:
+                        sys.exit(f"after 300 s the restarted server counts {counted:,} of {events:,} events: some were lost")
                     time.sleep(0.005)
                 found.append(time.perf_counter() - began)
             finally:
