@@ -29,4 +29,4 @@ pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, Token};
 pub use store::{Store, StoreError, StoreOptions, View};
-pub use wal::{FsyncPolicy, Lsn, Replay, Wal, WalError, WalOptions, WalStats};
+pub use wal::{Appended, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

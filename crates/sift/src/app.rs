@@ -75,7 +75,7 @@ pub fn retention(config: &RetentionConfig) -> Retention {
     }
 }
 
-/// Pending events kept in memory, in flushes' worth: past that, writers wait for the flusher.
+/// Pending events held in memory, in flushes' worth: older ones are read back from the WAL.
 const PENDING_FLUSHES: usize = 4;
 
 /// Opens the durable store in the data directory, replaying its WAL; returns the replayed
@@ -92,7 +92,8 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Arc<Batch>>)> {
         dir: config.data_dir.clone(),
         fsync,
         retention,
-        max_pending: config.storage.flush_events.saturating_mul(PENDING_FLUSHES),
+        max_in_memory: config.storage.flush_events.saturating_mul(PENDING_FLUSHES),
+        max_backlog_bytes: config.storage.max_backlog as u64,
         flush_events: config.storage.flush_events,
     })
     .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -103,7 +104,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Arc<Batch>>)> {
         warn!(error = %broken, "a segment file cannot be read and is left out");
     }
     info!(
-        replayed = opened.replayed.iter().map(|b| b.events.len()).sum::<usize>(),
+        replayed = opened.replayed_events,
         segments = opened.segments,
         seconds = started.elapsed().as_secs_f64(),
         "opened the store"

@@ -5,6 +5,9 @@
 //!
 //! Segments are encoded on every core by the flusher's own pool (`sift-segment-N` threads),
 //! not by the global pool that queries use, so a query does not wait behind a flush's jobs.
+//! The flusher and its pool run at the lowest CPU priority (nice 19): while ingest or a query
+//! wants the cores they get them, and the backlog waits in the WAL (bounded by
+//! `storage.max_backlog`, past which writers wait for the flusher and so leave it the CPU).
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -37,9 +40,11 @@ impl Flusher {
         let (stop, stopped) = mpsc::channel();
         let pool = rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("sift-segment-{i}"))
+            .start_handler(|_| lowest_priority())
             .build()
             .map_err(std::io::Error::other)?;
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
+            lowest_priority();
             run(&store, &pool, policy, retention_every, &stopped);
         })?;
         Ok(Flusher { stop, thread })
@@ -77,6 +82,21 @@ fn run(
         }
     }
     flush(store, pool);
+}
+
+/// Gives the calling thread the lowest CPU priority: Linux's `SCHED_IDLE` policy, which runs
+/// it only when no other thread wants the core and lets any other thread that wakes take the
+/// core from it at once (a nice value only weighs shares: a thread at nice 19 still ran out
+/// its time slices while ingest waited, and took a third of the cores under load). On Linux
+/// scheduling policies are per thread: pid 0 is the calling thread.
+fn lowest_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param that outlives the call, which only reads it.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    if result != 0 {
+        // Not fatal: segments are then written at normal priority, as ingest is.
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the flusher's CPU priority");
+    }
 }
 
 fn enforce_retention(store: &Store) {

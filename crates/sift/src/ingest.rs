@@ -110,8 +110,8 @@ impl Ingest {
         let message = if error.is_full() {
             "the disk holding the data directory is full: nothing from this request was stored; retry once space is freed"
         } else if error.is_behind() {
-            "sift is writing segments slower than events arrive and its memory for pending events is full: nothing \
-             from this request was stored; retry shortly"
+            "sift is writing segments slower than events arrive and its backlog (storage.max_backlog) is full: \
+             nothing from this request was stored; retry shortly"
         } else {
             "the store could not write these events: nothing from this request was stored; the server log says why"
         };

@@ -1,8 +1,16 @@
 //! The durable store: every accepted batch goes to the write-ahead log before it is
-//! acknowledged, waits in memory as "pending" until a flush writes it into Parquet segments,
-//! and is then released from the WAL. Queries see pending batches and segments as one set:
-//! a flush swaps the flushed batches for their segments under one lock, so no event is seen
-//! twice or missed across it.
+//! acknowledged, waits as "pending" until a flush writes it into Parquet segments, and is then
+//! released from the WAL. Queries see pending batches and segments as one set: a flush swaps
+//! the flushed batches for their segments under one lock, so no event is seen twice or missed
+//! across it.
+//!
+//! # The backlog
+//!
+//! The newest pending batches are held in memory; past `max_in_memory` events the oldest are
+//! spilled and read back from the WAL when a flush or a query needs them (see `pending`). So
+//! ingest runs ahead of the segments by up to `max_backlog_bytes` of WAL, and the flusher can
+//! write segments at low priority, with the CPU that ingest leaves. Only past that bound does
+//! `append` wait for a flush (docs/adr/0009-wal-backlog.md).
 //!
 //! # Order of a write and of a flush
 //!
@@ -13,15 +21,17 @@
 //!
 //! # Recovery
 //!
-//! On open, batches found in the WAL become pending again (and go back to the ring), and the
-//! flusher writes them later, so a restart does not wait for Parquet. Each segment records the
-//! highest LSN of the flush that wrote it (`wal_through`). A crash between a flush's segment
-//! renames and its WAL release leaves that flush's records in both; so the replayed records at
-//! or below the highest `wal_through` of the segments, exactly the set that flush took, are
-//! flushed again at once: the same events in the same groups give the same file names
-//! (segments are named after their smallest id), which replaces the files instead of storing
-//! the events twice (docs/adr/0006-replay-into-pending.md).
+//! On open, batches found in the WAL become pending again (the newest go back to the ring;
+//! the others are spilled as they are read, so a large backlog never sits decoded in memory),
+//! and the flusher writes them later, so a restart does not wait for Parquet. Each segment
+//! records the highest LSN of the flush that wrote it (`wal_through`). A crash between a
+//! flush's segment renames and its WAL release leaves that flush's records in both; so the
+//! replayed records at or below the highest `wal_through` of the segments, exactly the set
+//! that flush took, are flushed again at once: the same events in the same groups give the
+//! same file names (segments are named after their smallest id), which replaces the files
+//! instead of storing the events twice (docs/adr/0006-replay-into-pending.md).
 
+mod pending;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -37,6 +47,7 @@ use sift_core::{Batch, Event, Timestamp};
 use crate::retention::Retention;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
+use pending::{Pending, PendingBatch};
 
 pub use view::View;
 
@@ -50,10 +61,10 @@ pub enum StoreError {
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
     #[error(
-        "{pending} events are waiting to be written into segments (the most kept in memory is \
-         {max}) and none could be written for {waited:?}"
+        "{pending} events ({bytes} bytes of WAL, the most allowed is {max}) are waiting to be written \
+         into segments and none could be written for {waited:?}"
     )]
-    Behind { pending: usize, max: usize, waited: Duration },
+    Behind { pending: usize, bytes: u64, max: u64, waited: Duration },
 }
 
 impl StoreError {
@@ -73,10 +84,13 @@ pub struct StoreOptions {
     pub dir: PathBuf,
     pub fsync: FsyncPolicy,
     pub retention: Retention,
-    /// Most pending events (in the WAL, not yet in segments) kept in memory: past it,
-    /// `append` waits for a flush (back-pressure on the writers), and after
-    /// [`BEHIND_WAIT`] refuses with [`StoreError::Behind`].
-    pub max_pending: usize,
+    /// Most pending events (in the WAL, not yet in segments) held in memory: older ones are
+    /// read back from the WAL when needed.
+    pub max_in_memory: usize,
+    /// Most bytes of WAL records waiting for the segments: past it, `append` waits for a
+    /// flush (back-pressure on the writers), and after [`BEHIND_WAIT`] refuses with
+    /// [`StoreError::Behind`].
+    pub max_backlog_bytes: u64,
     /// Most events one round of a flush writes: a flush of a larger backlog writes it oldest
     /// first in rounds of this many, and each round makes room among the pending events as
     /// soon as its segments are in place, so that writers waiting for room go on while the
@@ -84,7 +98,7 @@ pub struct StoreOptions {
     pub flush_events: usize,
 }
 
-/// How long `append` waits for room among the pending events before it refuses.
+/// How long `append` waits for room in the backlog before it refuses.
 pub const BEHIND_WAIT: Duration = Duration::from_secs(10);
 
 /// What a retention pass deleted.
@@ -99,14 +113,25 @@ pub struct Deleted {
 /// What opening the store found.
 #[derive(Debug, Default)]
 pub struct Opened {
-    /// Batches replayed from the WAL (pending again), oldest first, numbered from 1, for the
-    /// ring ([`crate::Ring::restore`]): the pending batches themselves, shared, not copies.
+    /// The newest batches replayed from the WAL (pending again, and held in memory), oldest
+    /// first, with rising numbers, for the ring ([`crate::Ring::restore`]): the pending
+    /// batches themselves, shared, not copies.
     pub replayed: Vec<Arc<Batch>>,
+    /// Events replayed, those held in memory and those left in the WAL alike.
+    pub replayed_events: usize,
     /// Bytes of torn or corrupt WAL tails cut off.
     pub wal_truncated_bytes: u64,
     pub segments: usize,
     /// Segment files that could not be read, with why (left on disk, not used).
     pub broken_segments: Vec<String>,
+}
+
+/// Events waiting for a flush (see [`Store::backlog`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub events: usize,
+    pub in_memory: usize,
+    pub wal_bytes: u64,
 }
 
 /// What a flush did.
@@ -122,9 +147,10 @@ pub struct Store {
     retention: Arc<Retention>,
     gate: RwLock<()>,
     tiers: Mutex<Tiers>,
-    /// Signalled when a flush makes room among the pending events.
+    /// Signalled when a flush makes room in the backlog.
     room: Condvar,
-    max_pending: usize,
+    max_in_memory: usize,
+    max_backlog_bytes: u64,
     flush_events: usize,
     /// One flush at a time.
     flushing: Mutex<()>,
@@ -132,10 +158,7 @@ pub struct Store {
 
 #[derive(Default)]
 struct Tiers {
-    pending: Vec<(Lsn, Arc<Batch>)>,
-    pending_events: usize,
-    /// When the oldest pending batch arrived.
-    pending_since: Option<Instant>,
+    pending: Pending,
     segments: Arc<Vec<SegmentMeta>>,
 }
 
@@ -150,46 +173,43 @@ impl Store {
         let listing = segment::list_segments(&segments_dir)?;
         let mut wal_options = WalOptions::new(options.dir.join("wal"));
         wal_options.fsync = options.fsync;
-        let (wal, replay) = Wal::open(wal_options)?;
-        let mut opened = Opened {
+        let max_in_memory = options.max_in_memory.max(1);
+        // The oldest replayed batches are spilled as the replay goes, past `max_in_memory`.
+        let mut replayed = Pending::default();
+        let mut seq = 0;
+        let (wal, replay) = Wal::open_with(wal_options, |record| {
+            seq += 1;
+            let batch = Arc::new(Batch { seq, events: record.events });
+            replayed.push(PendingBatch::new(record.lsn, record.at, batch), max_in_memory);
+        })?;
+        let opened = Opened {
+            replayed: replayed.view().0,
+            replayed_events: replayed.events,
             wal_truncated_bytes: replay.truncated_bytes,
             segments: listing.segments.len(),
             broken_segments: listing.broken.iter().map(ToString::to_string).collect(),
-            ..Opened::default()
         };
         let store = Store {
             wal,
             segments_dir,
             retention: Arc::new(options.retention),
             gate: RwLock::new(()),
-            tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), ..Tiers::default() }),
+            tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), pending: replayed }),
             room: Condvar::new(),
-            max_pending: options.max_pending.max(1),
+            max_in_memory,
+            max_backlog_bytes: options.max_backlog_bytes.max(1),
             flush_events: options.flush_events.max(1),
             flushing: Mutex::new(()),
         };
         // The records of a flush that wrote segments but did not release them.
         let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
-        let mut replayed = Vec::with_capacity(replay.batches.len());
-        for (seq, (lsn, events)) in (1..).zip(replay.batches) {
-            let batch = Arc::new(Batch { seq, events });
-            opened.replayed.push(Arc::clone(&batch));
-            replayed.push((lsn, batch));
-        }
-        let (rewrite, later): (Vec<_>, Vec<_>) =
-            replayed.into_iter().partition(|(lsn, _)| rewrite_through.is_some_and(|through| *lsn <= through));
-        if let (Some(through), false) = (rewrite_through, rewrite.is_empty()) {
+        if let Some(through) = rewrite_through {
             // As the one round it was (not cut again by `flush_events`, which may have changed),
             // so that the same events make the same files and replace them.
-            let batches: Vec<Arc<Batch>> = rewrite.iter().map(|(_, batch)| Arc::clone(batch)).collect();
-            store.lock_tiers().pending = rewrite;
-            store.write_round(&batches, through)?;
-        }
-        {
-            let mut tiers = store.lock_tiers();
-            tiers.pending_events = later.iter().map(|(_, b)| b.events.len()).sum();
-            tiers.pending_since = (!later.is_empty()).then(Instant::now);
-            tiers.pending = later;
+            let round = store.lock_tiers().pending.oldest(through, usize::MAX);
+            if let Some((batches, through)) = round {
+                store.write_round(&batches, through)?;
+            }
         }
         Ok((store, opened))
     }
@@ -205,28 +225,26 @@ impl Store {
         // Before the gate: a flush needs the gate to make room.
         self.wait_for_room()?;
         let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let lsn = self.wal.append(&events)?;
+        let appended = self.wal.append(&events)?;
         let batch = publish(events);
-        let mut tiers = self.lock_tiers();
-        tiers.pending_events += batch.events.len();
-        tiers.pending_since.get_or_insert_with(Instant::now);
-        tiers.pending.push((lsn, Arc::clone(&batch)));
+        let pending = PendingBatch::new(appended.lsn, appended.at, Arc::clone(&batch));
+        self.lock_tiers().pending.push(pending, self.max_in_memory);
         Ok(batch)
     }
 
-    /// Waits while the pending events are at `max_pending`: ingest faster than segments can
-    /// be written must slow down rather than fill memory.
+    /// Waits while the backlog is at `max_backlog_bytes`: ingest faster than segments can be
+    /// written for that long must slow down rather than fill the disk.
     fn wait_for_room(&self) -> Result<(), StoreError> {
         let mut tiers = self.lock_tiers();
-        if tiers.pending_events < self.max_pending {
+        if tiers.pending.bytes < self.max_backlog_bytes {
             return Ok(());
         }
         let began = Instant::now();
-        while tiers.pending_events >= self.max_pending {
+        while tiers.pending.bytes >= self.max_backlog_bytes {
             let left = BEHIND_WAIT.saturating_sub(began.elapsed());
             if left.is_zero() {
-                let (pending, max) = (tiers.pending_events, self.max_pending);
-                return Err(StoreError::Behind { pending, max, waited: BEHIND_WAIT });
+                let (pending, bytes, max) = (tiers.pending.events, tiers.pending.bytes, self.max_backlog_bytes);
+                return Err(StoreError::Behind { pending, bytes, max, waited: BEHIND_WAIT });
             }
             tiers = self.room.wait_timeout(tiers, left).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
         }
@@ -241,11 +259,14 @@ impl Store {
         // The gate: every batch whose WAL record is at or below `until` is pending now.
         let until = {
             let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            self.lock_tiers().pending.iter().map(|(lsn, _)| *lsn).max()
+            self.lock_tiers().pending.highest_lsn()
         };
         let Some(until) = until else { return Ok(Flushed::default()) };
         let mut flushed = Flushed::default();
-        while let Some((batches, through)) = self.oldest_pending(until) {
+        loop {
+            // Taken in a statement of its own: the lock must not be held while the round is written.
+            let oldest = self.lock_tiers().pending.oldest(until, self.flush_events);
+            let Some((batches, through)) = oldest else { break };
             let round = self.write_round(&batches, through)?;
             flushed.events += round.events;
             flushed.files += round.files;
@@ -253,30 +274,11 @@ impl Store {
         Ok(flushed)
     }
 
-    /// The oldest pending batches at or below `until`, up to `flush_events` events, and the
-    /// highest LSN among them. Every pending batch at or below that LSN is among them, so
-    /// releasing the WAL through it drops nothing that is not in a segment.
-    fn oldest_pending(&self, until: Lsn) -> Option<(Vec<Arc<Batch>>, Lsn)> {
-        let mut tiers = self.lock_tiers();
-        // Concurrent appends may have added their batches out of LSN order.
-        tiers.pending.sort_unstable_by_key(|(lsn, _)| *lsn);
-        let mut events = 0;
-        let mut through = None;
-        let mut batches = Vec::new();
-        for (lsn, batch) in &tiers.pending {
-            if *lsn > until || (events >= self.flush_events && through.is_some()) {
-                break;
-            }
-            events += batch.events.len();
-            through = Some(*lsn);
-            batches.push(Arc::clone(batch));
-        }
-        through.map(|through| (batches, through))
-    }
-
     /// Writes one round's batches into segments, swaps them for their segments in the view,
     /// and releases the WAL through `through`.
-    fn write_round(&self, batches: &[Arc<Batch>], through: Lsn) -> Result<Flushed, StoreError> {
+    fn write_round(&self, pending: &[PendingBatch], through: Lsn) -> Result<Flushed, StoreError> {
+        // Spilled batches are read back from the WAL.
+        let batches = pending::load(pending)?;
         // One set of files per retention class, so that a whole file expires at once; events
         // already past their retention are not written at all.
         let expiry = self.retention.expiry(Timestamp::now());
@@ -295,12 +297,8 @@ impl Store {
         let flushed = Flushed { events, files: written.len() };
         {
             let mut tiers = self.lock_tiers();
-            tiers.pending.retain(|(lsn, _)| *lsn > through);
-            tiers.pending_events = tiers.pending.iter().map(|(_, b)| b.events.len()).sum();
+            tiers.pending.release_through(through);
             self.room.notify_all();
-            if tiers.pending.is_empty() {
-                tiers.pending_since = None;
-            }
             let mut segments: Vec<SegmentMeta> = tiers.segments.as_ref().clone();
             segments.retain(|known| !written.iter().any(|new| new.path == known.path));
             segments.extend(written);
@@ -367,19 +365,22 @@ impl Store {
     /// How many events wait for a flush, and since when.
     pub fn pending(&self) -> (usize, Option<Instant>) {
         let tiers = self.lock_tiers();
-        (tiers.pending_events, tiers.pending_since)
+        (tiers.pending.events, tiers.pending.since)
+    }
+
+    /// The backlog: events waiting for a flush, those of them held in memory, and the bytes
+    /// of their WAL records.
+    pub fn backlog(&self) -> Backlog {
+        let tiers = self.lock_tiers();
+        Backlog { events: tiers.pending.events, in_memory: tiers.pending.in_memory, wal_bytes: tiers.pending.bytes }
     }
 
     /// The stored events as one set, to query without holding any lock.
     pub fn view(&self) -> View {
         let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
         let tiers = self.lock_tiers();
-        View::durable(
-            tiers.pending.iter().map(|(_, b)| Arc::clone(b)).collect(),
-            Arc::clone(&tiers.segments),
-            Arc::clone(&self.retention),
-            expiry,
-        )
+        let (in_memory, spilled) = tiers.pending.view();
+        View::durable(in_memory, spilled, Arc::clone(&tiers.segments), Arc::clone(&self.retention), expiry)
     }
 
     /// Segment files and their total size.

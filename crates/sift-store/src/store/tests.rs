@@ -22,7 +22,8 @@ fn open_with(dir: &std::path::Path, retention: Retention) -> (Store, Opened) {
         dir: dir.to_path_buf(),
         fsync: FsyncPolicy::Batch,
         retention,
-        max_pending: 1_000_000,
+        max_in_memory: 1_000_000,
+        max_backlog_bytes: u64::MAX,
         flush_events: 1_000_000,
     })
 }
@@ -42,7 +43,7 @@ fn append(store: &Store, range: std::ops::Range<u64>) {
 }
 
 fn replayed_events(opened: &Opened) -> usize {
-    opened.replayed.iter().map(|b| b.events.len()).sum()
+    opened.replayed_events
 }
 
 fn all_messages(store: &Store) -> Vec<String> {
@@ -92,7 +93,10 @@ fn events_in_the_wal_are_replayed_into_pending_on_open() {
     let (store, opened) = open(dir.path());
     assert_eq!(replayed_events(&opened), 20);
     assert_eq!(opened.replayed.iter().map(|b| b.seq).collect::<Vec<_>>(), [1], "numbered from 1 for the ring");
-    assert!(Arc::ptr_eq(&opened.replayed[0], &store.lock_tiers().pending[0].1), "the ring gets the pending batch");
+    assert!(
+        Arc::ptr_eq(&opened.replayed[0], &store.lock_tiers().pending.view().0[0]),
+        "the ring gets the pending batch"
+    );
     assert_eq!(store.pending().0, 20, "replayed events wait for the flusher");
     assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 50);
     assert_eq!(store.flush().unwrap().events, 20);
@@ -111,7 +115,8 @@ fn a_backlog_is_flushed_oldest_first_in_rounds_of_flush_events() {
         dir: dir.to_path_buf(),
         fsync: FsyncPolicy::Batch,
         retention: Retention::default(),
-        max_pending: 1_000,
+        max_in_memory: 1_000,
+        max_backlog_bytes: u64::MAX,
         flush_events: 25,
     };
     let (store, _) = open_with_options(options(dir.path()));
@@ -140,13 +145,11 @@ fn r_crash_in_a_later_round_rewrites_only_that_round() {
         append(&store, 10..20);
         append(&store, 20..30);
         // The next round (the oldest pending batch) written, without its release.
-        let round = {
-            let mut tiers = store.lock_tiers();
-            tiers.pending.sort_unstable_by_key(|(lsn, _)| *lsn);
-            tiers.pending.remove(0)
-        };
-        let events: Vec<&Event> = round.1.events.iter().collect();
-        let options = WriteOptions { wal_through: Some(round.0), ..WriteOptions::default() };
+        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, 1).unwrap();
+        let batches = pending::load(&round).unwrap();
+        assert_eq!(batches.len(), 1);
+        let events: Vec<&Event> = batches[0].events.iter().collect();
+        let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
         segment::write_segment_with(store.segments_dir(), &events, "default", options).unwrap();
     }
     let (store, opened) = open(dir.path());
@@ -165,10 +168,10 @@ fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
         append(&store, 0..30);
         append(&store, 30..40);
         // What a flush writes, without its release.
-        let pending = std::mem::take(&mut store.lock_tiers().pending);
-        let through = pending.iter().map(|(lsn, _)| *lsn).max();
-        let events: Vec<&Event> = pending.iter().flat_map(|(_, b)| b.events.iter()).collect();
-        let options = WriteOptions { wal_through: through, ..WriteOptions::default() };
+        let (round, through) = std::mem::take(&mut store.lock_tiers().pending).oldest(Lsn::MAX, usize::MAX).unwrap();
+        let batches = pending::load(&round).unwrap();
+        let events: Vec<&Event> = batches.iter().flat_map(|b| b.events.iter()).collect();
+        let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
         segment::write_segment_with(store.segments_dir(), &events, "default", options).unwrap();
         append(&store, 40..45);
     }
@@ -177,7 +180,8 @@ fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
         dir: dir.path().to_path_buf(),
         fsync: FsyncPolicy::Batch,
         retention: Retention::default(),
-        max_pending: 1_000_000,
+        max_in_memory: 1_000_000,
+        max_backlog_bytes: u64::MAX,
         flush_events: 5,
     });
     assert_eq!(replayed_events(&opened), 45);
@@ -261,13 +265,15 @@ fn over_max_bytes_the_oldest_segments_go_first() {
 }
 
 #[test]
-fn writers_wait_at_max_pending_until_a_flush_makes_room() {
+fn writers_wait_at_max_backlog_until_a_flush_makes_room() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions {
         dir: dir.path().to_path_buf(),
         fsync: FsyncPolicy::Batch,
         retention: Retention::default(),
-        max_pending: 10,
+        max_in_memory: 1_000,
+        // Any one record fills it.
+        max_backlog_bytes: 1,
         flush_events: 10,
     };
     let (store, _) = open_with_options(options);
@@ -281,10 +287,98 @@ fn writers_wait_at_max_pending_until_a_flush_makes_room() {
             sent.send(()).unwrap();
         })
     };
-    // The writer is held back while ten events wait (it would have answered at once).
+    // The writer is held back while the backlog is full (it would have answered at once).
     assert!(appended.recv_timeout(std::time::Duration::from_millis(300)).is_err());
     assert_eq!(store.flush().unwrap().events, 10);
     appended.recv_timeout(std::time::Duration::from_secs(10)).expect("the flush made room");
     writer.join().unwrap();
     assert_eq!(all_messages(&store).len(), 15);
+}
+
+fn open_spilling(dir: &std::path::Path, max_in_memory: usize) -> (Store, Opened) {
+    open_with_options(StoreOptions {
+        dir: dir.to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_in_memory,
+        max_backlog_bytes: u64::MAX,
+        flush_events: 1_000_000,
+    })
+}
+
+fn count_by_fold(view: &View, range: TimeRange) -> u64 {
+    view.fold(&Query::all(), FieldSet::NONE, range, || 0u64, |n, _| *n += 1, |a, b| a + b).unwrap()
+}
+
+#[test]
+fn spilled_batches_are_read_back_by_queries_and_by_the_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_spilling(dir.path(), 10);
+    for first in (0..50).step_by(10) {
+        append(&store, first..first + 10);
+    }
+    let backlog = store.backlog();
+    assert_eq!((backlog.events, backlog.in_memory), (50, 10), "only the newest batch stays in memory");
+    assert!(backlog.wal_bytes > 0);
+    let expected: Vec<String> = (0..50).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected, "spilled and held batches, newest first, no gaps");
+    let view = store.view();
+    assert_eq!(view.count(&Query::all(), TimeRange::default()).unwrap(), 50);
+    assert_eq!(count_by_fold(&view, TimeRange::default()), 50);
+    // Events 12..17 lie in a spilled batch: a range over them reads it back, and only it.
+    let range = TimeRange { since: Some(event(12).time), until: Some(event(17).time) };
+    assert_eq!(view.count(&Query::all(), range).unwrap(), 5);
+    assert_eq!(count_by_fold(&view, range), 5);
+    let found = view.search(&Query::parse("\"event 13\"").unwrap(), range, None, 10).unwrap();
+    assert_eq!(found.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(), ["event 13"]);
+
+    assert_eq!(store.flush().unwrap().events, 50, "the flush reads the spilled batches back");
+    assert_eq!(store.backlog(), Backlog::default());
+    assert_eq!(all_messages(&store), expected);
+    drop(store);
+    let (store, opened) = open_spilling(dir.path(), 10);
+    assert_eq!(opened.replayed_events, 0, "released after the flush");
+    assert_eq!(all_messages(&store), expected);
+}
+
+#[test]
+fn a_replay_spills_past_max_in_memory_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        for first in (0..50).step_by(10) {
+            append(&store, first..first + 10);
+        }
+        // Dropped without a flush, as after a crash.
+    }
+    let (store, opened) = open_spilling(dir.path(), 20);
+    assert_eq!(opened.replayed_events, 50);
+    let for_the_ring: Vec<u64> = opened.replayed.iter().map(|b| b.seq).collect();
+    assert_eq!(for_the_ring, [4, 5], "the ring gets the newest batches held in memory, numbers rising");
+    assert_eq!(store.backlog().in_memory, 20);
+    let expected: Vec<String> = (0..50).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected);
+    assert_eq!(store.flush().unwrap().events, 50);
+    assert_eq!(all_messages(&store), expected);
+}
+
+#[test]
+fn a_spilled_record_damaged_on_disk_is_an_error_not_a_wrong_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_spilling(dir.path(), 10);
+    append(&store, 0..10);
+    append(&store, 10..20);
+    let wal_file = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "wal"))
+        .unwrap();
+    // Flip a byte inside the first (spilled) record's batch.
+    let mut bytes = std::fs::read(&wal_file).unwrap();
+    bytes[16 + 40] ^= 0xFF;
+    std::fs::write(&wal_file, &bytes).unwrap();
+    let error = store.view().count(&Query::all(), TimeRange::default()).unwrap_err();
+    assert!(error.to_string().contains("no longer reads back: checksum mismatch"), "{error}");
+    assert!(store.flush().is_err(), "nothing damaged is written into a segment");
+    assert_eq!(store.backlog().events, 20, "and nothing is released");
 }

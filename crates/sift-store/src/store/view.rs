@@ -1,6 +1,6 @@
 //! A query's view of the stored events: the ring alone (`--memory-only`), or the durable
-//! store's pending batches plus its segments, answering searches, counts and aggregations
-//! the same way.
+//! store's pending batches (held in memory, or spilled and read back from the WAL) plus its
+//! segments, answering searches, counts and aggregations the same way.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use sift_core::query::{FieldSet, Query};
 use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
+use super::pending::{self, PendingBatch};
 use crate::retention::{Expiry, Retention};
 use crate::ring::Snapshot;
 use crate::search::{Cursor, TimeRange};
@@ -19,6 +20,10 @@ pub enum View {
     Memory(Snapshot),
     Durable {
         pending: Snapshot,
+        /// Pending batches not held in memory, read back from the WAL by the queries that need
+        /// them, and the retention they are read under.
+        spilled: Vec<PendingBatch>,
+        expiry: Arc<Expiry>,
         /// Segments grouped by retention class, each group with the time range its class
         /// still keeps (older events are expired even before their file is deleted).
         classes: Vec<(Timestamp, Vec<SegmentMeta>)>,
@@ -28,6 +33,7 @@ pub enum View {
 impl View {
     pub(super) fn durable(
         pending: Vec<Arc<Batch>>,
+        spilled: Vec<PendingBatch>,
         segments: Arc<Vec<SegmentMeta>>,
         retention: Arc<Retention>,
         expiry: Arc<Expiry>,
@@ -40,7 +46,8 @@ impl View {
             .into_iter()
             .map(|(class, segments)| (expiry.cutoff_of_class(&retention, class), segments))
             .collect();
-        View::Durable { pending: Snapshot::of_batches(pending).with_expiry(expiry), classes }
+        let pending = Snapshot::of_batches(pending).with_expiry(Arc::clone(&expiry));
+        View::Durable { pending, spilled, expiry, classes }
     }
 
     /// Up to `limit` matching events older than `before`, newest first by `(time, id)`.
@@ -53,8 +60,12 @@ impl View {
     ) -> Result<Vec<Event>, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)),
-            View::Durable { pending, classes } => {
+            View::Durable { pending, spilled, expiry, classes } => {
                 let mut events = pending.search(query, range, before, limit);
+                for batches in pending::read_back(spilled, range) {
+                    let snapshot = Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry));
+                    events.extend(snapshot.search(query, range, before, limit));
+                }
                 for (cutoff, segments) in classes {
                     events.extend(segment::search(segments, query, kept(range, *cutoff), before, limit)?);
                 }
@@ -68,8 +79,11 @@ impl View {
     pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.count(query, range)),
-            View::Durable { pending, classes } => {
+            View::Durable { pending, spilled, expiry, classes } => {
                 let mut n = pending.count(query, range);
+                for batches in pending::read_back(spilled, range) {
+                    n += Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry)).count(query, range);
+                }
                 for (cutoff, segments) in classes {
                     n += segment::count(segments, query, kept(range, *cutoff))?;
                 }
@@ -92,8 +106,12 @@ impl View {
     ) -> Result<S, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)),
-            View::Durable { pending, classes } => {
+            View::Durable { pending, spilled, expiry, classes } => {
                 let mut state = pending.fold(query, range, &start, &add, &merge);
+                for batches in pending::read_back(spilled, range) {
+                    let snapshot = Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry));
+                    state = merge(state, snapshot.fold(query, range, &start, &add, &merge));
+                }
                 let columns = Columns::for_fields(fields);
                 for (cutoff, segments) in classes {
                     let on_disk =

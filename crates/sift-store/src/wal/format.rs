@@ -90,7 +90,7 @@ pub(super) fn seal(record: &mut Unsealed, lsn: Lsn) {
     bytes[4..8].copy_from_slice(&payload_len.to_le_bytes());
     bytes[RECORD_HEADER_LEN..BATCH_OFFSET].copy_from_slice(&lsn.to_le_bytes());
     let head = crc32c::crc32c_append(crc32c::crc32c(&bytes[..8]), &bytes[RECORD_HEADER_LEN..BATCH_OFFSET]);
-    let crc = crc32c::crc32c_combine(head, record.batch_crc, bytes.len() - BATCH_OFFSET);
+    let crc = super::crc::combine(head, record.batch_crc, bytes.len() - BATCH_OFFSET);
     bytes[8..12].copy_from_slice(&crc.to_le_bytes());
 }
 

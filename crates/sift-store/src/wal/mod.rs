@@ -58,7 +58,15 @@
 //! Replay also returns records that were flushed to segments but not yet released when the
 //! process stopped; the flusher skips them by LSN. One [`Wal`] at a time may own a
 //! directory: nothing locks it.
+//!
+//! # Reading a record back
+//!
+//! Every appended or replayed record comes with its [`RecordAt`]: the file and offset it
+//! lies at. [`read_record`] reads it back, checking its CRC again, so that the store need not
+//! keep in memory every batch that waits for the segments (docs/adr/0009-wal-backlog.md).
+//! A `RecordAt` holds the file open: it stays readable after a release deletes the file.
 
+mod crc;
 mod format;
 mod open;
 #[cfg(test)]
@@ -66,7 +74,9 @@ mod tests;
 mod writer;
 
 use std::fmt;
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -77,7 +87,7 @@ use std::time::Duration;
 use sift_core::Event;
 
 use crate::codec::{self, CodecError};
-use format::{BATCH_OFFSET, RECORD_HEADER_LEN, Unsealed};
+use format::{BATCH_OFFSET, Frame, RECORD_HEADER_LEN, Unsealed};
 pub use format::{Corruption, MAX_PAYLOAD};
 
 /// The sequence number of an appended batch: increasing, also across restarts.
@@ -93,6 +103,70 @@ pub enum FsyncPolicy {
     Batch,
     /// At most one sync per interval; appends are answered once written.
     Interval(Duration),
+}
+
+/// Where a record lies in the WAL, to read its batch back with [`read_record`].
+#[derive(Clone)]
+pub struct RecordAt {
+    /// The file, open for reading: it stays readable after the file is deleted.
+    file: Arc<WalFile>,
+    offset: u64,
+    len: u32,
+}
+
+/// A WAL file open for reading and writing, with its path for errors.
+pub(crate) struct WalFile {
+    pub file: File,
+    pub path: PathBuf,
+}
+
+impl RecordAt {
+    /// The record's size in the file, framing included.
+    pub fn bytes(&self) -> u64 {
+        u64::from(self.len)
+    }
+}
+
+impl fmt::Debug for RecordAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}+{}", self.file.path.display(), self.offset, self.len)
+    }
+}
+
+/// An appended record: its LSN and where it lies.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub lsn: Lsn,
+    pub at: RecordAt,
+}
+
+/// A record found by [`Wal::open_with`]: its LSN, where it lies and its batch.
+pub struct Replayed {
+    pub lsn: Lsn,
+    pub at: RecordAt,
+    pub events: Vec<Event>,
+}
+
+/// Reads back the batch of a record appended or replayed earlier, checking its CRC again.
+pub fn read_record(at: &RecordAt) -> Result<Vec<Event>, WalError> {
+    let path = &at.file.path;
+    let mut bytes = vec![0; at.len as usize];
+    at.file.file.read_exact_at(&mut bytes, at.offset).map_err(|e| WalError::io(Op::Read, path, e))?;
+    let (start, end) = match format::read_frame(&bytes, 0) {
+        Frame::Record { batch, .. } => batch,
+        Frame::Corrupt(corruption) => {
+            return Err(WalError::Damaged { path: path.clone(), offset: at.offset, corruption });
+        }
+        Frame::End | Frame::Torn => {
+            let corruption = format::Corruption::BadLength;
+            return Err(WalError::Damaged { path: path.clone(), offset: at.offset, corruption });
+        }
+    };
+    codec::decode_batch(&bytes[start..end]).map_err(|error| WalError::Damaged {
+        path: path.clone(),
+        offset: at.offset,
+        corruption: format::Corruption::BadBatch(error),
+    })
 }
 
 /// What the writer thread is about to do, as a [`FaultHook`] sees it.
@@ -140,7 +214,8 @@ impl fmt::Debug for WalOptions {
 /// What [`Wal::open`] found.
 #[derive(Debug, Default)]
 pub struct Replay {
-    /// Every batch not yet released, in LSN order.
+    /// Every batch not yet released, in LSN order (empty from [`Wal::open_with`], which hands
+    /// them to its sink instead).
     pub batches: Vec<(Lsn, Vec<Event>)>,
     /// Bytes cut from the ends of files.
     pub truncated_bytes: u64,
@@ -242,6 +317,8 @@ pub enum WalError {
     NewerBatch { path: PathBuf, source: CodecError },
     #[error("the WAL writer thread is gone")]
     Closed,
+    #[error("the WAL record at {path}:{offset} no longer reads back: {corruption}")]
+    Damaged { path: PathBuf, offset: u64, corruption: Corruption },
 }
 
 impl WalError {
@@ -265,6 +342,9 @@ impl WalError {
             WalError::NewerFormat { path, version } => WalError::NewerFormat { path: path.clone(), version: *version },
             WalError::NewerBatch { path, source } => WalError::NewerBatch { path: path.clone(), source: *source },
             WalError::Closed => WalError::Closed,
+            WalError::Damaged { path, offset, corruption } => {
+                WalError::Damaged { path: path.clone(), offset: *offset, corruption: *corruption }
+            }
         }
     }
 }
@@ -301,11 +381,28 @@ struct FileEntry {
 /// Records waiting for the writer at most; an append beyond them waits to send.
 const QUEUE: usize = 1024;
 
+/// The largest encoding buffer a thread keeps for its next append (a rare huge batch's is let go).
+const KEPT_BUFFER_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static ENCODE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl Wal {
     /// Opens the WAL in `options.dir` (created if missing), replays what is not yet released,
     /// cuts damaged tails, and starts the writer thread.
     pub fn open(options: WalOptions) -> Result<(Wal, Replay), WalError> {
-        let recovered = open::recover(&options.dir)?;
+        let mut batches = Vec::new();
+        let (wal, mut replay) = Wal::open_with(options, |replayed| batches.push((replayed.lsn, replayed.events)))?;
+        replay.batches = batches;
+        Ok((wal, replay))
+    }
+
+    /// As [`Wal::open`], but hands each replayed record to `sink`, oldest first, instead of
+    /// gathering them in [`Replay::batches`]: a caller that keeps only some of them in memory
+    /// never holds the whole WAL decoded.
+    pub fn open_with(options: WalOptions, sink: impl FnMut(Replayed)) -> Result<(Wal, Replay), WalError> {
+        let recovered = open::recover(&options.dir, sink)?;
         let shared = Arc::new(Shared {
             dir: options.dir.clone(),
             files: Mutex::new(recovered.files),
@@ -327,9 +424,12 @@ impl Wal {
         Ok((Wal { requests: Some(requests), writer: Some(handle), shared }, recovered.replay))
     }
 
-    /// Appends a batch and returns its LSN once it is durable as the policy says.
-    pub fn append(&self, events: &[Event]) -> Result<Lsn, WalError> {
-        let mut bytes = Vec::with_capacity(BATCH_OFFSET + 64 + events.len() * 160);
+    /// Appends a batch and returns its LSN and place once it is durable as the policy says.
+    pub fn append(&self, events: &[Event]) -> Result<Appended, WalError> {
+        // Encoded into this thread's buffer of the last append, which the writer hands back:
+        // a fresh buffer of a few hundred kilobytes for every batch cost page faults.
+        let mut bytes = ENCODE_BUFFER.take();
+        bytes.clear();
         bytes.resize(BATCH_OFFSET, 0);
         codec::encode_batch(events, &mut bytes);
         if bytes.len() - RECORD_HEADER_LEN > MAX_PAYLOAD {
@@ -344,7 +444,11 @@ impl Wal {
             self.shared.queued.fetch_sub(1, Ordering::Relaxed);
             WalError::Closed
         })?;
-        answer.recv().map_err(|_| WalError::Closed)?
+        let (result, bytes) = answer.recv().map_err(|_| WalError::Closed)?;
+        if bytes.capacity() <= KEPT_BUFFER_BYTES {
+            ENCODE_BUFFER.set(bytes);
+        }
+        result
     }
 
     /// Marks every record through `lsn` as safe elsewhere: it is not replayed any more, and

@@ -5,12 +5,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use sift_core::Event;
 
 use super::format::{self, BATCH_OFFSET, Corruption, FILE_HEADER_LEN, Frame, Header};
-use super::{FileEntry, Lsn, Op, Replay, Truncation, WalError};
+use super::{FileEntry, Lsn, Op, RecordAt, Replay, Replayed, Truncation, WalError, WalFile};
 use crate::codec::{self, CodecErrorKind};
 
 /// What [`recover`] hands to the writer and to the caller.
@@ -23,12 +24,13 @@ pub(super) struct Recovered {
 
 /// The file appends go to, positioned at its end.
 pub(super) struct Active {
-    pub file: File,
+    pub file: WalFile,
     pub first: Lsn,
     pub len: u64,
 }
 
-pub(super) fn recover(dir: &Path) -> Result<Recovered, WalError> {
+/// Replays the WAL in `dir`, handing every record not yet released to `sink`, oldest first.
+pub(super) fn recover(dir: &Path, mut sink: impl FnMut(Replayed)) -> Result<Recovered, WalError> {
     fs::create_dir_all(dir).map_err(|e| WalError::io(Op::Create, dir, e))?;
     let mut replay = Replay::default();
     (replay.released_through, replay.checkpoint_damaged) = read_checkpoint(dir)?;
@@ -47,11 +49,16 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, WalError> {
         let bytes = fs::read(&path).map_err(|e| WalError::io(Op::Read, &path, e))?;
         replay.files += 1;
         replay.bytes_read += bytes.len() as u64;
-        let file = read_file(&path, &bytes, first, last_lsn, released)?;
-        last_lsn = file.last_lsn.unwrap_or(last_lsn);
-        replay.batches.extend(file.batches);
+        let read = read_file(&path, &bytes, first, last_lsn, released)?;
+        last_lsn = read.last_lsn.unwrap_or(last_lsn);
+        if !read.batches.is_empty() {
+            let file = Arc::new(open_file(&path)?);
+            for (lsn, (offset, len), events) in read.batches {
+                sink(Replayed { lsn, at: RecordAt { file: Arc::clone(&file), offset, len }, events });
+            }
+        }
         let mut len = bytes.len() as u64;
-        if let Some((offset, corruption)) = file.damage {
+        if let Some((offset, corruption)) = read.damage {
             let truncation = cut(&path, &bytes, offset, corruption)?;
             replay.truncated_bytes += truncation.bytes;
             if corruption.is_some() {
@@ -68,8 +75,8 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, WalError> {
     let active = match files.last() {
         Some(newest) => {
             let path = format::file_path(dir, newest.first);
-            let mut file = OpenOptions::new().write(true).open(&path).map_err(|e| WalError::io(Op::Open, &path, e))?;
-            file.seek(SeekFrom::Start(newest.bytes)).map_err(|e| WalError::io(Op::Open, &path, e))?;
+            let file = open_file(&path)?;
+            (&file.file).seek(SeekFrom::Start(newest.bytes)).map_err(|e| WalError::io(Op::Open, &path, e))?;
             Active { file, first: newest.first, len: newest.bytes }
         }
         None => {
@@ -81,9 +88,16 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, WalError> {
     Ok(Recovered { replay, files, active, next_lsn })
 }
 
+/// Opens a WAL file to append to and read back from.
+fn open_file(path: &Path) -> Result<WalFile, WalError> {
+    let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| WalError::io(Op::Open, path, e))?;
+    Ok(WalFile { file, path: path.to_path_buf() })
+}
+
 /// The good records of one file, and where and why it must be cut.
 struct FileRead {
-    batches: Vec<(Lsn, Vec<Event>)>,
+    /// LSN, the record's offset and length in the file, and its batch.
+    batches: Vec<(Lsn, (u64, u32), Vec<Event>)>,
     last_lsn: Option<Lsn>,
     /// The offset of the first bad byte, and the damage (`None`: a torn tail).
     damage: Option<(usize, Option<Corruption>)>,
@@ -137,12 +151,13 @@ fn read_file(path: &Path, bytes: &[u8], first: Lsn, previous: Lsn, released: Lsn
             },
         )
         .collect();
-    for ((lsn, (start, _)), batch) in records.into_iter().zip(decoded) {
+    for ((lsn, (start, end)), batch) in records.into_iter().zip(decoded) {
         match batch {
             Ok(events) => {
                 read.last_lsn = Some(lsn);
                 if lsn > released {
-                    read.batches.push((lsn, events));
+                    let offset = start - BATCH_OFFSET;
+                    read.batches.push((lsn, (offset as u64, (end - offset) as u32), events));
                 }
             }
             Err(error) if matches!(error.kind, CodecErrorKind::UnknownVersion(_)) => {
@@ -204,11 +219,16 @@ fn list(dir: &Path) -> Result<Vec<Lsn>, WalError> {
 }
 
 /// Creates the file whose first record will be `first`, with its header, durably.
-pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<File, WalError> {
+pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<WalFile, WalError> {
     let path = format::file_path(dir, first);
     let io = |op, e| WalError::io(op, &path, e);
-    let mut file =
-        OpenOptions::new().write(true).create(true).truncate(true).open(&path).map_err(|e| io(Op::Create, e))?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| io(Op::Create, e))?;
     let written = file.write_all(&format::file_header()).map_err(|e| io(Op::Write, e));
     if let Err(error) = written.and_then(|()| file.sync_data().map_err(|e| io(Op::Sync, e))) {
         drop(file);
@@ -216,7 +236,7 @@ pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<File, WalError> {
         return Err(error);
     }
     sync_dir(dir)?;
-    Ok(file)
+    Ok(WalFile { file, path })
 }
 
 fn read_checkpoint(dir: &Path) -> Result<(Lsn, bool), WalError> {

@@ -47,7 +47,7 @@ pub(super) fn open(options: &WalOptions) -> (Wal, Replay) {
 
 pub(super) fn append(wal: &Wal, events: &[Event]) -> Lsn {
     match wal.append(events) {
-        Ok(lsn) => lsn,
+        Ok(appended) => appended.lsn,
         Err(error) => panic!("appending: {error}"),
     }
 }
@@ -293,4 +293,28 @@ fn oversized_batches_are_refused_before_the_writer() {
 fn the_wal_is_send_and_sync() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Wal>();
+}
+
+#[test]
+fn records_read_back_where_they_were_appended_and_replayed_even_after_their_file_is_deleted() {
+    let dir = tempdir();
+    let mut options = options(dir.path());
+    options.segment_bytes = 4096;
+    let (wal, _) = open(&options);
+    let appended: Vec<Appended> = (0..20).map(|i| wal.append(&batch(i * 4, 4)).expect("append")).collect();
+    for (i, record) in (0..).zip(&appended) {
+        assert_eq!(read_record(&record.at).expect("read back"), batch(i * 4, 4));
+    }
+    drop(wal);
+    let mut replayed = Vec::new();
+    let (wal, _) = Wal::open_with(options.clone(), |record| replayed.push(record)).expect("open");
+    assert_eq!(replayed.iter().map(|r| r.lsn).collect::<Vec<_>>(), appended.iter().map(|a| a.lsn).collect::<Vec<_>>());
+    for record in &replayed {
+        assert_eq!(read_record(&record.at).expect("read back"), record.events);
+    }
+    // Releasing everything deletes all files but the newest; what was read from them still reads.
+    let files = wal_files(&options).len();
+    wal.release_through(appended.last().expect("appended").lsn).expect("release");
+    assert!(wal_files(&options).len() < files);
+    assert_eq!(read_record(&replayed[0].at).expect("read back from a deleted file"), batch(0, 4));
 }

@@ -1,9 +1,9 @@
 //! The writer thread: it owns the open file, gives LSNs, writes every waiting record with one
-//! write, syncs as the policy says, answers the appends, rotates files, and undoes the
-//! writes of a group that failed.
+//! vectored write (the records are not copied together first), syncs as the policy says,
+//! answers the appends (handing each its record's buffer back, to encode its next batch in),
+//! rotates files, and undoes the writes of a group that failed.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,13 +12,16 @@ use std::time::Instant;
 
 use super::format::{self, FILE_HEADER_LEN, Unsealed};
 use super::open::{self, Active};
-use super::{FaultHook, FileEntry, FsyncPolicy, IoOp, Lsn, Op, Shared, WalError, WalOptions, lock};
+use super::{
+    Appended, FaultHook, FileEntry, FsyncPolicy, IoOp, Lsn, Op, RecordAt, Shared, WalError, WalFile, WalOptions, lock,
+};
 
 /// An append waiting for the writer.
 pub(super) struct Request {
     pub record: Unsealed,
     pub events: usize,
-    pub reply: SyncSender<Result<Lsn, WalError>>,
+    /// The outcome, and the record's buffer back for the appending thread to reuse.
+    pub reply: SyncSender<(Result<Appended, WalError>, Vec<u8>)>,
 }
 
 /// The most bytes one group writes: enough to amortize a sync over many appends, little
@@ -30,7 +33,8 @@ pub(super) struct Writer {
     policy: FsyncPolicy,
     segment_bytes: u64,
     hook: Option<FaultHook>,
-    file: File,
+    /// Shared with the [`RecordAt`]s of its records, which read it back.
+    file: Arc<WalFile>,
     /// The name of the file: its first LSN.
     first: Lsn,
     /// The end of the last good record: what is kept of the file.
@@ -41,7 +45,6 @@ pub(super) struct Writer {
     next_lsn: Lsn,
     /// Under `Interval`: records written but not yet synced since then.
     unsynced_since: Option<Instant>,
-    buffer: Vec<u8>,
 }
 
 impl Writer {
@@ -51,13 +54,12 @@ impl Writer {
             policy: options.fsync,
             segment_bytes: options.segment_bytes,
             hook: options.fault_hook,
-            file: active.file,
+            file: Arc::new(active.file),
             first: active.first,
             len: active.len,
             damaged: false,
             next_lsn,
             unsynced_since: None,
-            buffer: Vec::new(),
         }
     }
 
@@ -113,13 +115,13 @@ impl Writer {
         self.next_lsn += group.len() as u64;
         let events: usize = group.iter().map(|request| request.events).sum();
         match result {
-            Ok(()) => {
+            Ok(places) => {
                 let shared = &*self.shared;
                 shared.appended_batches.fetch_add(group.len() as u64, Ordering::Relaxed);
                 shared.appended_events.fetch_add(events as u64, Ordering::Relaxed);
                 shared.last_lsn.store(self.next_lsn - 1, Ordering::Release);
-                for (lsn, request) in (first_lsn..).zip(group) {
-                    let _ = request.reply.send(Ok(lsn));
+                for ((lsn, request), at) in (first_lsn..).zip(group).zip(places) {
+                    let _ = request.reply.send((Ok(Appended { lsn, at }), request.record.bytes));
                 }
                 if self.len >= self.segment_bytes {
                     // On failure the current file simply grows until a later rotation works.
@@ -128,28 +130,32 @@ impl Writer {
             }
             Err(error) => {
                 for request in group {
-                    let _ = request.reply.send(Err(error.duplicate()));
+                    let _ = request.reply.send((Err(error.duplicate()), request.record.bytes));
                 }
             }
         }
     }
 
-    fn write_group(&mut self, group: &mut [Request], first_lsn: Lsn) -> Result<(), WalError> {
+    /// Writes a group and returns where each of its records lies.
+    fn write_group(&mut self, group: &mut [Request], first_lsn: Lsn) -> Result<Vec<RecordAt>, WalError> {
         if self.damaged {
             self.rotate()?;
         }
-        self.buffer.clear();
+        let mut places = Vec::with_capacity(group.len());
+        let mut written = 0;
         for (lsn, request) in (first_lsn..).zip(group.iter_mut()) {
             format::seal(&mut request.record, lsn);
-            self.buffer.extend_from_slice(&request.record.bytes);
+            let len = request.record.bytes.len() as u32;
+            places.push(RecordAt { file: Arc::clone(&self.file), offset: self.len + written, len });
+            written += u64::from(len);
         }
-        if let Err(error) = self.write_buffer() {
+        if let Err(error) = self.write_records(group) {
             self.undo();
             return Err(error);
         }
         match self.policy {
             FsyncPolicy::Interval(interval) => {
-                self.len += self.buffer.len() as u64;
+                self.len += written;
                 let since = *self.unsynced_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= interval {
                     // The appends are answered either way: they were promised only the write.
@@ -161,34 +167,48 @@ impl Writer {
                     self.undo();
                     return Err(error);
                 }
-                self.len += self.buffer.len() as u64;
+                self.len += written;
             }
         }
         let mut files = lock(&self.shared.files);
         if let Some(active) = files.last_mut() {
             active.bytes = self.len;
         }
-        Ok(())
+        Ok(places)
     }
 
-    fn write_buffer(&mut self) -> Result<(), WalError> {
-        let written = self.buffer.as_slice();
-        if let Some(Err(error)) = self.hook.as_ref().map(|hook| hook(IoOp::Write { bytes: written.len() })) {
+    /// Writes the group's records, in order, with as few `writev` calls as the kernel allows.
+    fn write_records(&mut self, group: &[Request]) -> Result<(), WalError> {
+        let records: Vec<&[u8]> = group.iter().map(|request| request.record.bytes.as_slice()).collect();
+        let bytes = records.iter().map(|record| record.len()).sum();
+        if let Some(Err(error)) = self.hook.as_ref().map(|hook| hook(IoOp::Write { bytes })) {
             // As a write that runs out of space does: part of the bytes reach the file.
-            let _ = self.file.write_all(&written[..written.len() / 2]);
+            let _ = (&self.file.file).write_all(&records.concat()[..bytes / 2]);
             self.shared.io_errors.fetch_add(1, Ordering::Relaxed);
             return Err(WalError::io(Op::Write, &self.path(), error));
         }
-        self.file.write_all(written).map_err(|error| {
-            self.shared.io_errors.fetch_add(1, Ordering::Relaxed);
-            WalError::io(Op::Write, &self.path(), error)
-        })
+        let mut slices: Vec<IoSlice<'_>> = records.iter().map(|record| IoSlice::new(record)).collect();
+        let mut left = slices.as_mut_slice();
+        while !left.is_empty() {
+            match (&self.file.file).write_vectored(left) {
+                Ok(0) => return Err(self.write_failed(io::ErrorKind::WriteZero.into())),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(self.write_failed(error)),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_failed(&self, error: io::Error) -> WalError {
+        self.shared.io_errors.fetch_add(1, Ordering::Relaxed);
+        WalError::io(Op::Write, &self.path(), error)
     }
 
     fn sync(&mut self) -> Result<(), WalError> {
         let result = match &self.hook {
-            Some(hook) => hook(IoOp::Sync).and_then(|()| self.file.sync_data()),
-            None => self.file.sync_data(),
+            Some(hook) => hook(IoOp::Sync).and_then(|()| self.file.file.sync_data()),
+            None => self.file.file.sync_data(),
         };
         match result {
             Ok(()) => {
@@ -212,7 +232,8 @@ impl Writer {
     fn undo(&mut self) {
         let len = self.len;
         let hooked = self.hook.as_ref().map_or(Ok(()), |hook| hook(IoOp::Truncate));
-        let cut = hooked.and_then(|()| self.file.set_len(len)).and_then(|()| self.file.seek(SeekFrom::Start(len)));
+        let file = &self.file.file;
+        let cut = hooked.and_then(|()| file.set_len(len)).and_then(|()| (&*file).seek(SeekFrom::Start(len)));
         match cut {
             Ok(_) => {
                 self.shared.truncations.fetch_add(1, Ordering::Relaxed);
@@ -233,7 +254,7 @@ impl Writer {
         let file = open::create_file(&self.shared.dir, self.next_lsn).inspect_err(|_| {
             self.shared.io_errors.fetch_add(1, Ordering::Relaxed);
         })?;
-        self.file = file;
+        self.file = Arc::new(file);
         self.first = self.next_lsn;
         self.len = FILE_HEADER_LEN as u64;
         self.damaged = false;
@@ -242,6 +263,6 @@ impl Writer {
     }
 
     fn path(&self) -> PathBuf {
-        format::file_path(&self.shared.dir, self.first)
+        self.file.path.clone()
     }
 }

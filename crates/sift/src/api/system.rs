@@ -92,9 +92,15 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
 /// The durable store's tiers, or `null` with `--memory-only`.
 fn store_stats(state: &AppState) -> Value {
     let Some(store) = &state.ingest.store else { return Value::Null };
-    let (pending, _) = store.pending();
+    let backlog = store.backlog();
     let (segments, bytes) = store.segment_stats();
-    json!({ "pending_events": pending, "segments": segments, "segment_bytes": bytes })
+    json!({
+        "pending_events": backlog.events,
+        "pending_in_memory": backlog.in_memory,
+        "pending_wal_bytes": backlog.wal_bytes,
+        "segments": segments,
+        "segment_bytes": bytes,
+    })
 }
 
 pub async fn nodes(State(state): State<Arc<AppState>>) -> Json<Value> {

@@ -97,8 +97,10 @@ pub struct StorageConfig {
     pub wal_fsync: WalFsync,
     /// With `WalFsync::Interval`, how often. Default 1 s.
     pub wal_fsync_interval: Duration,
-    /// Pending events (in the WAL, not yet in segments) that start a flush; four times as many make writers wait. Default 250,000.
+    /// Pending events (in the WAL, not yet in segments) that start a flush; four times as many are held in memory, older ones are read back from the WAL. Default 250,000.
     pub flush_events: usize,
+    /// Most bytes of WAL waiting for the segments; past it writers wait. Default 4 GiB.
+    pub max_backlog: usize,
     /// Longest an event stays pending before a flush. Default 30 s.
     pub flush_interval: Duration,
 }
@@ -217,6 +219,7 @@ impl Default for Config {
                 wal_fsync_interval: Duration::from_secs(1),
                 flush_events: 250_000,
                 flush_interval: Duration::from_secs(30),
+                max_backlog: 4 << 30,
             },
             ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },
             pipeline: PipelineConfig {

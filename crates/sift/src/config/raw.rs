@@ -37,6 +37,7 @@ pub(super) const KEYS: &[&str] = &[
     "storage.wal_fsync_interval",
     "storage.flush_events",
     "storage.flush_interval",
+    "storage.max_backlog",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -137,6 +138,8 @@ pub(super) struct RawStorage {
     pub flush_events: Option<usize>,
     /// Longest an event stays pending before a flush into segments. Default `"30s"`.
     pub flush_interval: Option<String>,
+    /// Most bytes of WAL waiting for the segments. Default `"4GiB"`.
+    pub max_backlog: Option<RawSize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

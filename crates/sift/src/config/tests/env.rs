@@ -53,6 +53,7 @@ fn env_sets_every_key() {
         ("SIFT_STORAGE_WAL_FSYNC_INTERVAL", "250ms"),
         ("SIFT_STORAGE_FLUSH_EVENTS", "1"),
         ("SIFT_STORAGE_FLUSH_INTERVAL", "1s"),
+        ("SIFT_STORAGE_MAX_BACKLOG", "1MiB"),
         ("SIFT_RING_MAX_EVENTS", "1"),
         ("SIFT_RING_MAX_BYTES", "1"),
         ("SIFT_PIPELINE_MAX_MESSAGE_BYTES", "1"),
