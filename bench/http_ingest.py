@@ -12,9 +12,11 @@ Builds and starts release servers on free ports and runs, against them:
 Each run is repeated and the median reported, because these machines are noisy.
 
 With `--sustained N`, instead: N runs of `--events` back to back against one ring-only server,
-then against one durable server, so that the durable rate is the rate segments are written at
-while ingest shares the cores (pending events are bounded), not a burst into memory; with the
-server's CPU time per event (user + system, from /proc), which says what each part costs.
+then against one durable server, so that the durable rate includes writing the segments (which
+the flusher does with the CPU ingest leaves, while the WAL holds the backlog); with the server's
+CPU time per event (user + system, from /proc), which says what each part costs. After the
+durable runs it counts every event at once, while the backlog is still in the WAL (what a query
+costs then), and times how long the flusher takes to write the backlog into segments.
 Prints Markdown rows for BENCHMARKS.md.
 """
 import argparse
@@ -23,6 +25,8 @@ import os
 import statistics
 import subprocess
 import tempfile
+import time
+import urllib.request
 
 from common import ROOT, SIFT, Sift
 
@@ -55,6 +59,8 @@ def sustained(args):
                     cpu = cpu_seconds(server.pid) - before
                     rows.append((durable_run, run + 1, result["events_per_sec"], cpu * 1e6 / args.events,
                                  result["request_latency_ms"]["p99"]))
+                if durable_run:
+                    backlog = after_the_runs(url)
             finally:
                 server.kill()
     print(f"| run of {args.events:,} events | ring only: events/s | server CPU µs per event | durable: events/s "
@@ -69,6 +75,28 @@ def sustained(args):
     print(f"| median | {ring_rate:,.0f} | {statistics.median(r[3] for r in ring):.2f} | {rate:,.0f} "
           f"| {statistics.median(r[3] for r in durable):.2f} | |")
     print(f"\ndurable / ring only, sustained: {rate / ring_rate:.2f}")
+    print(backlog)
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=600) as response:
+        return json.load(response)
+
+
+def after_the_runs(url):
+    """Counts every event while the backlog waits, then waits for the flusher to write it."""
+    store = get_json(url + "/api/v1/stats")["store"]
+    began = time.monotonic()
+    count = get_json(url + "/api/v1/count?q=*")["count"]
+    query_ms = (time.monotonic() - began) * 1000
+    began = time.monotonic()
+    while get_json(url + "/api/v1/stats")["store"]["pending_events"] > 0:
+        time.sleep(0.1)
+    catch_up = time.monotonic() - began
+    return (f"right after the durable runs: {store['pending_events']:,} events waited for segments "
+            f"({store['pending_in_memory']:,} in memory, {store['pending_wal_bytes'] / 2**20:,.0f} MiB of WAL); "
+            f"`count` of all {count:,} events took {query_ms:,.0f} ms; "
+            f"the flusher wrote the backlog {catch_up:.1f} s later")
 
 
 def bench(url, *args):
