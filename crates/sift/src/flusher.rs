@@ -3,11 +3,13 @@
 //! and that deletes expired segments every `retention.check_interval`. Segments are built and
 //! deleted here, off the async runtime.
 //!
-//! Segments are encoded on every core by the flusher's own pool (`sift-segment-N` threads),
-//! not by the global pool that queries use, so a query does not wait behind a flush's jobs.
-//! The flusher and its pool run at the lowest CPU priority (nice 19): while ingest or a query
-//! wants the cores they get them, and the backlog waits in the WAL (bounded by
-//! `storage.max_backlog`, past which writers wait for the flusher and so leave it the CPU).
+//! Segments are encoded on every core by the flusher's own pools, not by the global pool that
+//! queries use, so a query does not wait behind a flush's jobs. A round is written by the
+//! `sift-segment-N` threads, which run at the lowest CPU priority (`SCHED_IDLE`): while ingest
+//! or a query wants the cores they get them, and the backlog waits in the WAL. Once the backlog
+//! passes three quarters of `storage.max_backlog` (a long burst, or other work on the machine
+//! that leaves no idle CPU), rounds are written by the `sift-catchup-N` threads at normal
+//! priority, before writers have to wait; and so is the last flush of a clean stop.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use sift_core::Timestamp;
 
-use sift_store::Store;
+use sift_store::{Flushed, Store};
 use tracing::{error, info};
 
 /// When to flush: once `events` are pending, or once the oldest pending event has waited
@@ -38,14 +40,19 @@ pub struct Flusher {
 impl Flusher {
     pub fn start(store: Arc<Store>, policy: FlushPolicy, retention_every: Duration) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("sift-segment-{i}"))
-            .start_handler(|_| lowest_priority())
-            .build()
-            .map_err(std::io::Error::other)?;
+        let pools = Pools {
+            idle: rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("sift-segment-{i}"))
+                .start_handler(|_| lowest_priority())
+                .build()
+                .map_err(std::io::Error::other)?,
+            catch_up: rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("sift-catchup-{i}"))
+                .build()
+                .map_err(std::io::Error::other)?,
+        };
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
-            lowest_priority();
-            run(&store, &pool, policy, retention_every, &stopped);
+            run(&store, &pools, policy, retention_every, &stopped);
         })?;
         Ok(Flusher { stop, thread })
     }
@@ -61,27 +68,35 @@ impl Flusher {
 
 /// Flushes and enforces retention until told to stop (or the sender is gone), looking every
 /// [`CHECK_EVERY`]; then flushes once more.
-fn run(
-    store: &Store,
-    pool: &rayon::ThreadPool,
-    policy: FlushPolicy,
-    retention_every: Duration,
-    stopped: &mpsc::Receiver<()>,
-) {
+fn run(store: &Store, pools: &Pools, policy: FlushPolicy, retention_every: Duration, stopped: &mpsc::Receiver<()>) {
     let mut retention_checked = Instant::now();
     enforce_retention(store);
     // Until told to stop (or the sender is gone), look every CHECK_EVERY.
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
         let (events, since) = store.pending();
         if events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after) {
-            flush(store, pool);
+            flush(store, pools, Urgency::WhenPressing);
         }
         if retention_checked.elapsed() >= retention_every {
             retention_checked = Instant::now();
             enforce_retention(store);
         }
     }
-    flush(store, pool);
+    flush(store, pools, Urgency::Now);
+}
+
+/// The threads that write segments: at idle priority, and at normal priority to catch up.
+struct Pools {
+    idle: rayon::ThreadPool,
+    catch_up: rayon::ThreadPool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Urgency {
+    /// At idle priority, unless the backlog is pressing.
+    WhenPressing,
+    /// At normal priority (a clean stop).
+    Now,
 }
 
 /// Gives the calling thread the lowest CPU priority: Linux's `SCHED_IDLE` policy, which runs
@@ -106,16 +121,29 @@ fn enforce_retention(store: &Store) {
     }
 }
 
-fn flush(store: &Store, pool: &rayon::ThreadPool) {
+/// Writes everything pending now into segments, a round at a time, each round in the pool
+/// its urgency and the backlog call for.
+fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
+    let Some(until) = store.flush_mark() else { return };
     let began = Instant::now();
-    // Segments are encoded in the flusher's pool, not the global one that queries use.
-    match pool.install(|| store.flush()) {
-        Ok(flushed) if flushed.events > 0 => {
-            let ms = began.elapsed().as_millis() as u64;
-            info!(events = flushed.events, files = flushed.files, ms, "flushed events into segments");
+    let mut flushed = Flushed::default();
+    loop {
+        let pool = if urgency == Urgency::Now || store.backlog_is_pressing() { &pools.catch_up } else { &pools.idle };
+        match pool.install(|| store.flush_round(until)) {
+            Ok(Some(round)) => {
+                flushed.events += round.events;
+                flushed.files += round.files;
+            }
+            Ok(None) => break,
+            // The events stay pending and in the WAL; the next look tries again.
+            Err(error) => {
+                error!(%error, "flush into segments failed; will retry");
+                break;
+            }
         }
-        Ok(_) => {}
-        // The events stay pending and in the WAL; the next round tries again.
-        Err(error) => error!(%error, "flush into segments failed; will retry"),
+    }
+    if flushed.events > 0 {
+        let ms = began.elapsed().as_millis() as u64;
+        info!(events = flushed.events, files = flushed.files, ms, "flushed events into segments");
     }
 }

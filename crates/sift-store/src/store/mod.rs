@@ -255,23 +255,38 @@ impl Store {
     /// in rounds of at most `flush_events` events (whole batches; at least one per round).
     /// Batches appended while it runs wait for the next flush.
     pub fn flush(&self) -> Result<Flushed, StoreError> {
-        let _one = self.flushing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // The gate: every batch whose WAL record is at or below `until` is pending now.
-        let until = {
-            let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            self.lock_tiers().pending.highest_lsn()
-        };
-        let Some(until) = until else { return Ok(Flushed::default()) };
         let mut flushed = Flushed::default();
-        loop {
-            // Taken in a statement of its own: the lock must not be held while the round is written.
-            let oldest = self.lock_tiers().pending.oldest(until, self.flush_events);
-            let Some((batches, through)) = oldest else { break };
-            let round = self.write_round(&batches, through)?;
+        let Some(until) = self.flush_mark() else { return Ok(flushed) };
+        while let Some(round) = self.flush_round(until)? {
             flushed.events += round.events;
             flushed.files += round.files;
         }
         Ok(flushed)
+    }
+
+    /// The highest LSN pending now, or `None` when nothing is: rounds through it
+    /// ([`Store::flush_round`]) write everything accepted so far.
+    pub fn flush_mark(&self) -> Option<Lsn> {
+        // The gate: every batch whose WAL record is at or below the mark is pending now.
+        let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.lock_tiers().pending.highest_lsn()
+    }
+
+    /// Writes the oldest round of pending batches at or below `until` (a [`Store::flush_mark`])
+    /// into segments and releases it from the WAL; `None` when no pending batch is left there.
+    /// A flusher that writes one round at a time can choose, round by round, how urgently.
+    pub fn flush_round(&self, until: Lsn) -> Result<Option<Flushed>, StoreError> {
+        let _one = self.flushing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Taken in a statement of its own: the lock must not be held while the round is written.
+        let oldest = self.lock_tiers().pending.oldest(until, self.flush_events);
+        let Some((batches, through)) = oldest else { return Ok(None) };
+        self.write_round(&batches, through).map(Some)
+    }
+
+    /// Whether the backlog is past three quarters of `max_backlog_bytes`: segments should be
+    /// written now, before writers have to wait for them.
+    pub fn backlog_is_pressing(&self) -> bool {
+        self.lock_tiers().pending.bytes >= self.max_backlog_bytes / 4 * 3
     }
 
     /// Writes one round's batches into segments, swaps them for their segments in the view,

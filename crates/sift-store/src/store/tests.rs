@@ -382,3 +382,54 @@ fn a_spilled_record_damaged_on_disk_is_an_error_not_a_wrong_answer() {
     assert!(store.flush().is_err(), "nothing damaged is written into a segment");
     assert_eq!(store.backlog().events, 20, "and nothing is released");
 }
+
+#[test]
+fn rounds_written_one_at_a_time_stop_at_the_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_with_options(StoreOptions {
+        dir: dir.path().to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_in_memory: 1_000,
+        max_backlog_bytes: u64::MAX,
+        flush_events: 10,
+    });
+    for first in (0..30).step_by(10) {
+        append(&store, first..first + 10);
+    }
+    let mark = store.flush_mark().unwrap();
+    append(&store, 30..40);
+    for _ in 0..3 {
+        assert_eq!(store.flush_round(mark).unwrap().map(|round| round.events), Some(10));
+    }
+    assert_eq!(store.flush_round(mark).unwrap(), None, "the batch after the mark waits for the next flush");
+    assert_eq!(store.pending().0, 10);
+    assert_eq!(all_messages(&store).len(), 40);
+}
+
+#[test]
+fn the_backlog_presses_from_three_quarters_of_max_backlog() {
+    let record_bytes = {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(dir.path());
+        append(&store, 10..20);
+        store.backlog().wal_bytes
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_with_options(StoreOptions {
+        dir: dir.path().to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_in_memory: 1_000,
+        max_backlog_bytes: 4 * record_bytes,
+        flush_events: 10,
+    });
+    append(&store, 10..20);
+    append(&store, 20..30);
+    assert!(!store.backlog_is_pressing(), "half full");
+    append(&store, 30..40);
+    assert_eq!(store.backlog().wal_bytes, 3 * record_bytes);
+    assert!(store.backlog_is_pressing(), "three quarters full");
+    store.flush().unwrap();
+    assert!(!store.backlog_is_pressing());
+}
