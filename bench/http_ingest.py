@@ -31,10 +31,15 @@ import urllib.request
 from common import ROOT, SIFT, Sift
 
 
-def start_server(data_dir=None, flush_events=None):
+def start_server(data_dir=None, flush_events=None, max_backlog=None):
     """A release server: memory only, or durable (WAL + segments) in `data_dir`, flushing into
-    segments every `flush_events` pending events."""
-    sift = Sift(data_dir, {"SIFT_STORAGE_FLUSH_EVENTS": str(flush_events)} if flush_events else None)
+    segments every `flush_events` pending events, with at most `max_backlog` of WAL waiting."""
+    env = {}
+    if flush_events:
+        env["SIFT_STORAGE_FLUSH_EVENTS"] = str(flush_events)
+    if max_backlog:
+        env["SIFT_STORAGE_MAX_BACKLOG"] = max_backlog
+    sift = Sift(data_dir, env)
     return sift.process, sift.url
 
 
@@ -50,7 +55,7 @@ def sustained(args):
     rows = []
     for durable_run in (False, True):
         with tempfile.TemporaryDirectory(prefix="sift-bench-") as data:
-            server, url = start_server(data if durable_run else None, args.flush_events)
+            server, url = start_server(data if durable_run else None, args.flush_events, args.max_backlog)
             try:
                 for run in range(args.sustained):
                     before = cpu_seconds(server.pid)
@@ -119,6 +124,8 @@ def main():
                         help="RUNS back to back against one server of each kind (see the module docs)")
     parser.add_argument("--flush-events", type=int,
                         help="the durable server's storage.flush_events (default: the server's default)")
+    parser.add_argument("--max-backlog",
+                        help="the durable server's storage.max_backlog, e.g. 512MiB (default: the server's default)")
     args = parser.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
     if args.sustained:
