@@ -133,6 +133,8 @@ fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
             Ok(Some(round)) => {
                 flushed.events += round.events;
                 flushed.files += round.files;
+                flushed.damaged += round.damaged;
+                flushed.damaged += round.damaged;
             }
             Ok(None) => break,
             // The events stay pending and in the WAL; the next look tries again.
@@ -141,6 +143,13 @@ fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
                 break;
             }
         }
+    }
+    if flushed.damaged > 0 {
+        error!(
+            events = flushed.damaged,
+            "pending events lost: their write-ahead log records no longer read back (damaged on disk); \
+             written into segments without them"
+        );
     }
     if flushed.events > 0 {
         let ms = began.elapsed().as_millis() as u64;

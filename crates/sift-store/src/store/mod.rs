@@ -39,9 +39,11 @@ mod view;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use sift_core::{Batch, Event, Timestamp};
 
 use crate::retention::Retention;
@@ -132,6 +134,8 @@ pub struct Backlog {
     pub events: usize,
     pub in_memory: usize,
     pub wal_bytes: u64,
+    /// Since start, events lost because their spilled WAL record no longer read back.
+    pub damaged_events: u64,
 }
 
 /// What a flush did.
@@ -139,6 +143,8 @@ pub struct Backlog {
 pub struct Flushed {
     pub events: usize,
     pub files: usize,
+    /// Events of spilled batches whose WAL records no longer read back: lost, and left out.
+    pub damaged: usize,
 }
 
 pub struct Store {
@@ -154,6 +160,7 @@ pub struct Store {
     flush_events: usize,
     /// One flush at a time.
     flushing: Mutex<()>,
+    damaged_events: AtomicU64,
 }
 
 #[derive(Default)]
@@ -200,6 +207,7 @@ impl Store {
             max_backlog_bytes: options.max_backlog_bytes.max(1),
             flush_events: options.flush_events.max(1),
             flushing: Mutex::new(()),
+            damaged_events: AtomicU64::new(0),
         };
         // The records of a flush that wrote segments but did not release them.
         let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
@@ -260,6 +268,7 @@ impl Store {
         while let Some(round) = self.flush_round(until)? {
             flushed.events += round.events;
             flushed.files += round.files;
+            flushed.damaged += round.damaged;
         }
         Ok(flushed)
     }
@@ -292,8 +301,20 @@ impl Store {
     /// Writes one round's batches into segments, swaps them for their segments in the view,
     /// and releases the WAL through `through`.
     fn write_round(&self, pending: &[PendingBatch], through: Lsn) -> Result<Flushed, StoreError> {
-        // Spilled batches are read back from the WAL.
-        let batches = pending::load(pending)?;
+        // Spilled batches are read back from the WAL. One whose record no longer reads back
+        // (damaged on disk since it was written) cannot be recovered: it is left out and
+        // counted, rather than holding up every later round while the backlog fills.
+        let loaded: Vec<_> = pending.par_iter().map(PendingBatch::load).collect();
+        let mut batches = Vec::with_capacity(loaded.len());
+        let mut damaged = 0;
+        for (batch, read) in pending.iter().zip(loaded) {
+            match read {
+                Ok(events) => batches.push(events),
+                Err(WalError::Damaged { .. }) => damaged += batch.events,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        self.damaged_events.fetch_add(damaged as u64, Ordering::Relaxed);
         // One set of files per retention class, so that a whole file expires at once; events
         // already past their retention are not written at all.
         let expiry = self.retention.expiry(Timestamp::now());
@@ -309,7 +330,7 @@ impl Store {
             written.extend(segment::write_segment_with(&self.segments_dir, members, class, options)?);
             events += members.len();
         }
-        let flushed = Flushed { events, files: written.len() };
+        let flushed = Flushed { events, files: written.len(), damaged };
         {
             let mut tiers = self.lock_tiers();
             tiers.pending.release_through(through);
@@ -387,7 +408,12 @@ impl Store {
     /// of their WAL records.
     pub fn backlog(&self) -> Backlog {
         let tiers = self.lock_tiers();
-        Backlog { events: tiers.pending.events, in_memory: tiers.pending.in_memory, wal_bytes: tiers.pending.bytes }
+        Backlog {
+            events: tiers.pending.events,
+            in_memory: tiers.pending.in_memory,
+            wal_bytes: tiers.pending.bytes,
+            damaged_events: self.damaged_events.load(Ordering::Relaxed),
+        }
     }
 
     /// The stored events as one set, to query without holding any lock.

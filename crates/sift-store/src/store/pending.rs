@@ -32,7 +32,7 @@ impl PendingBatch {
     }
 
     /// The batch, from memory or read back from the WAL (numbered 0: it is not the ring's).
-    fn load(&self) -> Result<Arc<Batch>, WalError> {
+    pub fn load(&self) -> Result<Arc<Batch>, WalError> {
         match &self.batch {
             Some(batch) => Ok(Arc::clone(batch)),
             None => Ok(Arc::new(Batch { seq: 0, events: wal::read_record(&self.at)? })),

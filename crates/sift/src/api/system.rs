@@ -98,6 +98,7 @@ fn store_stats(state: &AppState) -> Value {
         "pending_events": backlog.events,
         "pending_in_memory": backlog.in_memory,
         "pending_wal_bytes": backlog.wal_bytes,
+        "damaged_events": backlog.damaged_events,
         "segments": segments,
         "segment_bytes": bytes,
     })
