@@ -130,12 +130,7 @@ fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
     loop {
         let pool = if urgency == Urgency::Now || store.backlog_is_pressing() { &pools.catch_up } else { &pools.idle };
         match pool.install(|| store.flush_round(until)) {
-            Ok(Some(round)) => {
-                flushed.events += round.events;
-                flushed.files += round.files;
-                flushed.damaged += round.damaged;
-                flushed.damaged += round.damaged;
-            }
+            Ok(Some(round)) => flushed.add(round),
             Ok(None) => break,
             // The events stay pending and in the WAL; the next look tries again.
             Err(error) => {

@@ -147,6 +147,15 @@ pub struct Flushed {
     pub damaged: usize,
 }
 
+impl Flushed {
+    /// Adds what another round did.
+    pub fn add(&mut self, round: Flushed) {
+        self.events += round.events;
+        self.files += round.files;
+        self.damaged += round.damaged;
+    }
+}
+
 pub struct Store {
     wal: Wal,
     segments_dir: PathBuf,
@@ -266,9 +275,7 @@ impl Store {
         let mut flushed = Flushed::default();
         let Some(until) = self.flush_mark() else { return Ok(flushed) };
         while let Some(round) = self.flush_round(until)? {
-            flushed.events += round.events;
-            flushed.files += round.files;
-            flushed.damaged += round.damaged;
+            flushed.add(round);
         }
         Ok(flushed)
     }
@@ -307,14 +314,13 @@ impl Store {
         let loaded: Vec<_> = pending.par_iter().map(PendingBatch::load).collect();
         let mut batches = Vec::with_capacity(loaded.len());
         let mut damaged = 0;
-        for (batch, read) in pending.iter().zip(loaded) {
+        for (waiting, read) in pending.iter().zip(loaded) {
             match read {
-                Ok(events) => batches.push(events),
-                Err(WalError::Damaged { .. }) => damaged += batch.events,
+                Ok(batch) => batches.push(batch),
+                Err(WalError::Damaged { .. }) => damaged += waiting.events,
                 Err(error) => return Err(error.into()),
             }
         }
-        self.damaged_events.fetch_add(damaged as u64, Ordering::Relaxed);
         // One set of files per retention class, so that a whole file expires at once; events
         // already past their retention are not written at all.
         let expiry = self.retention.expiry(Timestamp::now());
@@ -341,6 +347,9 @@ impl Store {
             segments.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
             tiers.segments = Arc::new(segments);
         }
+        // Counted once the round has left the pending batches: a round that fails before that
+        // is tried again, and would count its damaged batches twice.
+        self.damaged_events.fetch_add(damaged as u64, Ordering::Relaxed);
         self.wal.release_through(through)?;
         Ok(flushed)
     }

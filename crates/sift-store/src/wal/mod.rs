@@ -150,23 +150,16 @@ pub struct Replayed {
 /// Reads back the batch of a record appended or replayed earlier, checking its CRC again.
 pub fn read_record(at: &RecordAt) -> Result<Vec<Event>, WalError> {
     let path = &at.file.path;
+    let damaged = |corruption| WalError::Damaged { path: path.clone(), offset: at.offset, corruption };
     let mut bytes = vec![0; at.len as usize];
     at.file.file.read_exact_at(&mut bytes, at.offset).map_err(|e| WalError::io(Op::Read, path, e))?;
     let (start, end) = match format::read_frame(&bytes, 0) {
         Frame::Record { batch, .. } => batch,
-        Frame::Corrupt(corruption) => {
-            return Err(WalError::Damaged { path: path.clone(), offset: at.offset, corruption });
-        }
-        Frame::End | Frame::Torn => {
-            let corruption = format::Corruption::BadLength;
-            return Err(WalError::Damaged { path: path.clone(), offset: at.offset, corruption });
-        }
+        Frame::Corrupt(corruption) => return Err(damaged(corruption)),
+        // Shorter than the record it was: its length field changed.
+        Frame::End | Frame::Torn => return Err(damaged(Corruption::BadLength)),
     };
-    codec::decode_batch(&bytes[start..end]).map_err(|error| WalError::Damaged {
-        path: path.clone(),
-        offset: at.offset,
-        corruption: format::Corruption::BadBatch(error),
-    })
+    codec::decode_batch(&bytes[start..end]).map_err(|error| damaged(Corruption::BadBatch(error)))
 }
 
 /// What the writer thread is about to do, as a [`FaultHook`] sees it.

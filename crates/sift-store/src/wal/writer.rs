@@ -184,8 +184,7 @@ impl Writer {
         if let Some(Err(error)) = self.hook.as_ref().map(|hook| hook(IoOp::Write { bytes })) {
             // As a write that runs out of space does: part of the bytes reach the file.
             let _ = (&self.file.file).write_all(&records.concat()[..bytes / 2]);
-            self.shared.io_errors.fetch_add(1, Ordering::Relaxed);
-            return Err(WalError::io(Op::Write, &self.path(), error));
+            return Err(self.write_failed(error));
         }
         let mut slices: Vec<IoSlice<'_>> = records.iter().map(|record| IoSlice::new(record)).collect();
         let mut left = slices.as_mut_slice();
