@@ -58,7 +58,9 @@ use ulid::Ulid;
 pub use list::{Listing, list_segments};
 pub use scan::{ScanStats, aggregate, count, count_with_stats, scan_segment, search, search_with_stats};
 pub use schema::{Column, Columns, NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema};
-pub use write::{WriteOptions, write_segment, write_segment_with};
+#[cfg(test)]
+pub(crate) use write::partition;
+pub use write::{WriteOptions, write_segment, write_segment_with, write_segments};
 
 /// A finished segment file, as its footer describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -65,22 +65,70 @@ pub fn write_segment_with<E: Borrow<Event> + Sync>(
     class: &str,
     options: WriteOptions,
 ) -> Result<Vec<SegmentMeta>, SegmentError> {
-    if class.is_empty() || !class.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-        return Err(SegmentError::InvalidClass(class.to_owned()));
+    write_segments(dir, &[(class, events)], options)
+}
+
+/// Writes the events of several retention classes at once (every file of every class in
+/// parallel) and returns the files in the order of `classes`, each class's oldest first.
+///
+/// All or nothing: when one file fails, the files this call added are deleted again before
+/// the error is returned, so that a flush tried again later does not leave a first copy of
+/// its events behind, to be found twice once the directory is listed at the next start.
+/// A file that replaced one of the same name (a round written again after a crash) is kept:
+/// its content is the same.
+pub fn write_segments<E: Borrow<Event> + Sync>(
+    dir: &Path,
+    classes: &[(&str, &[E])],
+    options: WriteOptions,
+) -> Result<Vec<SegmentMeta>, SegmentError> {
+    let mut classes_events = Vec::with_capacity(classes.len());
+    for &(class, events) in classes {
+        if class.is_empty() || !class.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(SegmentError::InvalidClass(class.to_owned()));
+        }
+        let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
+        let mut order: Vec<u32> = (0..events.len() as u32).collect();
+        let key = |i: u32| (events[i as usize].time, events[i as usize].id);
+        // Batches mostly arrive in order: checking is much cheaper than sorting.
+        if !order.is_sorted_by_key(|&i| key(i)) {
+            order.sort_unstable_by_key(|&i| key(i));
+        }
+        classes_events.push((class, events, order));
     }
-    let events: Vec<&Event> = events.iter().map(Borrow::borrow).collect();
-    let events = events.as_slice();
-    let mut order: Vec<u32> = (0..events.len() as u32).collect();
-    let key = |i: u32| (events[i as usize].time, events[i as usize].id);
-    // Batches mostly arrive in order: checking is much cheaper than sorting.
-    if !order.is_sorted_by_key(|&i| key(i)) {
-        order.sort_unstable_by_key(|&i| key(i));
-    }
-    let files: Vec<&[u32]> = order
-        .chunk_by(|&a, &b| hour(events[a as usize].time) == hour(events[b as usize].time))
-        .flat_map(|hour| split_into_files(hour, options.row_group_rows))
+    let files: Vec<(&str, &[&Event], &[u32])> = classes_events
+        .iter()
+        .flat_map(|(class, events, order)| {
+            order
+                .chunk_by(|&a, &b| hour(events[a as usize].time) == hour(events[b as usize].time))
+                .flat_map(|hour| split_into_files(hour, options.row_group_rows))
+                .map(move |rows| (*class, events.as_slice(), rows))
+        })
         .collect();
-    files.into_par_iter().map(|rows| write_file(dir, events, rows, class, options)).collect()
+    let written: Vec<Result<Written, SegmentError>> =
+        files.into_par_iter().map(|(class, events, rows)| write_file(dir, events, rows, class, options)).collect();
+    if written.iter().all(Result::is_ok) {
+        return Ok(written.into_iter().flatten().map(|file| file.meta).collect());
+    }
+    let mut first_error = None;
+    for file in written {
+        match file {
+            // Best effort: a file that cannot be deleted either is what this prevents anyway.
+            Ok(file) if !file.replaced => {
+                let _ = fs::remove_file(&file.meta.path);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    Err(first_error.expect("a file failed"))
+}
+
+/// A file written into place, and whether it replaced one of the same name.
+struct Written {
+    meta: SegmentMeta,
+    replaced: bool,
 }
 
 /// The rows of one hour cut into files of at most [`FILE_ROW_GROUPS`] row groups, which are
@@ -98,7 +146,7 @@ fn hour(time: Timestamp) -> i64 {
 }
 
 /// The partition directory of an hour: `YYYY-MM-DD/HH`.
-pub(super) fn partition(time: Timestamp) -> PathBuf {
+pub(crate) fn partition(time: Timestamp) -> PathBuf {
     let hours = hour(time);
     let (year, month, day) = civil_from_days(hours.div_euclid(24));
     PathBuf::from(format!("{year:04}-{month:02}-{day:02}")).join(format!("{:02}", hours.rem_euclid(24)))
@@ -125,7 +173,7 @@ fn write_file(
     rows: &[u32],
     class: &str,
     options: WriteOptions,
-) -> Result<SegmentMeta, SegmentError> {
+) -> Result<Written, SegmentError> {
     let first = &events[rows[0] as usize];
     let last = &events[rows[rows.len() - 1] as usize];
     let min_id = rows.iter().map(|&i| events[i as usize].id).min().unwrap_or(first.id);
@@ -152,10 +200,20 @@ fn write_file(
         let _ = fs::remove_file(&temp);
         return Err(error);
     }
+    // Only the flusher writes here, one round at a time: nothing else adds this name meanwhile.
+    let replaced = path.exists();
     fs::rename(&temp, &path).map_err(SegmentError::io(&path))?;
-    sync_dir(&folder)?;
-    let bytes = fs::metadata(&path).map_err(SegmentError::io(&path))?.len();
-    Ok(SegmentMeta {
+    let finished = sync_dir(&folder).and_then(|()| fs::metadata(&path).map_err(SegmentError::io(&path)));
+    let bytes = match finished {
+        Ok(metadata) => metadata.len(),
+        Err(error) => {
+            if !replaced {
+                let _ = fs::remove_file(&path);
+            }
+            return Err(error);
+        }
+    };
+    let meta = SegmentMeta {
         path,
         min_time: first.time,
         max_time: last.time,
@@ -165,7 +223,8 @@ fn write_file(
         bytes,
         class: class.to_owned(),
         wal_through: options.wal_through,
-    })
+    };
+    Ok(Written { meta, replaced })
 }
 
 /// The file's content, under its temporary name, synced to disk.

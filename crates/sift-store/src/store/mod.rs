@@ -25,11 +25,12 @@
 //! the others are spilled as they are read, so a large backlog never sits decoded in memory),
 //! and the flusher writes them later, so a restart does not wait for Parquet. Each segment
 //! records the highest LSN of the flush that wrote it (`wal_through`). A crash between a
-//! flush's segment renames and its WAL release leaves that flush's records in both; so the
-//! replayed records at or below the highest `wal_through` of the segments, exactly the set
-//! that flush took, are flushed again at once: the same events in the same groups give the
-//! same file names (segments are named after their smallest id), which replaces the files
-//! instead of storing the events twice (docs/adr/0006-replay-into-pending.md).
+//! flush's segment renames and its WAL release leaves that flush's records in both; so when
+//! replayed records remain at or below the highest `wal_through` of the segments (exactly the
+//! set that flush took), the files naming that `wal_through` are deleted and the flush is
+//! written again at once, so that no event is stored twice (docs/adr/0006-replay-into-pending.md).
+//! A round that fails while the process runs deletes the files it had written
+//! ([`segment::write_segments`]), for the same reason.
 
 mod pending;
 #[cfg(test)]
@@ -37,7 +38,7 @@ mod tests;
 mod view;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -45,6 +46,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use sift_core::{Batch, Event, Timestamp};
+use ulid::Ulid;
 
 use crate::retention::Retention;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
@@ -62,6 +64,8 @@ pub enum StoreError {
     Segment(#[from] SegmentError),
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
+    #[error("cannot delete {path}: {source}")]
+    Remove { path: PathBuf, source: std::io::Error },
     #[error(
         "{pending} events ({bytes} bytes of WAL, the most allowed is {max}) are waiting to be written \
          into segments and none could be written for {waited:?}"
@@ -218,17 +222,48 @@ impl Store {
             flushing: Mutex::new(()),
             damaged_events: AtomicU64::new(0),
         };
-        // The records of a flush that wrote segments but did not release them.
-        let rewrite_through = store.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max();
-        if let Some(through) = rewrite_through {
-            // As the one round it was (not cut again by `flush_events`, which may have changed),
-            // so that the same events make the same files and replace them.
-            let round = store.lock_tiers().pending.oldest(through, usize::MAX);
-            if let Some((batches, through)) = round {
-                store.write_round(&batches, through)?;
+        store.rewrite_unreleased_round()?;
+        Ok((store, opened))
+    }
+
+    /// A crash between a round's segment renames and its WAL release leaves that round's
+    /// events in both. Its records are still pending, so its files (those that name its
+    /// `wal_through`) are deleted and the round is written again whole. Written again as the
+    /// one round it was (not cut again by `flush_events`, which may have changed); whatever
+    /// files it makes now (retention may have expired some events since), none is left from
+    /// before to be read twice.
+    fn rewrite_unreleased_round(&self) -> Result<(), StoreError> {
+        let Some(through) = self.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max() else {
+            return Ok(());
+        };
+        let round = self.lock_tiers().pending.oldest(through, usize::MAX);
+        let Some((batches, round_through)) = round else { return Ok(()) }; // it was released
+        // Only files whose first and last events are in the round are its own. Others can
+        // name the same LSN when the WAL was deleted by hand and numbering began again: those
+        // hold events stored nowhere else, and stay (a damaged record's events, likewise).
+        let ids: HashSet<Ulid> = batches
+            .iter()
+            .filter_map(|batch| batch.load().ok())
+            .flat_map(|batch| batch.events.iter().map(|event| event.id).collect::<Vec<_>>())
+            .collect();
+        let stale: Vec<SegmentMeta> = {
+            let mut tiers = self.lock_tiers();
+            let (stale, kept) =
+                tiers.segments.iter().cloned().partition(|s| {
+                    s.wal_through == Some(through) && ids.contains(&s.min_id) && ids.contains(&s.max_id)
+                });
+            tiers.segments = Arc::new(kept);
+            stale
+        };
+        for segment in stale {
+            match std::fs::remove_file(&segment.path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::Remove { path: segment.path, source: error });
+                }
+                _ => {}
             }
         }
-        Ok((store, opened))
+        self.write_round(&batches, round_through).map(drop)
     }
 
     /// Makes a batch durable, then hands it to `publish` (which puts it in the ring and
@@ -329,13 +364,11 @@ impl Store {
         for event in batches.iter().flat_map(|b| b.events.iter()).filter(|e| !expiry.is_expired(e)) {
             classes.entry(self.retention.class_of(event)).or_default().push(event);
         }
-        let mut written = Vec::new();
-        let mut events = 0;
-        for (class, members) in &classes {
-            let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
-            written.extend(segment::write_segment_with(&self.segments_dir, members, class, options)?);
-            events += members.len();
-        }
+        let events = classes.values().map(Vec::len).sum();
+        let classes: Vec<(&str, &[&Event])> = classes.iter().map(|(class, members)| (&**class, &members[..])).collect();
+        let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
+        // All classes at once, or none: a failed round leaves no file behind to be found twice.
+        let written = segment::write_segments(&self.segments_dir, &classes, options)?;
         let flushed = Flushed { events, files: written.len(), damaged };
         {
             let mut tiers = self.lock_tiers();

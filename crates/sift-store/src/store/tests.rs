@@ -187,6 +187,89 @@ fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
     assert_eq!(all_messages(&store), expected);
 }
 
+#[test]
+fn r_crash_before_a_release_is_rewritten_whole_even_when_its_files_would_now_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        append(&store, 0..30);
+        // The round's files as a crashed flush left them: cut in two, where a rewrite now
+        // makes one file (retention may have expired events since, or rows been cut otherwise).
+        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, usize::MAX).unwrap();
+        let batches = pending::load(&round).unwrap();
+        let events: Vec<&Event> = batches.iter().flat_map(|b| b.events.iter()).collect();
+        let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
+        segment::write_segment_with(store.segments_dir(), &events[..15], "default", options).unwrap();
+        segment::write_segment_with(store.segments_dir(), &events[15..], "default", options).unwrap();
+    }
+    let (store, _) = open(dir.path());
+    assert_eq!(store.segment_stats().0, 1, "the crashed round's two files gave way to the rewrite's one");
+    let expected: Vec<String> = (0..30).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected, "no duplicates, no gaps");
+    drop(store);
+    let (store, _) = open(dir.path());
+    assert_eq!(all_messages(&store), expected, "nothing left behind to be listed at the next start");
+}
+
+#[test]
+fn r_a_wal_deleted_by_hand_never_costs_the_segments_that_name_its_old_lsns() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = open(dir.path());
+        append(&store, 0..10);
+        append(&store, 10..20);
+        store.flush().unwrap();
+    }
+    // Numbering begins again at 1, below the LSN the segment names.
+    std::fs::remove_dir_all(dir.path().join("wal")).unwrap();
+    {
+        let (store, _) = open(dir.path());
+        append(&store, 20..30);
+    }
+    let (store, _) = open(dir.path());
+    let expected: Vec<String> = (0..30).rev().map(|n| format!("event {n}")).collect();
+    assert_eq!(all_messages(&store), expected, "the old segment kept, the new events stored once");
+}
+
+#[test]
+fn a_round_that_fails_leaves_no_file_behind_and_its_retry_stores_each_event_once() {
+    use sift_core::Severity;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_with(dir.path(), debug_for(10));
+    // Two classes in two hours; the `default` hour's folder cannot be made (a file is there).
+    let (debug, info) = (aged(1, Severity::Debug, 1), aged(2, Severity::Info, 3));
+    let blocker = store.segments_dir().join(segment::partition(info.time));
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"in the way").unwrap();
+    store.append(vec![debug, info], |events| Arc::new(Batch { seq: 1, events })).unwrap();
+    assert!(store.flush().is_err(), "the default class cannot be written");
+    assert_eq!(parquet_files(store.segments_dir()), 0, "the debug file of the failed round was deleted");
+    assert_eq!(store.view().count(&Query::all(), TimeRange::default()).unwrap(), 2, "both still pending");
+
+    std::fs::remove_file(&blocker).unwrap();
+    assert_eq!(store.flush().unwrap().events, 2);
+    assert_eq!(parquet_files(store.segments_dir()), 2);
+    drop(store);
+    let (store, opened) = open_with(dir.path(), debug_for(10));
+    assert!(opened.replayed.is_empty());
+    let mut found = all_messages(&store);
+    found.sort();
+    assert_eq!(found, ["aged 1", "aged 2"]);
+}
+
+fn parquet_files(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            count += parquet_files(&path);
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            count += 1;
+        }
+    }
+    count
+}
+
 fn aged(n: u64, severity: sift_core::Severity, hours_ago: i64) -> Event {
     let now = Timestamp::now();
     let mut event = Event::new(Source::HttpJson, Timestamp(now.0 - hours_ago * 3_600_000_000), format!("aged {n}"));
