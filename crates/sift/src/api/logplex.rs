@@ -10,6 +10,9 @@
 //!   on loopback): each frame's APP-NAME must then be a token, which names the channel and
 //!   the app. Frames with unknown tokens are dropped and counted (`unknown_token`); a user
 //!   whose `channels` do not include a frame's channel gets 403 and nothing is stored.
+//!
+//! Either is checked from the headers before the body is read: a client without them gets
+//! 401 and its body is never buffered.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,16 +39,22 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         return error.into_response();
     }
+    // Who writes is known from the headers: a stranger's body is never read (nor buffered).
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let checker = Arc::clone(&state);
+    let writer = match tokio::task::spawn_blocking(move || authenticate(&checker, authorization.as_deref())).await {
+        Ok(Ok(writer)) => writer,
+        Ok(Err(error)) => return error.into_response(),
+        Err(error) => return ApiError::internal(error).into_response(),
+    };
     let max_body = state.config.http.max_body;
     let (body, gzipped) = match read_ingest_body(&state, SOURCE, &headers, body).await {
         Ok(read) => read,
         Err(response) => return response,
     };
     let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let worker = Arc::clone(&state);
     let answer = tokio::task::spawn_blocking(move || {
-        let writer = authenticate(&worker, authorization.as_deref())?;
         let body = inflate(body, gzipped, max_body).inspect_err(|error| {
             worker.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         })?;

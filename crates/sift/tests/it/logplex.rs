@@ -170,6 +170,24 @@ async fn malformed_frames_count_mismatches_and_bad_tokens_are_refused_and_nothin
 }
 
 #[tokio::test]
+async fn a_stranger_is_refused_from_the_headers_without_its_body_being_read() {
+    use std::io::{Read, Write};
+    let server = start_server();
+    let mut socket = std::net::TcpStream::connect(server.addr).expect("connect");
+    // Headers announcing a large body that never comes: the answer must not wait for it.
+    let head = "POST /logs HTTP/1.1\r\nHost: sift\r\nContent-Type: application/logplex-1\r\n\
+                Authorization: Basic dG9rZW46dC4wMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA=\r\n\
+                Content-Length: 900000\r\n\r\n";
+    socket.write_all(head.as_bytes()).expect("send headers");
+    // A bound on the wait, not a measurement: waiting for the body would hang here.
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    let mut answer = [0u8; 512];
+    let read = socket.read(&mut answer).expect("an answer before the body was sent");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}
+
+#[tokio::test]
 async fn a_user_writes_by_naming_tokens_within_the_channels_it_may_write() {
     let time = hour_ago(0);
     let mut config = user_entry("deployer", "pw");
