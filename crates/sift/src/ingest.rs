@@ -4,8 +4,10 @@
 //! Rejections are counted by source and reason and logged at most once a second per reason.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use sift_core::{Event, Source, Timestamp};
+use sift_core::{Batch, Event, Source, Timestamp};
 use sift_store::{Retention, Ring, RingLimits, Store, StoreError, View};
 use tracing::{error, warn};
 
@@ -13,6 +15,9 @@ use crate::bus::Bus;
 use crate::config::Config;
 use crate::observe::{LogLimiter, Stats};
 use crate::pipeline::{Pipeline, Rejection};
+
+/// How long a waiting submission waits between tries while the disk is full.
+const RETRY_FULL_DISK: Duration = Duration::from_secs(1);
 
 pub struct Ingest {
     pub pipeline: Pipeline,
@@ -65,6 +70,28 @@ impl Ingest {
         source: Source,
         items: impl ExactSizeIterator<Item = Result<Event, Rejection>>,
     ) -> Result<Report, Unavailable> {
+        self.submit_with(source, items, None)
+    }
+
+    /// [`Ingest::submit`] for a source that can make its senders wait (syslog over TCP,
+    /// whose connections are not read while this waits): events the store refuses for want
+    /// of disk space, or because its backlog is full, are tried again until it takes them,
+    /// or until `stop` is set (then they are dropped and counted, as `submit` does at once).
+    pub fn submit_waiting(
+        &self,
+        source: Source,
+        items: impl ExactSizeIterator<Item = Result<Event, Rejection>>,
+        stop: &AtomicBool,
+    ) -> Result<Report, Unavailable> {
+        self.submit_with(source, items, Some(stop))
+    }
+
+    fn submit_with(
+        &self,
+        source: Source,
+        items: impl ExactSizeIterator<Item = Result<Event, Rejection>>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Report, Unavailable> {
         self.stats.protocols.received(source, items.len() as u64);
         let processed = self.pipeline.process(items);
         for (index, rejection) in &processed.rejected {
@@ -80,18 +107,47 @@ impl Ingest {
                     self.stats.record_accepted(&processed.accepted);
                     self.ring.push(processed.accepted)
                 }
-                Some(store) => {
-                    let stored = store.append(processed.accepted, |events| {
-                        self.stats.record_accepted(&events);
-                        self.ring.push(events)
-                    });
-                    stored.map_err(|e| self.unavailable(source, accepted, &e))?
-                }
+                Some(store) => self.store(store, source, processed.accepted, stop)?,
             };
             self.stats.protocols.accepted(source, accepted as u64);
             self.bus.publish(&batch);
         }
         Ok(Report { accepted, rejected: processed.rejected })
+    }
+
+    /// Appends accepted events to the durable store. Refused for want of disk space or
+    /// because the backlog is full, they are tried again (every second) while `stop` is given
+    /// and not set; otherwise they are counted as dropped and the submission is `Unavailable`.
+    fn store(
+        &self,
+        store: &Store,
+        source: Source,
+        mut events: Vec<Event>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Arc<Batch>, Unavailable> {
+        let count = events.len();
+        loop {
+            let appended = store.append(events, |events| {
+                self.stats.record_accepted(&events);
+                self.ring.push(events)
+            });
+            let refused = match appended {
+                Ok(batch) => return Ok(batch),
+                Err(refused) => refused,
+            };
+            let passing = refused.error.is_full() || refused.error.is_behind();
+            if !passing || stop.is_none_or(|stop| stop.load(Ordering::Relaxed)) {
+                return Err(self.unavailable(source, count, &refused.error));
+            }
+            if self.log.allow("waiting_for_store") {
+                warn!(source = source.name(), events = count, error = %refused.error, "waiting for the store to take events; their senders are held back meanwhile");
+            }
+            if refused.error.is_full() {
+                // A backlog that is full has already waited for room.
+                std::thread::sleep(RETRY_FULL_DISK);
+            }
+            events = refused.events;
+        }
     }
 
     /// Counts and logs a submission the store refused.

@@ -73,6 +73,21 @@ pub enum StoreError {
     Behind { pending: usize, bytes: u64, max: u64, waited: Duration },
 }
 
+/// An append the store refused, with its events handed back: a caller that can make its
+/// sender wait (syslog over TCP) tries them again instead of losing them.
+#[derive(thiserror::Error)]
+#[error("{error}")]
+pub struct Refused {
+    pub error: StoreError,
+    pub events: Vec<Event>,
+}
+
+impl std::fmt::Debug for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refused").field("error", &self.error).field("events", &self.events.len()).finish()
+    }
+}
+
 impl StoreError {
     /// Whether the disk is full (the client may retry once space returns).
     pub fn is_full(&self) -> bool {
@@ -269,15 +284,21 @@ impl Store {
     /// Makes a batch durable, then hands it to `publish` (which puts it in the ring and
     /// returns it with its sequence number) and keeps it pending until the next flush.
     /// Returns once the WAL record is durable per the fsync policy: then it may be acknowledged.
+    /// Refused, the events come back with the reason.
     pub fn append(
         &self,
         events: Vec<Event>,
         publish: impl FnOnce(Vec<Event>) -> Arc<Batch>,
-    ) -> Result<Arc<Batch>, StoreError> {
+    ) -> Result<Arc<Batch>, Refused> {
         // Before the gate: a flush needs the gate to make room.
-        self.wait_for_room()?;
+        if let Err(error) = self.wait_for_room() {
+            return Err(Refused { error, events });
+        }
         let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let appended = self.wal.append(&events)?;
+        let appended = match self.wal.append(&events) {
+            Ok(appended) => appended,
+            Err(error) => return Err(Refused { error: error.into(), events }),
+        };
         let batch = publish(events);
         let pending = PendingBatch::new(appended.lsn, appended.at, Arc::clone(&batch));
         self.lock_tiers().pending.push(pending, self.max_in_memory);

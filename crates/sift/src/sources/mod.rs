@@ -56,10 +56,10 @@ impl Listeners {
         let config = &state.config;
         let cannot = "cannot start a listener thread";
         let (syslog_udp, syslog_udp_thread) =
-            Submitter::start(Arc::clone(&state), Source::SyslogUdp).context(cannot)?;
+            Submitter::start(Arc::clone(&state), Source::SyslogUdp, None).context(cannot)?;
         let (syslog_tcp, syslog_tcp_thread) =
-            Submitter::start(Arc::clone(&state), Source::SyslogTcp).context(cannot)?;
-        let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&state), Source::Popcorn).context(cannot)?;
+            Submitter::start(Arc::clone(&state), Source::SyslogTcp, Some(Arc::clone(&stop))).context(cannot)?;
+        let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&state), Source::Popcorn, None).context(cannot)?;
         let receivers = vec![
             udp::spawn(
                 self.syslog_udp,

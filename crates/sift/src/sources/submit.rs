@@ -8,8 +8,14 @@
 //! receivers wait for room in the queue (and so stop reading: the sender feels TCP
 //! back-pressure); UDP receivers cannot make a sender wait, so they drop a chunk when the
 //! queue is full and count it as `queue_full`.
+//!
+//! The same holds when the store refuses events (a full disk, a full backlog): the TCP
+//! submitter tries them again until the store takes them, its queue fills meanwhile, and the
+//! senders wait; the UDP submitters drop them, counted by reason (`disk_full`, `store_behind`).
+//! On stop, a waiting submission is dropped and counted, so a stop never hangs on a full disk.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use sift_core::{Event, Source};
 use tokio::sync::mpsc;
@@ -38,12 +44,18 @@ pub struct Submitter {
 pub struct SubmitterThread(std::thread::JoinHandle<()>);
 
 impl Submitter {
-    pub fn start(state: Arc<AppState>, source: Source) -> std::io::Result<(Submitter, SubmitterThread)> {
+    /// `waits_until`: for a source whose senders can be made to wait, the flag that ends
+    /// the waiting (set on stop); `None` drops what the store refuses.
+    pub fn start(
+        state: Arc<AppState>,
+        source: Source,
+        waits_until: Option<Arc<AtomicBool>>,
+    ) -> std::io::Result<(Submitter, SubmitterThread)> {
         let (queue, receiver) = mpsc::channel(QUEUE_CHUNKS);
         let worker = Arc::clone(&state);
         let thread = std::thread::Builder::new()
             .name(format!("sift-{}", source.name()))
-            .spawn(move || submit_all(&worker, source, receiver))?;
+            .spawn(move || submit_all(&worker, source, receiver, waits_until.as_deref()))?;
         Ok((Submitter { source, queue, state }, SubmitterThread(thread)))
     }
 
@@ -95,7 +107,7 @@ impl SubmitterThread {
     }
 }
 
-fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>) {
+fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
     while let Some(mut items) = queue.blocking_recv() {
         while items.len() < MERGE_ITEMS {
             match queue.try_recv() {
@@ -103,8 +115,11 @@ fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>
                 Err(_) => break,
             }
         }
-        // A refused submission (a full disk) is counted and logged by `submit`; the
-        // protocol has no way to tell the sender, so the items are dropped.
-        let _ = state.ingest.submit(source, items.into_iter());
+        // A refused submission is counted and logged by `submit`: the protocol has no way
+        // to tell the sender.
+        let _ = match waits_until {
+            Some(stop) => state.ingest.submit_waiting(source, items.into_iter(), stop),
+            None => state.ingest.submit(source, items.into_iter()),
+        };
     }
 }

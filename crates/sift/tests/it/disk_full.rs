@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{get_json, post_events, start_durable_server};
+use serde_json::Value;
+
+use crate::harness::{get_json, post_events, start_durable_server, wait_for_events};
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
 struct SmallDisk {
@@ -98,5 +100,42 @@ async fn a_full_disk_answers_503_keeps_what_was_stored_and_recovers() {
     let server = start_durable_server(&data, "");
     let (_, count) = get_json(&server, "/api/v1/count?q=app:full").await;
     assert_eq!(count["count"], acknowledged, "nothing acknowledged was lost or damaged");
+    server.kill9();
+}
+
+#[tokio::test]
+async fn syslog_over_tcp_waits_for_space_instead_of_dropping() {
+    use std::io::Write;
+    let disk = SmallDisk::mount("16m");
+    let data = disk.path().join("data");
+    let server = start_durable_server(&data, "");
+    let filler = fill(disk.path(), 4096);
+    let body: String = (0..200).map(|n| format!("{{\"message\":\"filling {n} {}\"}}\n", "x".repeat(200))).collect();
+    let mut full = false;
+    for _ in 0..50 {
+        let (status, _) = post_events(&server, "application/x-ndjson", body.clone()).await;
+        if status == 503 {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "the disk must be full before syslog is sent");
+
+    let mut tcp = std::net::TcpStream::connect(server.syslog.expect("syslog address")).expect("connect");
+    // Far more than the few kilobytes left.
+    let padding = "y".repeat(300);
+    let lines: String =
+        (0..100).map(|n| format!("<134>1 2026-11-22T10:00:00Z host tcpwait - - - held {n} {padding}\n")).collect();
+    tcp.write_all(lines.as_bytes()).expect("send");
+    tcp.flush().expect("flush");
+    assert!(server.log.wait_for("waiting for the store", 1), "the submitter says it waits:\n{}", server.log.text());
+    let (_, stats) = get_json(&server, "/api/v1/stats").await;
+    assert!(stats["rejected"]["syslog_tcp"]["disk_full"].is_null(), "nothing dropped while waiting: {stats}");
+
+    std::fs::remove_file(&filler).expect("free space");
+    let found = wait_for_events(&server, "app:tcpwait", 100).await;
+    assert_eq!(found["events"].as_array().map(Vec::len), Some(100), "every line stored once space returned");
+    let (_, stats) = get_json(&server, "/api/v1/stats").await;
+    assert!(stats["rejected"]["syslog_tcp"].get("disk_full").is_none_or(Value::is_null), "{stats}");
     server.kill9();
 }
