@@ -31,6 +31,10 @@ use crate::config::SyslogConfig;
 use crate::observe::LogLimiter;
 use crate::pipeline::Rejection;
 
+/// How long a stop waits for connections to hand over the chunks they hold (the submitter
+/// gives up on a refusing store once stopping: within a second on a full disk, 10 s on a full
+/// backlog) before aborting them.
+const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
 const SOURCE: Source = Source::SyslogTcp;
@@ -110,8 +114,9 @@ async fn accept(
                         continue;
                     };
                     let (limits, submitter, state) = (limits.clone(), submitter.clone(), Arc::clone(&state));
+                    let stopping = stopped.clone();
                     connections.spawn(async move {
-                        let reason = serve(stream, peer, &limits, &submitter, &state).await;
+                        let reason = serve(stream, peer, &limits, &submitter, &state, stopping).await;
                         state.ingest.stats.protocols.connection_closed(SOURCE, reason);
                         drop(permit);
                     });
@@ -128,10 +133,15 @@ async fn accept(
             _ = stopped.changed() => break,
         }
     }
-    connections.abort_all();
-    while let Some(ended) = connections.join_next().await {
-        if ended.is_err() {
-            stats.connection_closed(SOURCE, "server_stopped");
+    // Each connection stops reading and hands over the chunk it holds, which the submitter,
+    // draining on stop, takes (or drops and counts): nothing read is lost uncounted.
+    let drained = tokio::time::timeout(STOP_GRACE, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        connections.abort_all();
+        while let Some(ended) = connections.join_next().await {
+            if ended.is_err() {
+                stats.connection_closed(SOURCE, "server_stopped");
+            }
         }
     }
 }
@@ -143,12 +153,17 @@ async fn serve(
     limits: &Limits,
     submitter: &Submitter,
     state: &AppState,
+    mut stopped: watch::Receiver<bool>,
 ) -> &'static str {
     let mut buffer = BytesMut::with_capacity(READ_SIZE);
     let mut framer = Framer::new(limits.max_frame);
     loop {
         buffer.reserve(READ_SIZE);
-        let read = tokio::time::timeout(limits.idle_timeout, stream.read_buf(&mut buffer)).await;
+        // What is left in the buffer on stop is an unfinished frame: every whole one is queued.
+        let read = tokio::select! {
+            read = tokio::time::timeout(limits.idle_timeout, stream.read_buf(&mut buffer)) => read,
+            _ = stopped.wait_for(|&stop| stop) => return "server_stopped",
+        };
         let ended = match read {
             Err(_) => Some("idle_timeout"),
             Ok(Err(_)) => Some("read_error"),
