@@ -135,8 +135,8 @@ impl Ingest {
                 Ok(batch) => return Ok(batch),
                 Err(refused) => refused,
             };
-            let passing = refused.error.is_full() || refused.error.is_behind();
-            if !passing || stop.is_none_or(|stop| stop.load(Ordering::Relaxed)) {
+            let transient = refused.error.is_full() || refused.error.is_behind();
+            if !transient || stop.is_none_or(|stop| stop.load(Ordering::Relaxed)) {
                 return Err(self.unavailable(source, count, &refused.error));
             }
             if self.log.allow("waiting_for_store") {

@@ -64,16 +64,10 @@ impl Ring {
     /// returns the batch with its sequence number for the consumers after the ring.
     pub fn push(&self, events: Vec<Event>) -> Arc<Batch> {
         let bytes: usize = events.iter().map(Event::approx_bytes).sum();
-        let count = events.len();
         let mut inner = self.lock();
         inner.last_seq += 1;
         let batch = Arc::new(Batch { seq: inner.last_seq, events });
-        if count > 0 {
-            inner.batches.push_back((Arc::clone(&batch), bytes));
-            inner.events += count;
-            inner.bytes += bytes;
-            inner.evict(self.limits);
-        }
+        inner.hold(Arc::clone(&batch), bytes, self.limits);
         batch
     }
 
@@ -86,15 +80,8 @@ impl Ring {
         for batch in batches {
             debug_assert!(batch.seq > inner.last_seq, "restored batches keep rising sequence numbers");
             inner.last_seq = inner.last_seq.max(batch.seq);
-            let count = batch.events.len();
-            if count == 0 {
-                continue;
-            }
             let bytes: usize = batch.events.iter().map(Event::approx_bytes).sum();
-            inner.batches.push_back((batch, bytes));
-            inner.events += count;
-            inner.bytes += bytes;
-            inner.evict(self.limits);
+            inner.hold(batch, bytes, self.limits);
         }
     }
 
@@ -123,6 +110,18 @@ impl Ring {
 }
 
 impl Inner {
+    /// Holds a batch of `bytes` (an empty one is not held), evicting beyond the limits.
+    fn hold(&mut self, batch: Arc<Batch>, bytes: usize, limits: RingLimits) {
+        let count = batch.events.len();
+        if count == 0 {
+            return;
+        }
+        self.batches.push_back((batch, bytes));
+        self.events += count;
+        self.bytes += bytes;
+        self.evict(limits);
+    }
+
     /// Evicts the oldest events until both limits hold. An evicted event counts for its
     /// batch's average size (sizes are estimated once, when the batch arrives); the batch's
     /// last event takes whatever its batch still counts for, so the total stays exact.

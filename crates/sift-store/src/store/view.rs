@@ -15,6 +15,7 @@ use crate::retention::{Expiry, Retention};
 use crate::ring::Snapshot;
 use crate::search::{Cursor, TimeRange};
 use crate::segment::{self, Columns, SegmentMeta};
+use crate::wal::WalError;
 
 pub enum View {
     Memory(Snapshot),
@@ -62,9 +63,8 @@ impl View {
             View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)),
             View::Durable { pending, spilled, expiry, classes } => {
                 let mut events = pending.search(query, range, before, limit);
-                for batches in pending::read_back(spilled, range) {
-                    let snapshot = Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry));
-                    events.extend(snapshot.search(query, range, before, limit));
+                for snapshot in spilled_snapshots(spilled, range, expiry) {
+                    events.extend(snapshot?.search(query, range, before, limit));
                 }
                 for (cutoff, segments) in classes {
                     events.extend(segment::search(segments, query, kept(range, *cutoff), before, limit)?);
@@ -81,8 +81,8 @@ impl View {
             View::Memory(snapshot) => Ok(snapshot.count(query, range)),
             View::Durable { pending, spilled, expiry, classes } => {
                 let mut n = pending.count(query, range);
-                for batches in pending::read_back(spilled, range) {
-                    n += Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry)).count(query, range);
+                for snapshot in spilled_snapshots(spilled, range, expiry) {
+                    n += snapshot?.count(query, range);
                 }
                 for (cutoff, segments) in classes {
                     n += segment::count(segments, query, kept(range, *cutoff))?;
@@ -108,9 +108,8 @@ impl View {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)),
             View::Durable { pending, spilled, expiry, classes } => {
                 let mut state = pending.fold(query, range, &start, &add, &merge);
-                for batches in pending::read_back(spilled, range) {
-                    let snapshot = Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry));
-                    state = merge(state, snapshot.fold(query, range, &start, &add, &merge));
+                for snapshot in spilled_snapshots(spilled, range, expiry) {
+                    state = merge(state, snapshot?.fold(query, range, &start, &add, &merge));
                 }
                 let columns = Columns::for_fields(fields);
                 for (cutoff, segments) in classes {
@@ -127,4 +126,14 @@ impl View {
 /// `range` without what a class no longer keeps.
 fn kept(range: TimeRange, cutoff: Timestamp) -> TimeRange {
     TimeRange { since: Some(range.since.map_or(cutoff, |since| since.max(cutoff))), until: range.until }
+}
+
+/// The spilled batches that may hold events in `range`, read back from the WAL a bounded
+/// number at a time, each lot as a snapshot under the view's retention.
+fn spilled_snapshots<'a>(
+    spilled: &'a [PendingBatch],
+    range: TimeRange,
+    expiry: &'a Arc<Expiry>,
+) -> impl Iterator<Item = Result<Snapshot, WalError>> + 'a {
+    pending::read_back(spilled, range).map(|batches| Ok(Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry))))
 }
