@@ -6,11 +6,12 @@
 //!
 //! # The backlog
 //!
-//! The newest pending batches are held in memory; past `max_in_memory` events the oldest are
-//! spilled and read back from the WAL when a flush or a query needs them (see `pending`). So
-//! ingest runs ahead of the segments by up to `max_backlog_bytes` of WAL, and the flusher can
-//! write segments at low priority, with the CPU that ingest leaves. Only past that bound does
-//! `append` wait for a flush (docs/adr/0009-wal-backlog.md).
+//! The newest pending batches are held in memory while the ring holds them too, up to
+//! `max_in_memory` events; the oldest are spilled and read back from the WAL when a flush or
+//! a query needs them (see `pending`). So ingest runs ahead of the segments by up to
+//! `max_backlog_bytes` of WAL, and the flusher can write segments at low priority, with the
+//! CPU that ingest leaves. Only past that bound does `append` wait for a flush
+//! (docs/adr/0009-wal-backlog.md).
 //!
 //! # Order of a write and of a flush
 //!
@@ -301,7 +302,10 @@ impl Store {
         };
         let batch = publish(events);
         let pending = PendingBatch::new(appended.lsn, appended.at, Arc::clone(&batch));
-        self.lock_tiers().pending.push(pending, self.max_in_memory);
+        let mut tiers = self.lock_tiers();
+        tiers.pending.push(pending, self.max_in_memory);
+        tiers.pending.spill_let_go();
+        drop(tiers);
         Ok(batch)
     }
 

@@ -1,8 +1,9 @@
 //! The pending batches: accepted and in the WAL, not yet in segments. The newest are held in
-//! memory (the same batches the ring holds); past `max_in_memory` events the oldest are
-//! *spilled*: only where their WAL record lies is kept, with their event count and time
-//! range, and a flush or a query reads them back from the WAL. So a backlog costs WAL disk,
-//! not memory, and ingest can run ahead of the segments (docs/adr/0009-wal-backlog.md).
+//! memory (the same batches the ring holds); once the ring has evicted them, or past
+//! `max_in_memory` events, the oldest are *spilled*: only where their WAL record lies is
+//! kept, with their event count and time range, and a flush or a query reads them back from
+//! the WAL. So a backlog costs WAL disk, not memory, and ingest can run ahead of the
+//! segments (docs/adr/0009-wal-backlog.md).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,6 +81,24 @@ impl Pending {
             let oldest = &mut self.batches[self.spilled_to];
             if oldest.batch.take().is_some() {
                 self.in_memory -= oldest.events;
+            }
+            self.spilled_to += 1;
+        }
+    }
+
+    /// Spills the oldest batches held in memory that nothing else holds any more: the ring
+    /// has evicted them, so keeping them would cost memory that the ring's limits
+    /// (`ring.max_events`, `ring.max_bytes`) do not count. So a durable server holds no more
+    /// events in memory than a ring-only one.
+    pub fn spill_let_go(&mut self) {
+        while let Some(oldest) = self.batches.get_mut(self.spilled_to) {
+            match &oldest.batch {
+                Some(held) if Arc::strong_count(held) > 1 => break,
+                Some(_) => {
+                    oldest.batch = None;
+                    self.in_memory -= oldest.events;
+                }
+                None => {}
             }
             self.spilled_to += 1;
         }

@@ -5,11 +5,15 @@
 //!
 //! Segments are encoded on every core by the flusher's own pools, not by the global pool that
 //! queries use, so a query does not wait behind a flush's jobs. A round is written by the
-//! `sift-segment-N` threads, which run at the lowest CPU priority (`SCHED_IDLE`): while ingest
-//! or a query wants the cores they get them, and the backlog waits in the WAL. Once the backlog
-//! passes three quarters of `storage.max_backlog` (a long burst, or other work on the machine
-//! that leaves no idle CPU), rounds are written by the `sift-catchup-N` threads at normal
-//! priority, before writers have to wait; and so is the last flush of a clean stop.
+//! `sift-segment-N` threads, which run at the lowest CPU priority (`SCHED_IDLE`), and only
+//! while the machine has at least half a core left over (`room`): while ingest or a query
+//! wants the cores they get them, and the backlog waits in the WAL. Once the backlog passes
+//! three quarters of `storage.max_backlog` (a long burst, or other work on the machine that
+//! leaves no idle CPU), rounds are written by the `sift-catchup-N` threads at normal
+//! priority whatever the room, before writers have to wait; and so is the last flush of a
+//! clean stop.
+
+mod room;
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -19,7 +23,9 @@ use std::time::{Duration, Instant};
 use sift_core::Timestamp;
 
 use sift_store::{Flushed, Store};
-use tracing::{error, info};
+use tracing::{debug, error, info};
+
+use room::{FlusherThreads, MIN_ROOM, ProcRoom, Room};
 
 /// When to flush: once `events` are pending, or once the oldest pending event has waited
 /// `after` (`storage.flush_events`, `storage.flush_interval`).
@@ -40,19 +46,10 @@ pub struct Flusher {
 impl Flusher {
     pub fn start(store: Arc<Store>, policy: FlushPolicy, retention_every: Duration) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
-        let pools = Pools {
-            idle: rayon::ThreadPoolBuilder::new()
-                .thread_name(|i| format!("sift-segment-{i}"))
-                .start_handler(|_| lowest_priority())
-                .build()
-                .map_err(std::io::Error::other)?,
-            catch_up: rayon::ThreadPoolBuilder::new()
-                .thread_name(|i| format!("sift-catchup-{i}"))
-                .build()
-                .map_err(std::io::Error::other)?,
-        };
+        let threads = FlusherThreads::default();
+        let pools = Pools::new(&threads)?;
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
-            run(&store, &pools, policy, retention_every, &stopped);
+            run(&store, &pools, policy, retention_every, &stopped, &mut ProcRoom::new(threads));
         })?;
         Ok(Flusher { stop, thread })
     }
@@ -68,21 +65,46 @@ impl Flusher {
 
 /// Flushes and enforces retention until told to stop (or the sender is gone), looking every
 /// [`CHECK_EVERY`]; then flushes once more.
-fn run(store: &Store, pools: &Pools, policy: FlushPolicy, retention_every: Duration, stopped: &mpsc::Receiver<()>) {
+fn run(
+    store: &Store,
+    pools: &Pools,
+    policy: FlushPolicy,
+    retention_every: Duration,
+    stopped: &mpsc::Receiver<()>,
+    room: &mut impl Room,
+) {
     let mut retention_checked = Instant::now();
     enforce_retention(store);
     // Until told to stop (or the sender is gone), look every CHECK_EVERY.
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
-        let (events, since) = store.pending();
-        if events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after) {
-            flush(store, pools, Urgency::WhenPressing);
-        }
+        look(store, pools, policy, room);
         if retention_checked.elapsed() >= retention_every {
             retention_checked = Instant::now();
             enforce_retention(store);
         }
     }
-    flush(store, pools, Urgency::Now);
+    flush(store, pools, Urgency::Now, room);
+}
+
+/// One look: flushes once enough events are pending and the cores have room (or the backlog
+/// presses), or once the oldest has waited `policy.after`, room or not: a burst shorter than
+/// that is written into segments after it has passed, and under load that never lets up,
+/// segments are still at most that far behind.
+fn look(store: &Store, pools: &Pools, policy: FlushPolicy, room: &mut impl Room) {
+    // Read at every look, so that it says what happened since the last.
+    let has_room = has_room(room);
+    let (events, since) = store.pending();
+    if since.is_some_and(|s| s.elapsed() >= policy.after) {
+        flush(store, pools, Urgency::Waited, room);
+    } else if events >= policy.events && (has_room || store.backlog_is_pressing()) {
+        flush(store, pools, Urgency::WhenRoom, room);
+    }
+}
+
+/// Whether at least [`MIN_ROOM`] cores were left over since the last reading (or that is not
+/// known).
+fn has_room(room: &mut impl Room) -> bool {
+    room.left_over().is_none_or(|cores| cores >= MIN_ROOM)
 }
 
 /// The threads that write segments: at idle priority, and at normal priority to catch up.
@@ -91,10 +113,37 @@ struct Pools {
     catch_up: rayon::ThreadPool,
 }
 
+impl Pools {
+    /// Both pools, their threads registered in `threads` so that their CPU time counts as
+    /// room.
+    fn new(threads: &FlusherThreads) -> std::io::Result<Pools> {
+        let (idle_threads, catch_up_threads) = (threads.clone(), threads.clone());
+        Ok(Pools {
+            idle: rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("sift-segment-{i}"))
+                .start_handler(move |_| {
+                    idle_threads.register_current();
+                    lowest_priority();
+                })
+                .build()
+                .map_err(std::io::Error::other)?,
+            catch_up: rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("sift-catchup-{i}"))
+                .start_handler(move |_| catch_up_threads.register_current())
+                .build()
+                .map_err(std::io::Error::other)?,
+        })
+    }
+}
+
+/// How a flush goes on; whatever it is, rounds run at normal priority while the backlog is
+/// pressing.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Urgency {
-    /// At idle priority, unless the backlog is pressing.
-    WhenPressing,
+    /// At idle priority while the cores have room.
+    WhenRoom,
+    /// At idle priority, room or not: the oldest event has waited `storage.flush_interval`.
+    Waited,
     /// At normal priority (a clean stop).
     Now,
 }
@@ -122,13 +171,20 @@ fn enforce_retention(store: &Store) {
 }
 
 /// Writes everything pending now into segments, a round at a time, each round in the pool
-/// its urgency and the backlog call for.
-fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
+/// its urgency and the backlog call for; stops early, leaving the rest pending, when the
+/// cores no longer have room.
+fn flush(store: &Store, pools: &Pools, urgency: Urgency, room: &mut impl Room) {
     let Some(until) = store.flush_mark() else { return };
     let began = Instant::now();
     let mut flushed = Flushed::default();
-    loop {
-        let pool = if urgency == Urgency::Now || store.backlog_is_pressing() { &pools.catch_up } else { &pools.idle };
+    for round in 0.. {
+        let pressing = urgency == Urgency::Now || store.backlog_is_pressing();
+        // The first round's room was read by the look; each later one's over the round before.
+        if round > 0 && urgency == Urgency::WhenRoom && !pressing && !has_room(room) {
+            debug!(left = store.pending().0, "the cores are busy: the rest of the backlog waits in the WAL");
+            break;
+        }
+        let pool = if pressing { &pools.catch_up } else { &pools.idle };
         match pool.install(|| store.flush_round(until)) {
             Ok(Some(round)) => flushed.add(round),
             Ok(None) => break,
@@ -151,3 +207,6 @@ fn flush(store: &Store, pools: &Pools, urgency: Urgency) {
         info!(events = flushed.events, files = flushed.files, ms, "flushed events into segments");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! The flusher's choices, with a real store and a room that says what the test wants.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sift_core::{Batch, Event, Source, Timestamp};
+use sift_store::{FsyncPolicy, Retention, Store, StoreOptions};
+
+use super::room::{FlusherThreads, Room};
+use super::{FlushPolicy, Pools, look};
+
+/// Cores left over, one reading per call, then the last reading again.
+struct Script(Vec<f64>);
+
+impl Room for Script {
+    fn left_over(&mut self) -> Option<f64> {
+        if self.0.len() > 1 { Some(self.0.remove(0)) } else { self.0.first().copied() }
+    }
+}
+
+/// Rounds of 10 events; writers would wait past `max_backlog_bytes` of WAL.
+fn store(dir: &std::path::Path, max_backlog_bytes: u64) -> Store {
+    let options = StoreOptions {
+        dir: dir.to_path_buf(),
+        fsync: FsyncPolicy::Batch,
+        retention: Retention::default(),
+        max_in_memory: 1_000_000,
+        max_backlog_bytes,
+        flush_events: 10,
+    };
+    Store::open(options).unwrap().0
+}
+
+/// Four batches of 10 events.
+fn append_40(store: &Store) {
+    for batch in 0..4 {
+        let events = (0..10)
+            .map(|n| Event::new(Source::HttpJson, Timestamp::from_micros(1_767_225_600_000_000 + batch * 10 + n), "x"))
+            .collect();
+        store.append(events, |events| Arc::new(Batch { seq: 0, events })).unwrap();
+    }
+}
+
+const POLICY: FlushPolicy = FlushPolicy { events: 10, after: Duration::from_secs(3600) };
+
+#[test]
+fn segments_wait_while_the_cores_are_busy_and_are_written_once_they_have_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), u64::MAX);
+    let pools = Pools::new(&FlusherThreads::default()).unwrap();
+    append_40(&store);
+    look(&store, &pools, POLICY, &mut Script(vec![0.2]));
+    assert_eq!(store.pending().0, 40, "a fifth of a core left over: nothing written");
+    look(&store, &pools, POLICY, &mut Script(vec![1.5]));
+    assert_eq!(store.pending().0, 0, "room: the whole backlog written");
+}
+
+#[test]
+fn a_flush_stops_between_rounds_when_the_cores_get_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), u64::MAX);
+    let pools = Pools::new(&FlusherThreads::default()).unwrap();
+    append_40(&store);
+    // Room at the look and after the first round, none after the second.
+    look(&store, &pools, POLICY, &mut Script(vec![1.0, 1.0, 0.1]));
+    assert_eq!(store.pending().0, 20, "two rounds of 10 written, the rest waits");
+}
+
+#[test]
+fn a_pressing_backlog_is_written_until_it_no_longer_presses_however_busy_the_cores_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_bytes = {
+        let store = store(dir.path(), u64::MAX);
+        append_40(&store);
+        store.backlog().wal_bytes
+    };
+    // Opened again (the 40 events replayed) with a backlog just large enough for them:
+    // pressing from three quarters of it.
+    let store = store(dir.path(), wal_bytes + 1);
+    assert!(store.backlog_is_pressing());
+    let pools = Pools::new(&FlusherThreads::default()).unwrap();
+    look(&store, &pools, POLICY, &mut Script(vec![0.0]));
+    // Two rounds of 10 bring it under three quarters; the rest waits for room.
+    assert_eq!(store.pending().0, 20);
+    assert!(!store.backlog_is_pressing());
+}
+
+#[test]
+fn a_backlog_whose_oldest_event_has_waited_the_flush_interval_is_written_however_busy_the_cores_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), u64::MAX);
+    let pools = Pools::new(&FlusherThreads::default()).unwrap();
+    append_40(&store);
+    let waited = FlushPolicy { events: 1000, after: Duration::ZERO };
+    look(&store, &pools, waited, &mut Script(vec![0.0]));
+    assert_eq!(store.pending().0, 0, "all four rounds written, none of the room readings consulted");
+}
+
+#[test]
+fn an_unknown_room_counts_as_room() {
+    struct Unknown;
+    impl Room for Unknown {
+        fn left_over(&mut self) -> Option<f64> {
+            None
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), u64::MAX);
+    let pools = Pools::new(&FlusherThreads::default()).unwrap();
+    append_40(&store);
+    look(&store, &pools, POLICY, &mut Unknown);
+    assert_eq!(store.pending().0, 0);
+}
