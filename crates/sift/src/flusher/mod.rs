@@ -114,10 +114,11 @@ struct Pools {
 }
 
 impl Pools {
-    /// Both pools, their threads registered in `threads` so that their CPU time counts as
-    /// room.
+    /// Both pools; the idle pool's threads registered in `threads`, so that their CPU time
+    /// counts as room (they would have given it up). The catch-up pool's does not: it
+    /// competes with ingest.
     fn new(threads: &FlusherThreads) -> std::io::Result<Pools> {
-        let (idle_threads, catch_up_threads) = (threads.clone(), threads.clone());
+        let idle_threads = threads.clone();
         Ok(Pools {
             idle: rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("sift-segment-{i}"))
@@ -129,7 +130,6 @@ impl Pools {
                 .map_err(std::io::Error::other)?,
             catch_up: rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("sift-catchup-{i}"))
-                .start_handler(move |_| catch_up_threads.register_current())
                 .build()
                 .map_err(std::io::Error::other)?,
         })

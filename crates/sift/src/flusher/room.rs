@@ -1,6 +1,6 @@
 //! How much CPU the machine left over since the flusher last looked: idle time from
-//! `/proc/stat`, plus what the flusher's own threads used (they would give it up to anything
-//! else). Segments are written only while at least [`MIN_ROOM`] cores were left over, so a
+//! `/proc/stat`, plus what the flusher's idle-priority threads used (they would give it up to
+//! anything else). Segments are written only while at least [`MIN_ROOM`] cores were left over, so a
 //! burst of ingest runs at the speed of the WAL and its segments are written once it has
 //! passed. `SCHED_IDLE` alone is not enough: a segment thread still takes every gap in which
 //! ingest waits for its group commit, and measured, a burst then ran about 10% slower.
@@ -18,13 +18,13 @@ pub trait Room: Send {
     fn left_over(&mut self) -> Option<f64>;
 }
 
-/// [`Room`] from `/proc/stat` and the CPU clocks of the flusher's threads.
+/// [`Room`] from `/proc/stat` and the CPU clocks of the flusher's idle-priority threads.
 pub struct ProcRoom {
     flusher_threads: FlusherThreads,
     last: Option<Sample>,
 }
 
-/// The CPU clocks of the flusher's threads, registered as each starts.
+/// The CPU clocks of the flusher's idle-priority threads, registered as each starts.
 #[derive(Clone, Default)]
 pub struct FlusherThreads(Arc<Mutex<Vec<libc::clockid_t>>>);
 
