@@ -104,25 +104,17 @@ pub fn write_segments<E: Borrow<Event> + Sync>(
                 .map(move |rows| (*class, events.as_slice(), rows))
         })
         .collect();
-    let written: Vec<Result<Written, SegmentError>> =
+    let mut written: Vec<Result<Written, SegmentError>> =
         files.into_par_iter().map(|(class, events, rows)| write_file(dir, events, rows, class, options)).collect();
-    if written.iter().all(Result::is_ok) {
+    let Some(failed) = written.iter().position(Result::is_err) else {
         return Ok(written.into_iter().flatten().map(|file| file.meta).collect());
+    };
+    let error = written.swap_remove(failed);
+    // Best effort: a file that cannot be deleted either is what this prevents anyway.
+    for file in written.into_iter().flatten().filter(|file| !file.replaced) {
+        let _ = fs::remove_file(&file.meta.path);
     }
-    let mut first_error = None;
-    for file in written {
-        match file {
-            // Best effort: a file that cannot be deleted either is what this prevents anyway.
-            Ok(file) if !file.replaced => {
-                let _ = fs::remove_file(&file.meta.path);
-            }
-            Ok(_) => {}
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    Err(first_error.expect("a file failed"))
+    error.map(|_| Vec::new())
 }
 
 /// A file written into place, and whether it replaced one of the same name.

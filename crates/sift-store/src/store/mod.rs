@@ -257,11 +257,10 @@ impl Store {
         // Only files whose first and last events are in the round are its own. Others can
         // name the same LSN when the WAL was deleted by hand and numbering began again: those
         // hold events stored nowhere else, and stay (a damaged record's events, likewise).
-        let ids: HashSet<Ulid> = batches
-            .iter()
-            .filter_map(|batch| batch.load().ok())
-            .flat_map(|batch| batch.events.iter().map(|event| event.id).collect::<Vec<_>>())
-            .collect();
+        let mut ids: HashSet<Ulid> = HashSet::new();
+        for batch in batches.iter().filter_map(|batch| batch.load().ok()) {
+            ids.extend(batch.events.iter().map(|event| event.id));
+        }
         let stale: Vec<SegmentMeta> = {
             let mut tiers = self.lock_tiers();
             let (stale, kept) =

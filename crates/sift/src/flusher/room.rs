@@ -109,7 +109,7 @@ impl CpuTicks {
         let summary = lines.next()?.strip_prefix("cpu ")?;
         let ticks: Vec<u64> = summary.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
         // user nice system idle iowait irq softirq steal; guest time is already in user.
-        let counted = &ticks.get(..8).unwrap_or(&ticks[..]);
+        let counted = ticks.get(..8).unwrap_or(&ticks);
         let idle = ticks.get(3)? + ticks.get(4).unwrap_or(&0);
         let cpus = lines.filter(|line| line.starts_with("cpu")).count();
         (cpus > 0).then(|| CpuTicks { idle, total: counted.iter().sum(), cpus })

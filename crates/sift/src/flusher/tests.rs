@@ -41,14 +41,23 @@ fn append_40(store: &Store) {
     }
 }
 
+fn pools() -> Pools {
+    Pools::new(&FlusherThreads::default()).unwrap()
+}
+
+/// A store with no bound on its backlog, holding four batches of 10 pending events.
+fn backlog_of_40(dir: &std::path::Path) -> (Store, Pools) {
+    let store = store(dir, u64::MAX);
+    append_40(&store);
+    (store, pools())
+}
+
 const POLICY: FlushPolicy = FlushPolicy { events: 10, after: Duration::from_secs(3600) };
 
 #[test]
 fn segments_wait_while_the_cores_are_busy_and_are_written_once_they_have_room() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path(), u64::MAX);
-    let pools = Pools::new(&FlusherThreads::default()).unwrap();
-    append_40(&store);
+    let (store, pools) = backlog_of_40(dir.path());
     look(&store, &pools, POLICY, &mut Script(vec![0.2]));
     assert_eq!(store.pending().0, 40, "a fifth of a core left over: nothing written");
     look(&store, &pools, POLICY, &mut Script(vec![1.5]));
@@ -58,9 +67,7 @@ fn segments_wait_while_the_cores_are_busy_and_are_written_once_they_have_room() 
 #[test]
 fn a_flush_stops_between_rounds_when_the_cores_get_busy() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path(), u64::MAX);
-    let pools = Pools::new(&FlusherThreads::default()).unwrap();
-    append_40(&store);
+    let (store, pools) = backlog_of_40(dir.path());
     // Room at the look and after the first round, none after the second.
     look(&store, &pools, POLICY, &mut Script(vec![1.0, 1.0, 0.1]));
     assert_eq!(store.pending().0, 20, "two rounds of 10 written, the rest waits");
@@ -78,8 +85,7 @@ fn a_pressing_backlog_is_written_until_it_no_longer_presses_however_busy_the_cor
     // pressing from three quarters of it.
     let store = store(dir.path(), wal_bytes + 1);
     assert!(store.backlog_is_pressing());
-    let pools = Pools::new(&FlusherThreads::default()).unwrap();
-    look(&store, &pools, POLICY, &mut Script(vec![0.0]));
+    look(&store, &pools(), POLICY, &mut Script(vec![0.0]));
     // Two rounds of 10 bring it under three quarters; the rest waits for room.
     assert_eq!(store.pending().0, 20);
     assert!(!store.backlog_is_pressing());
@@ -88,9 +94,7 @@ fn a_pressing_backlog_is_written_until_it_no_longer_presses_however_busy_the_cor
 #[test]
 fn a_backlog_whose_oldest_event_has_waited_the_flush_interval_is_written_however_busy_the_cores_are() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path(), u64::MAX);
-    let pools = Pools::new(&FlusherThreads::default()).unwrap();
-    append_40(&store);
+    let (store, pools) = backlog_of_40(dir.path());
     let waited = FlushPolicy { events: 1000, after: Duration::ZERO };
     look(&store, &pools, waited, &mut Script(vec![0.0]));
     assert_eq!(store.pending().0, 0, "all four rounds written, none of the room readings consulted");
@@ -105,9 +109,7 @@ fn an_unknown_room_counts_as_room() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path(), u64::MAX);
-    let pools = Pools::new(&FlusherThreads::default()).unwrap();
-    append_40(&store);
+    let (store, pools) = backlog_of_40(dir.path());
     look(&store, &pools, POLICY, &mut Unknown);
     assert_eq!(store.pending().0, 0);
 }
