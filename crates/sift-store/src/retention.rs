@@ -109,6 +109,11 @@ impl Expiry {
         self.by_severity[usize::from(event.severity.syslog())].unwrap_or(self.default)
     }
 
+    /// The time from which nothing is expired, whatever its class: the latest cutoff.
+    pub fn keeps_all_from(&self) -> Timestamp {
+        self.by_severity.iter().flatten().chain(self.by_channel.values()).fold(self.default, |a, &b| a.max(b))
+    }
+
     /// The cutoff of a segment class (`Retention::class_of`'s names).
     pub fn cutoff_of_class(&self, retention: &Retention, class: &str) -> Timestamp {
         if let Some(severity) = Severity::from_name(class).filter(|s| s.name() == class)

@@ -177,6 +177,11 @@ pub(super) fn read_back(
     })
 }
 
+/// Whether every event timed between `times.0` and `times.1` (inclusive) is in `range`.
+pub(super) fn within(times: (Timestamp, Timestamp), range: TimeRange) -> bool {
+    range.contains(times.0) && range.contains(times.1)
+}
+
 /// Whether events timed between `times.0` and `times.1` (inclusive) can be in `range`.
 fn overlaps(times: (Timestamp, Timestamp), range: TimeRange) -> bool {
     range.since.is_none_or(|since| times.1 >= since) && range.until.is_none_or(|until| times.0 < until)

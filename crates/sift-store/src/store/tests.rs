@@ -456,16 +456,8 @@ fn a_spilled_record_damaged_on_disk_is_an_error_for_queries_and_is_counted_and_l
     let (store, _) = open_spilling(dir.path(), 10);
     append(&store, 0..10);
     append(&store, 10..20);
-    let wal_file = std::fs::read_dir(dir.path().join("wal"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|e| e == "wal"))
-        .unwrap();
-    // Flip a byte inside the first (spilled) record's batch.
-    let mut bytes = std::fs::read(&wal_file).unwrap();
-    bytes[16 + 40] ^= 0xFF;
-    std::fs::write(&wal_file, &bytes).unwrap();
-    let error = store.view().count(&Query::all(), TimeRange::default()).unwrap_err();
+    damage_first_record(dir.path());
+    let error = store.view().search(&Query::all(), TimeRange::default(), None, 100).unwrap_err();
     assert!(error.to_string().contains("no longer reads back: checksum mismatch"), "{error}");
     // The flush writes what reads back, leaves the damaged batch out and counts it, rather
     // than holding up every later flush.
@@ -473,6 +465,58 @@ fn a_spilled_record_damaged_on_disk_is_an_error_for_queries_and_is_counted_and_l
     assert_eq!(store.backlog(), Backlog { damaged_events: 10, ..Backlog::default() });
     let expected: Vec<String> = (10..20).rev().map(|n| format!("event {n}")).collect();
     assert_eq!(all_messages(&store), expected);
+}
+
+/// The newest WAL file of a store, with a byte flipped inside its first record's batch.
+fn damage_first_record(dir: &std::path::Path) {
+    let wal_file = std::fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "wal"))
+        .unwrap();
+    let mut bytes = std::fs::read(&wal_file).unwrap();
+    bytes[16 + 40] ^= 0xFF;
+    std::fs::write(&wal_file, &bytes).unwrap();
+}
+
+#[test]
+fn a_count_of_everything_takes_spilled_batches_from_their_summaries_and_reads_back_only_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open_spilling(dir.path(), 10);
+    for first in (0..30).step_by(10) {
+        append(&store, first..first + 10);
+    }
+    // The first batch (events 0..10, spilled) no longer reads back: whatever still reads it
+    // fails, which shows what is read.
+    damage_first_record(dir.path());
+    let view = store.view();
+    assert_eq!(view.count(&Query::all(), TimeRange::default()).unwrap(), 30, "no batch read back");
+    let after_the_first = TimeRange { since: Some(event(10).time), until: None };
+    assert_eq!(view.count(&Query::all(), after_the_first).unwrap(), 20);
+    let inside_the_second = TimeRange { since: Some(event(12).time), until: Some(event(17).time) };
+    assert_eq!(view.count(&Query::all(), inside_the_second).unwrap(), 5, "the second batch read back");
+    let into_the_first = TimeRange { since: Some(event(5).time), until: None };
+    assert!(view.count(&Query::all(), into_the_first).is_err(), "a range that cuts the first batch reads it");
+    let filtered = Query::parse("event").unwrap();
+    assert!(view.count(&filtered, TimeRange::default()).is_err(), "a filter reads every batch");
+}
+
+#[test]
+fn a_count_of_everything_reads_back_spilled_batches_that_may_hold_expired_events() {
+    use sift_core::Severity;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) =
+        open_with_options(StoreOptions { max_in_memory: 2, retention: debug_for(1), ..options(dir.path()) });
+    let batch = |events: Vec<Event>| store.append(events, |events| Arc::new(Batch { seq: 0, events })).unwrap();
+    batch(vec![aged(1, Severity::Debug, 3), aged(2, Severity::Error, 3)]);
+    batch(vec![aged(3, Severity::Debug, 0), aged(4, Severity::Error, 0)]);
+    batch(vec![aged(5, Severity::Info, 0), aged(6, Severity::Info, 0)]);
+    assert_eq!(store.backlog().in_memory, 2, "the two older batches are spilled");
+    assert_eq!(
+        store.view().count(&Query::all(), TimeRange::default()).unwrap(),
+        5,
+        "the debug event of three hours ago has expired; the error of the same age is kept"
+    );
 }
 
 #[test]

@@ -81,7 +81,9 @@ impl View {
             View::Memory(snapshot) => Ok(snapshot.count(query, range)),
             View::Durable { pending, spilled, expiry, classes } => {
                 let mut n = pending.count(query, range);
-                for snapshot in spilled_snapshots(spilled, range, expiry) {
+                let (counted, to_read) = counted_from_summaries(spilled, query, range, expiry);
+                n += counted;
+                for snapshot in spilled_snapshots(&to_read, range, expiry) {
                     n += snapshot?.count(query, range);
                 }
                 for (cutoff, segments) in classes {
@@ -126,6 +128,25 @@ impl View {
 /// `range` without what a class no longer keeps.
 fn kept(range: TimeRange, cutoff: Timestamp) -> TimeRange {
     TimeRange { since: Some(range.since.map_or(cutoff, |since| since.max(cutoff))), until: range.until }
+}
+
+/// Counts the spilled batches whose every event counts (the query matches all, the batch
+/// lies wholly in `range`, and none of its events can have expired) from their event counts,
+/// without reading them back: `count` of everything over a backlog of millions of events
+/// would otherwise read the whole WAL. Returns that count and the batches left to read.
+fn counted_from_summaries(
+    spilled: &[PendingBatch],
+    query: &Query,
+    range: TimeRange,
+    expiry: &Expiry,
+) -> (u64, Vec<PendingBatch>) {
+    if !query.is_all() {
+        return (0, spilled.to_vec());
+    }
+    let kept_from = expiry.keeps_all_from();
+    let (whole, to_read): (Vec<&PendingBatch>, Vec<&PendingBatch>) =
+        spilled.iter().partition(|batch| batch.times.0 >= kept_from && pending::within(batch.times, range));
+    (whole.iter().map(|batch| batch.events as u64).sum(), to_read.into_iter().cloned().collect())
 }
 
 /// The spilled batches that may hold events in `range`, read back from the WAL a bounded
