@@ -467,7 +467,7 @@ fn a_spilled_record_damaged_on_disk_is_an_error_for_queries_and_is_counted_and_l
     assert_eq!(all_messages(&store), expected);
 }
 
-/// The newest WAL file of a store, with a byte flipped inside its first record's batch.
+/// Flips a byte inside the first record's batch of the store's WAL file (these tests write one).
 fn damage_first_record(dir: &std::path::Path) {
     let wal_file = std::fs::read_dir(dir.join("wal"))
         .unwrap()
