@@ -4,6 +4,7 @@
 //!
 //! - [`ring`]: the latest events in memory, bounded by count and bytes; the backlog for live
 //!   tails and the fastest path for recent queries.
+//! - [`dir_lock`]: one process at a time keeps its data in a directory.
 //! - [`codec`]: the compact binary encoding of a batch of events, as the WAL stores it.
 //! - [`wal`]: the write-ahead log: every accepted batch is durable before it is acknowledged,
 //!   and replayed on start until the segments hold it.
@@ -15,6 +16,7 @@
 //! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
 pub mod codec;
+pub mod dir_lock;
 pub mod retention;
 pub mod ring;
 pub mod search;
@@ -23,6 +25,7 @@ pub mod state;
 pub mod store;
 pub mod wal;
 
+pub use dir_lock::{DirLock, LockError};
 pub use retention::{Expiry, Retention};
 pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};

@@ -41,8 +41,9 @@ impl AppState {
         } else {
             std::fs::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-            let state_db = StateDb::open(&config.data_dir.join(STATE_DB_FILE))?;
-            (state_db, Some(open_store(&config)?))
+            // The store first: it locks the data directory against a second server.
+            let store = open_store(&config)?;
+            (StateDb::open(&config.data_dir.join(STATE_DB_FILE))?, Some(store))
         };
         let (store, replayed) = match store {
             Some((store, replayed)) => (Some(Arc::new(store)), replayed),

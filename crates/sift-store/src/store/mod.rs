@@ -49,6 +49,7 @@ use rayon::prelude::*;
 use sift_core::{Batch, Event, Timestamp};
 use ulid::Ulid;
 
+use crate::dir_lock::{DirLock, LockError};
 use crate::retention::Retention;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
@@ -59,6 +60,8 @@ pub use view::View;
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(transparent)]
+    Locked(#[from] LockError),
     #[error("the write-ahead log failed: {0}")]
     Wal(#[from] WalError),
     #[error("a segment failed: {0}")]
@@ -177,6 +180,8 @@ impl Flushed {
 }
 
 pub struct Store {
+    /// Held while the store is open: no other process uses this data directory.
+    _lock: DirLock,
     wal: Wal,
     segments_dir: PathBuf,
     retention: Arc<Retention>,
@@ -206,6 +211,7 @@ impl Store {
         for dir in [&options.dir, &segments_dir] {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
         }
+        let lock = DirLock::acquire(&options.dir)?;
         let listing = segment::list_segments(&segments_dir)?;
         let mut wal_options = WalOptions::new(options.dir.join("wal"));
         wal_options.fsync = options.fsync;
@@ -226,6 +232,7 @@ impl Store {
             broken_segments: listing.broken.iter().map(ToString::to_string).collect(),
         };
         let store = Store {
+            _lock: lock,
             wal,
             segments_dir,
             retention: Arc::new(options.retention),

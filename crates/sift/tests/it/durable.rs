@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{get_json, post_events, start_durable_server};
+use crate::harness::{get_json, post_events, start_durable_server, try_start_durable_server};
 
 async fn post_many(server: &crate::harness::Server, total: usize, batch: usize) {
     for start in (0..total).step_by(batch) {
@@ -33,6 +33,24 @@ async fn acknowledged_events_survive_kill_9() {
     assert_eq!(count(&server).await, 20_000);
     let (_, page) = get_json(&server, "/api/v1/events?q=%22durable%20event%2019999%22").await;
     assert_eq!(page["events"][0]["message"], "durable event 19999");
+}
+
+/// A second server on a data directory in use would share its WAL and delete its files: it
+/// must refuse to start, saying which process holds the directory, and leave the first one's
+/// events alone; once the first is gone (even by `kill -9`) the directory is free again.
+#[tokio::test]
+async fn a_second_server_on_a_data_directory_in_use_refuses_to_start() {
+    let data = tempfile::tempdir().unwrap();
+    let first = start_durable_server(data.path(), "");
+    post_many(&first, 2_000, 1_000).await;
+    let refused = try_start_durable_server(data.path(), "").err().expect("the second server must not start");
+    let holder = format!("in use by another sift (process {})", first.child.id());
+    assert!(refused.contains(&holder), "the refusal names the holder:\n{refused}");
+    assert_eq!(count(&first).await, 2_000, "the first server's events are untouched");
+    post_many(&first, 1_000, 1_000).await;
+    first.kill9();
+    let again = start_durable_server(data.path(), "");
+    assert_eq!(count(&again).await, 3_000);
 }
 
 /// A restart whose WAL holds more than the store keeps in memory (four times

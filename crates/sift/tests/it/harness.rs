@@ -83,7 +83,12 @@ pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, Str
 /// A server that keeps its data in `data_dir` (not memory only), to be stopped and started
 /// again on the same directory.
 pub fn start_durable_server(data_dir: &std::path::Path, config: &str) -> Server {
-    launch(config, &[], Some(data_dir)).unwrap_or_else(|output| panic!("sift serve did not start:\n{output}"))
+    try_start_durable_server(data_dir, config).unwrap_or_else(|output| panic!("sift serve did not start:\n{output}"))
+}
+
+/// Starts a server that keeps its data in `data_dir`; on failure returns everything it printed.
+pub fn try_start_durable_server(data_dir: &std::path::Path, config: &str) -> Result<Server, String> {
+    launch(config, &[], Some(data_dir))
 }
 
 fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>) -> Result<Server, String> {
