@@ -72,6 +72,33 @@ async fn histogram_counts_per_step_by_severity() {
             {"time": "2026-03-01T10:02:00Z", "counts": {"error": 1, "info": 3}},
         ])
     );
+    // Every step of the range is listed, the empty ones with no counts, for a chart to draw.
+    let wider = "since=2026-03-01T09:58:30Z&until=2026-03-01T10:05:00Z";
+    let (status, histogram) = get_json(&server, &format!("/api/v1/histogram?{wider}&step=1m")).await;
+    assert_eq!(status, 200, "{histogram}");
+    let steps: Vec<(&str, usize)> = histogram["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["time"].as_str().unwrap(),
+                b["counts"].as_object().unwrap().values().map(|n| n.as_u64().unwrap() as usize).sum(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("2026-03-01T09:58:00Z", 0),
+            ("2026-03-01T09:59:00Z", 0),
+            ("2026-03-01T10:00:00Z", 4),
+            ("2026-03-01T10:01:00Z", 4),
+            ("2026-03-01T10:02:00Z", 4),
+            ("2026-03-01T10:03:00Z", 0),
+            ("2026-03-01T10:04:00Z", 0),
+        ]
+    );
     let (status, answer) = get_json(&server, "/api/v1/histogram?step=soon").await;
     assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("step")));
 }
