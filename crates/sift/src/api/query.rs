@@ -2,7 +2,6 @@
 //! dashboard: `GET /api/v1/histogram` (counts per time step by severity) and
 //! `GET /api/v1/facets` (the most frequent values of one field).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -36,12 +35,14 @@ pub async fn query(
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
     let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
-    let table = run(state, piped, range).await?;
+    let table = run(state, piped, range, now).await?;
     Ok(Json(json!({ "columns": table.columns, "rows": table.rows, "notes": table.notes })))
 }
 
-/// Runs a piped query over the stored events on both cores.
-async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange) -> Result<Table, ApiError> {
+/// Runs a piped query over the stored events on both cores. With a start, a `timechart` lists
+/// every bucket of the range (to `now` without an end), so a chart of the last hour has a bar
+/// for each step of it.
+async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange, now: Timestamp) -> Result<Table, ApiError> {
     let folded = tokio::task::spawn_blocking(move || {
         state.ingest.view().fold(
             piped.filter(),
@@ -57,7 +58,11 @@ async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange) -> Resul
     })
     .await
     .map_err(ApiError::internal)?;
-    Ok(folded.map_err(ApiError::internal)?.finish())
+    let folded = folded.map_err(ApiError::internal)?;
+    Ok(match range.since {
+        Some(since) => folded.finish_over(since, range.until.unwrap_or(now)),
+        None => folded.finish(),
+    })
 }
 
 /// A query built from a user's filter and a stage this route adds; an error past the filter
@@ -105,51 +110,28 @@ pub async fn histogram(
         Some(step) => step,
         None => default_step(range, now).to_owned(),
     };
-    let Some(step_micros) = sift_core::time::parse_duration_micros(&step).filter(|us| *us > 0) else {
+    if sift_core::time::parse_duration_micros(&step).is_none_or(|us| us <= 0) {
         return Err(ApiError::bad_request(format!("invalid step {step:?}: expected a duration such as 10s, 1m, 1h"))
             .because("invalid_param")
             .with_detail(json!({ "param": "step" })));
-    };
+    }
     let piped =
         piped(params.q.as_deref().unwrap_or(""), &format!("timechart {step} count() by severity"), "step", now)?;
-    let table = run(state, piped, range).await?;
-    let mut buckets: BTreeMap<i64, Value> = BTreeMap::new();
-    for row in &table.rows {
-        let Some(at) = row[0].as_str().and_then(|text| Timestamp::parse_rfc3339(text).ok()) else { continue };
-        let counts: Map<String, Value> = table.columns[1..]
-            .iter()
-            .zip(&row[1..])
-            .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
-            .map(|(severity, n)| (severity.clone(), n.clone()))
-            .collect();
-        buckets.insert(at.as_micros(), Value::Object(counts));
-    }
-    fill_empty_steps(&mut buckets, range, now, step_micros);
-    let buckets: Vec<Value> = buckets
-        .into_iter()
-        .map(|(at, counts)| json!({ "time": Timestamp::from_micros(at).to_rfc3339(), "counts": counts }))
+    let table = run(state, piped, range, now).await?;
+    let buckets: Vec<Value> = table
+        .rows
+        .iter()
+        .map(|row| {
+            let counts: Map<String, Value> = table.columns[1..]
+                .iter()
+                .zip(&row[1..])
+                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+                .map(|(severity, n)| (severity.clone(), n.clone()))
+                .collect();
+            json!({ "time": row[0], "counts": counts })
+        })
         .collect();
     Ok(Json(json!({ "step": step, "buckets": buckets, "notes": table.notes })))
-}
-
-/// Most steps a histogram lists when some are empty: past it, only steps with events are.
-const MAX_FILLED_STEPS: i64 = 10_000;
-
-/// Adds the steps of the range that have no events, with no counts, so that a chart of the
-/// last hour has a bar for every step of it (the timechart fills only between its first and
-/// last events). Steps start at multiples of `step` since the epoch, as the timechart's do.
-fn fill_empty_steps(buckets: &mut BTreeMap<i64, Value>, range: TimeRange, now: Timestamp, step: i64) {
-    let Some(since) = range.since else { return };
-    let until = range.until.unwrap_or(now).as_micros();
-    let first = since.as_micros().div_euclid(step).saturating_mul(step);
-    if until <= first || (until - first) / step >= MAX_FILLED_STEPS {
-        return;
-    }
-    let mut at = first;
-    while at < until {
-        buckets.entry(at).or_insert_with(|| Value::Object(Map::new()));
-        at += step;
-    }
 }
 
 /// A step giving about 60 buckets over the range (1 minute without a start).
@@ -200,7 +182,7 @@ pub async fn facets(
         })?,
     };
     let piped = piped(params.q.as_deref().unwrap_or(""), &format!("top {limit} {field}"), "field", now)?;
-    let table = run(state, piped, range).await?;
+    let table = run(state, piped, range, now).await?;
     let values: Vec<Value> = table.rows.iter().map(|row| json!({ "value": row[0], "count": row[1] })).collect();
     Ok(Json(json!({ "field": field, "values": values, "notes": table.notes })))
 }

@@ -99,6 +99,14 @@ async fn histogram_counts_per_step_by_severity() {
             ("2026-03-01T10:04:00Z", 0),
         ]
     );
+    // The pipe's timechart lists the same steps of its range, with zero counts.
+    let (status, chart) =
+        get_json(&server, &format!("/api/v1/query?q=*%20%7C%20timechart%201m%20count()&{wider}")).await;
+    assert_eq!(status, 200, "{chart}");
+    assert_eq!(chart["columns"], json!(["time", "count"]));
+    let rows: Vec<(&str, u64)> =
+        chart["rows"].as_array().unwrap().iter().map(|r| (r[0].as_str().unwrap(), r[1].as_u64().unwrap())).collect();
+    assert_eq!(rows, steps.iter().map(|&(time, n)| (time, n as u64)).collect::<Vec<_>>());
     let (status, answer) = get_json(&server, "/api/v1/histogram?step=soon").await;
     assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("step")));
 }

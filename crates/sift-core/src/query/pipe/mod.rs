@@ -21,8 +21,9 @@
 //!   there is exactly one row, even over no events.
 //! - `timechart STEP AGG, ... [by F]`: one row per time bucket of `STEP` (`30s`, `1m`, `5m`,
 //!   `1h`, `1d`; buckets start at multiples of the step since the epoch, UTC), oldest first,
-//!   column `time` (RFC 3339) first. Empty buckets between the first and the last are listed
-//!   (counts 0, other aggregates null) when there are at most 10,000. Without `by` there is one
+//!   column `time` (RFC 3339) first. Empty buckets are listed too (counts 0, other aggregates
+//!   null): every bucket of the query's time range when it has one ([`Run::finish_over`]),
+//!   else those between the first and the last event, when there are at most 10,000. Without `by` there is one
 //!   column per aggregate; with `by`, one column per value of the field, named after it (or
 //!   `AGG: value` with several aggregates), the 10 values with the most events in value
 //!   order, and the others merged into a column `other`.
@@ -291,8 +292,19 @@ impl Run {
 
     /// The table.
     pub fn finish(self) -> Table {
+        self.finish_within(None)
+    }
+
+    /// The table of events taken from `since` (inclusive) to `until` (exclusive): as
+    /// [`Run::finish`], except that a `timechart` lists every bucket of that range, those before
+    /// the first event and after the last too (when there are at most 10,000).
+    pub fn finish_over(self, since: Timestamp, until: Timestamp) -> Table {
+        self.finish_within(Some((since.as_micros(), until.as_micros())))
+    }
+
+    fn finish_within(self, span: Option<(i64, i64)>) -> Table {
         match (&*self.plan, self.body) {
-            (Plan::Table(plan), Body::Groups(groups)) => table::finish(plan, groups),
+            (Plan::Table(plan), Body::Groups(groups)) => table::finish(plan, groups, span),
             (Plan::Events(plan), Body::Events(events)) => {
                 let (columns, rows, note) = events.finish(plan);
                 Table { columns, rows, notes: note.into_iter().collect() }

@@ -15,7 +15,8 @@ use super::value::{Part, Val, cmp_sort};
 
 /// Series a `timechart ... by F` shows; the rest are merged into `other`.
 pub(crate) const MAX_SERIES: usize = 10;
-/// Empty buckets a `timechart` fills in between its first and last bucket.
+/// Empty buckets a `timechart` fills in, over the query's range or between its first and
+/// last bucket.
 pub(crate) const MAX_BUCKETS: i64 = 10_000;
 
 /// A piped query's answer: named columns and rows of JSON values, and notes on anything
@@ -90,7 +91,9 @@ struct Rows {
     notes: Vec<String>,
 }
 
-pub(crate) fn finish(plan: &TablePlan, groups: Groups) -> Table {
+/// The table of `groups`. `span` is the time range the events were taken from, in
+/// microseconds (`since` inclusive, `until` exclusive), when the query had one.
+pub(crate) fn finish(plan: &TablePlan, groups: Groups, span: Option<(i64, i64)>) -> Table {
     let spec = &plan.spec;
     let mut notes = Vec::new();
     // Aggregates of one field see the same values: one note per field.
@@ -114,7 +117,7 @@ pub(crate) fn finish(plan: &TablePlan, groups: Groups) -> Table {
     match plan.reduce {
         Reduce::Stats => stats(spec, groups, &mut rows),
         Reduce::Top(n) => top(spec, n, groups, &mut rows),
-        Reduce::Timechart => timechart(spec, groups, &mut rows),
+        Reduce::Timechart => timechart(spec, groups, span, &mut rows),
     }
     for step in &plan.steps {
         match step {
@@ -208,7 +211,7 @@ fn top(spec: &GroupSpec, n: usize, groups: Groups, rows: &mut Rows) {
 /// One timechart cell: the events and states of one series in one bucket.
 type Cell = Option<(u64, Vec<State>)>;
 
-fn timechart(spec: &GroupSpec, groups: Groups, rows: &mut Rows) {
+fn timechart(spec: &GroupSpec, groups: Groups, span: Option<(i64, i64)>, rows: &mut Rows) {
     let step = spec.step.unwrap_or(1).max(1);
     let mut groups = groups.into_groups();
     if let Some(other) = groups.iter().find(|group| is_other(&group.key)) {
@@ -241,7 +244,8 @@ fn timechart(spec: &GroupSpec, groups: Groups, rows: &mut Rows) {
     }
     shown.truncate(MAX_SERIES);
     shown.sort_unstable();
-    let columns_per_bucket = shown.len() + usize::from(has_other);
+    // Without `by` there is one series, even over no events.
+    let columns_per_bucket = if by { shown.len() + usize::from(has_other) } else { 1 };
     // Buckets, in time order, and each group's cell.
     groups.sort_by(|a, b| cmp_key(&a.key, &b.key));
     let mut buckets: Vec<(i64, Vec<Cell>)> = Vec::new();
@@ -262,13 +266,24 @@ fn timechart(spec: &GroupSpec, groups: Groups, rows: &mut Rows) {
             None => {}
         }
     }
-    let fill = match (buckets.first(), buckets.last()) {
-        (Some((first, _)), Some((last, _))) => last.saturating_sub(*first) / step < MAX_BUCKETS,
-        _ => true,
+    // The buckets listed: every one of the query's range, else those from the first event's
+    // to the last's.
+    let range = span.map(|(since, until)| (since.div_euclid(step).saturating_mul(step), until));
+    let listed = match range.filter(|(first, end)| end > first && (end - first - 1) / step < MAX_BUCKETS) {
+        Some(range) => Some(range),
+        None => match (buckets.first(), buckets.last()) {
+            (Some((first, _)), Some((last, _))) if last.saturating_sub(*first) / step < MAX_BUCKETS => {
+                Some((*first, last.saturating_add(step)))
+            }
+            (Some(_), Some(_)) => None,
+            _ => Some((0, 0)),
+        },
     };
+    let fill = listed.is_some();
     if !fill {
         rows.notes.push(format!("more than {MAX_BUCKETS} buckets: only buckets with events are listed"));
     }
+    let (mut next, end) = listed.unwrap_or((0, 0));
     // Columns.
     let mut names: Vec<String> = shown.iter().map(|&i| series[i].0.as_val().to_name()).collect();
     if has_other {
@@ -285,7 +300,6 @@ fn timechart(spec: &GroupSpec, groups: Groups, rows: &mut Rows) {
         }
     }
     let mut estimated = vec![false; spec.aggs.len()];
-    let mut next = buckets.first().map_or(0, |(first, _)| *first);
     for (at, cells) in buckets {
         while fill && next < at {
             rows.rows.push(empty_row(spec, next, columns_per_bucket));
@@ -303,6 +317,10 @@ fn timechart(spec: &GroupSpec, groups: Groups, rows: &mut Rows) {
         }
         rows.rows.push(row);
         next = at.saturating_add(step);
+    }
+    while fill && next < end {
+        rows.rows.push(empty_row(spec, next, columns_per_bucket));
+        next = next.saturating_add(step);
     }
     push_estimate_notes(spec, &estimated, &mut rows.notes);
 }

@@ -1,8 +1,9 @@
 //! The table of every stage and aggregate over the sample events.
 
-use expect_test::expect;
+use expect_test::{Expect, expect};
 
-use super::check;
+use super::{check, parse};
+use crate::{Event, Timestamp};
 
 #[test]
 fn stats() {
@@ -302,6 +303,71 @@ fn timechart() {
         expect![[r#"
         time  count
     "#]],
+    );
+}
+
+/// The table of `src` over the sample events taken from `since` to `until` (RFC 3339).
+fn check_over(src: &str, since: &str, until: &str, expect: Expect) {
+    let (since, until) = (Timestamp::parse_rfc3339(since).unwrap(), Timestamp::parse_rfc3339(until).unwrap());
+    let query = parse(src);
+    let mut run = query.start();
+    let within = |e: &&Event| e.time >= since && e.time < until && query.filter().matches(e);
+    super::events().iter().filter(within).for_each(|e| run.add(e));
+    expect.assert_eq(&run.finish_over(since, until).to_string());
+}
+
+#[test]
+fn timechart_over_a_range_lists_every_bucket_of_it() {
+    // From a step before the first event to after the last; the first bucket starts at the
+    // step that holds `since`.
+    check_over(
+        "severity>=error | timechart 2m count(), max(fields.execution_time)",
+        "2024-05-01T09:47:30Z",
+        "2024-05-01T09:55:00Z",
+        expect![[r#"
+            time                    count  max(fields.execution_time)
+            "2024-05-01T09:46:00Z"  0      null
+            "2024-05-01T09:48:00Z"  0      null
+            "2024-05-01T09:50:00Z"  1      2.5
+            "2024-05-01T09:52:00Z"  1      3
+            "2024-05-01T09:54:00Z"  1      null
+            # fields.execution_time: left out 1 value that is not a number
+        "#]],
+    );
+    // Over no events: every bucket, empty; with `by`, no series to show.
+    check_over(
+        "host:nothing | timechart 1m count()",
+        "2024-05-01T09:50:00Z",
+        "2024-05-01T09:53:00Z",
+        expect![[r#"
+            time                    count
+            "2024-05-01T09:50:00Z"  0
+            "2024-05-01T09:51:00Z"  0
+            "2024-05-01T09:52:00Z"  0
+        "#]],
+    );
+    check_over(
+        "host:nothing | timechart 1m count() by host",
+        "2024-05-01T09:50:00Z",
+        "2024-05-01T09:52:00Z",
+        expect![[r#"
+            time
+            "2024-05-01T09:50:00Z"
+            "2024-05-01T09:51:00Z"
+        "#]],
+    );
+    // A range of more than 10,000 buckets lists those between the first and last events.
+    check_over(
+        "severity:critical OR severity:debug | timechart 1m count()",
+        "2024-04-22T00:00:00Z",
+        "2024-05-01T10:00:00Z",
+        expect![[r#"
+            time                    count
+            "2024-05-01T09:53:00Z"  1
+            "2024-05-01T09:54:00Z"  0
+            "2024-05-01T09:55:00Z"  0
+            "2024-05-01T09:56:00Z"  1
+        "#]],
     );
 }
 
