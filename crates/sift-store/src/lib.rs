@@ -31,5 +31,5 @@ pub use ring::{Ring, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, Token};
-pub use store::{Backlog, Flushed, Refused, Store, StoreError, StoreOptions, View};
+pub use store::{Backlog, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
 pub use wal::{Appended, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

@@ -161,6 +161,15 @@ pub struct Backlog {
     pub damaged_events: u64,
 }
 
+/// What the open found damaged and left out (see [`Store::recovered`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    /// Bytes of a torn or corrupt WAL tail cut off.
+    pub wal_truncated_bytes: u64,
+    /// `.parquet` files that are not readable segments, left on disk and not used.
+    pub broken_segments: usize,
+}
+
 /// What a flush did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Flushed {
@@ -195,6 +204,7 @@ pub struct Store {
     /// One flush at a time.
     flushing: Mutex<()>,
     damaged_events: AtomicU64,
+    recovered: Recovered,
 }
 
 #[derive(Default)]
@@ -244,6 +254,10 @@ impl Store {
             flush_events: options.flush_events.max(1),
             flushing: Mutex::new(()),
             damaged_events: AtomicU64::new(0),
+            recovered: Recovered {
+                wal_truncated_bytes: opened.wal_truncated_bytes,
+                broken_segments: opened.broken_segments.len(),
+            },
         };
         store.rewrite_unreleased_round()?;
         Ok((store, opened))
@@ -465,6 +479,11 @@ impl Store {
             }
         }
         deleted
+    }
+
+    /// What the open cut off or left out, for the server's statistics.
+    pub fn recovered(&self) -> Recovered {
+        self.recovered
     }
 
     pub fn retention(&self) -> &Arc<Retention> {

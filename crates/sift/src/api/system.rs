@@ -94,6 +94,7 @@ fn store_stats(state: &AppState) -> Value {
     let Some(store) = &state.ingest.store else { return Value::Null };
     let backlog = store.backlog();
     let (segments, bytes) = store.segment_stats();
+    let recovered = store.recovered();
     json!({
         "pending_events": backlog.events,
         "pending_in_memory": backlog.in_memory,
@@ -101,6 +102,8 @@ fn store_stats(state: &AppState) -> Value {
         "damaged_events": backlog.damaged_events,
         "segments": segments,
         "segment_bytes": bytes,
+        "wal_truncated_bytes": recovered.wal_truncated_bytes,
+        "broken_segments": recovered.broken_segments,
     })
 }
 

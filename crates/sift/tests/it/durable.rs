@@ -94,8 +94,17 @@ async fn garbage_after_the_last_record_is_cut_and_nothing_acknowledged_is_lost()
     let garbage: Vec<u8> = (0..4096u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     file.write_all(&garbage).unwrap();
     drop(file);
+    // And a file that is not a segment where segments are: left alone, and counted.
+    let stranger = data.path().join("segments/2026-01-01/00");
+    std::fs::create_dir_all(&stranger).unwrap();
+    std::fs::write(stranger.join("default-stranger.parquet"), &garbage).unwrap();
     let server = start_durable_server(data.path(), "");
     assert_eq!(count(&server).await, 3_000);
+    let (status, stats) = get_json(&server, "/api/v1/stats").await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["store"]["wal_truncated_bytes"], 4096, "the cut is counted: {stats}");
+    assert_eq!(stats["store"]["broken_segments"], 1, "{stats}");
+    assert!(stranger.join("default-stranger.parquet").exists(), "a file sift cannot read is not deleted");
     post_many(&server, 10, 10).await;
     assert_eq!(count(&server).await, 3_010, "writes are accepted after the cut");
 }
