@@ -23,10 +23,10 @@
 //!   `1h`, `1d`; buckets start at multiples of the step since the epoch, UTC), oldest first,
 //!   column `time` (RFC 3339) first. Empty buckets are listed too (counts 0, other aggregates
 //!   null): every bucket of the query's time range when it has one ([`Run::finish_over`]),
-//!   else those between the first and the last event, when there are at most 10,000. Without `by` there is one
-//!   column per aggregate; with `by`, one column per value of the field, named after it (or
-//!   `AGG: value` with several aggregates), the 10 values with the most events in value
-//!   order, and the others merged into a column `other`.
+//!   else those between the first and the last event, when there are at most 10,000. Without
+//!   `by` there is one column per aggregate; with `by`, one column per value of the field,
+//!   named after it (or `AGG: value` with several aggregates), the 10 values with the most
+//!   events in value order, and the others merged into a column `other`.
 //! - `top [N] F`: columns `F, count`, the `N` (default 10) most frequent values, ties in value
 //!   order; events without the field are not counted.
 //! - `sort [-]COL, ...`: a stable sort, `-` for descending. After a grouping stage it sorts

@@ -269,16 +269,16 @@ fn timechart(spec: &GroupSpec, groups: Groups, span: Option<(i64, i64)>, rows: &
     // The buckets listed: every one of the query's range, else those from the first event's
     // to the last's.
     let range = span.map(|(since, until)| (since.div_euclid(step).saturating_mul(step), until));
-    let listed = match range.filter(|(first, end)| end > first && (end - first - 1) / step < MAX_BUCKETS) {
-        Some(range) => Some(range),
-        None => match (buckets.first(), buckets.last()) {
-            (Some((first, _)), Some((last, _))) if last.saturating_sub(*first) / step < MAX_BUCKETS => {
-                Some((*first, last.saturating_add(step)))
+    let listed =
+        range.filter(|(first, end)| end > first && (end - first - 1) / step < MAX_BUCKETS).or_else(|| {
+            match (buckets.first(), buckets.last()) {
+                (Some((first, _)), Some((last, _))) if last.saturating_sub(*first) / step < MAX_BUCKETS => {
+                    Some((*first, last.saturating_add(step)))
+                }
+                (Some(_), Some(_)) => None,
+                _ => Some((0, 0)),
             }
-            (Some(_), Some(_)) => None,
-            _ => Some((0, 0)),
-        },
-    };
+        });
     let fill = listed.is_some();
     if !fill {
         rows.notes.push(format!("more than {MAX_BUCKETS} buckets: only buckets with events are listed"));
