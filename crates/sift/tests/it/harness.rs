@@ -31,6 +31,25 @@ impl Server {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Whether the process is still running (a crash or an out-of-memory end is not).
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The most resident memory the process has held since it started (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        self.proc_status_kib("VmHWM:") * 1024
+    }
+
+    fn proc_status_kib(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Stops the server as `kill -9` would: no flush, no goodbye.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
@@ -77,7 +96,7 @@ pub fn start_server_with(config: &str) -> Server {
 
 /// Starts a server; on failure returns everything it printed.
 pub fn try_start_server(config: &str, extra_args: &[&str]) -> Result<Server, String> {
-    launch(config, extra_args, None)
+    launch(config, extra_args, None, None)
 }
 
 /// A server that keeps its data in `data_dir` (not memory only), to be stopped and started
@@ -88,10 +107,22 @@ pub fn start_durable_server(data_dir: &std::path::Path, config: &str) -> Server 
 
 /// Starts a server that keeps its data in `data_dir`; on failure returns everything it printed.
 pub fn try_start_durable_server(data_dir: &std::path::Path, config: &str) -> Result<Server, String> {
-    launch(config, &[], Some(data_dir))
+    launch(config, &[], Some(data_dir), None)
 }
 
-fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>) -> Result<Server, String> {
+/// A server whose address space is limited to `bytes` (`setrlimit(RLIMIT_AS)`), so that an
+/// input that would balloon its memory ends the process instead of the machine's other work;
+/// `data_dir` keeps its data there (not memory only).
+pub fn start_limited_server(config: &str, data_dir: Option<&std::path::Path>, bytes: u64) -> Server {
+    launch(config, &[], data_dir, Some(bytes)).unwrap_or_else(|output| panic!("sift serve did not start:\n{output}"))
+}
+
+fn launch(
+    config: &str,
+    extra_args: &[&str],
+    data_dir: Option<&std::path::Path>,
+    address_space: Option<u64>,
+) -> Result<Server, String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let config_path = dir.path().join("sift.toml");
     std::fs::write(&config_path, config).expect("write config");
@@ -113,6 +144,20 @@ fn launch(config: &str, extra_args: &[&str], data_dir: Option<&std::path::Path>)
     for (key, _) in std::env::vars() {
         if key.starts_with("SIFT_") {
             command.env_remove(key);
+        }
+    }
+    if let Some(bytes) = address_space {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
         }
     }
     let mut child = command.spawn().expect("spawn sift");

@@ -7,6 +7,7 @@ mod cli;
 mod disk_full;
 mod durable;
 mod harness;
+mod hostile;
 mod import;
 mod ingest;
 mod logplex;
