@@ -7,28 +7,50 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use sift_core::query::Query;
 use sift_core::{Batch, Event, Source, Timestamp};
-use sift_store::{Retention, Ring, RingLimits, Store, StoreError, View};
+use sift_store::{Backlog, Recovered, Retention, Ring, RingLimits, RingStats, Store, StoreError, View};
 use tracing::{error, warn};
 
 use crate::bus::Bus;
 use crate::config::Config;
-use crate::observe::{LogLimiter, Stats};
+use crate::observe::{LogLimiter, ProtocolStats, Stats};
+use crate::pipeline::rules::RuleSet;
 use crate::pipeline::{Pipeline, Rejection};
+use crate::tail::Tail;
 
 /// How long a waiting submission waits between tries while the disk is full.
 const RETRY_FULL_DISK: Duration = Duration::from_secs(1);
 
 pub struct Ingest {
-    pub pipeline: Pipeline,
-    pub ring: Ring,
+    pipeline: Pipeline,
+    ring: Ring,
     /// The durable store; `None` with `storage.memory_only`, when the ring is the only store.
-    pub store: Option<Arc<Store>>,
+    store: Option<Arc<Store>>,
     /// Retention applies to the ring too: expired events are not returned from it.
-    pub retention: Arc<Retention>,
-    pub bus: Bus,
-    pub stats: Stats,
+    retention: Arc<Retention>,
+    bus: Bus,
+    stats: Arc<Stats>,
     log: LogLimiter,
+}
+
+/// What the ring, the store and the tails hold now, for `/api/v1/stats`.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub ring: RingStats,
+    pub ring_limits: RingLimits,
+    /// `None` with `storage.memory_only`.
+    pub store: Option<StoreFigures>,
+    pub tail_subscribers: usize,
+    pub tail_dropped: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreFigures {
+    pub backlog: Backlog,
+    pub segments: usize,
+    pub segment_bytes: u64,
+    pub recovered: Recovered,
 }
 
 /// A submission that could not be stored: nothing of it was acknowledged or kept.
@@ -49,16 +71,79 @@ pub struct Report {
 }
 
 impl Ingest {
-    pub fn new(config: &Config, store: Option<Arc<Store>>) -> Ingest {
+    /// The ingest path over `store` (or the ring alone), classifying with `rules`; `replayed`
+    /// are the batches the store brought back from its WAL, which go back into the ring (the
+    /// very batches pending in the store, shared) for tails' backlogs.
+    pub fn new(
+        config: &Config,
+        store: Option<Arc<Store>>,
+        replayed: Vec<Arc<Batch>>,
+        rules: Arc<RuleSet>,
+        stats: Arc<Stats>,
+    ) -> Ingest {
+        let ring = Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes });
+        ring.restore(replayed);
         Ingest {
-            pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), config.classify.clone()),
-            ring: Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes }),
+            pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), rules),
+            ring,
             retention: Arc::new(crate::app::retention(&config.retention)),
             store,
             bus: Bus::new(),
-            stats: Stats::default(),
+            stats,
             log: LogLimiter::default(),
         }
+    }
+
+    /// The counters this path keeps.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The counters per protocol, for sources to count what only they see (connections,
+    /// truncated frames).
+    pub fn protocols(&self) -> &ProtocolStats {
+        &self.stats.protocols
+    }
+
+    /// Checks one event against the pipeline's limits exactly as a submission will, for a
+    /// source that must refuse a whole request for one bad item (Logplex).
+    pub fn validate(&self, event: &mut Event) -> Result<(), Rejection> {
+        self.pipeline.validate(event)
+    }
+
+    /// Opens a live tail: up to `backlog` recent matching events, then live ones, with at
+    /// most `queue` batches waiting for its reader. Takes a ring snapshot: call it off the
+    /// async runtime's workers.
+    pub fn open_tail(&self, query: Query, backlog: usize, queue: usize) -> Tail {
+        let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
+        Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, queue)
+    }
+
+    /// What the ring, the store and the tails hold now.
+    pub fn figures(&self) -> Figures {
+        Figures {
+            ring: self.ring.stats(),
+            ring_limits: self.ring.limits(),
+            store: self.store.as_ref().map(|store| {
+                let (segments, segment_bytes) = store.segment_stats();
+                StoreFigures { backlog: store.backlog(), segments, segment_bytes, recovered: store.recovered() }
+            }),
+            tail_subscribers: self.bus.subscribers(),
+            tail_dropped: self.bus.dropped_total(),
+        }
+    }
+
+    /// Counts `n` items of a submission rejected as malformed before they reached
+    /// [`Ingest::submit`] (a Logplex body with one bad frame refuses them all).
+    pub fn reject_malformed(&self, source: Source, reason: &'static str, n: u64) {
+        self.stats.protocols.received(source, n);
+        self.stats.record_malformed(source, reason, n);
+    }
+
+    /// Counts `n` valid items sift did not take before they reached [`Ingest::submit`].
+    pub fn reject_dropped(&self, source: Source, reason: &'static str, n: u64) {
+        self.stats.protocols.received(source, n);
+        self.stats.record_dropped(source, reason, n);
     }
 
     /// Runs a decoded submission through the pipeline into the ring and onto the bus.

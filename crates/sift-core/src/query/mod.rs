@@ -144,6 +144,22 @@ impl Query {
     pub fn source(&self) -> &str {
         &self.inner.source
     }
+
+    /// The events both queries match: how a caller's own filter is held to what the caller
+    /// may see. The source shows both (`(scope) AND (self)`).
+    pub fn and(&self, other: &Query) -> Query {
+        let root = match (&self.inner.root, &other.inner.root) {
+            (Node::All, _) => other.inner.root.clone(),
+            (_, Node::All) => self.inner.root.clone(),
+            (a, b) => Node::And(Box::new([a.clone(), b.clone()])),
+        };
+        let source = match (self.source(), other.source()) {
+            ("", b) => b.to_owned(),
+            (a, "") => a.to_owned(),
+            (a, b) => format!("({a}) AND ({b})"),
+        };
+        Query { inner: Arc::new(Inner { source, root }) }
+    }
 }
 
 /// Parses the filter at the start of `src`, up to a `|` outside quotes and parentheses or the

@@ -12,7 +12,7 @@ use serde_json::json;
 use sift_core::Source;
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
 /// The body as sent, or 413 over the limit (`body_too_large`) and 400 for a body cut short.
@@ -33,17 +33,18 @@ pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<By
 /// An ingest body as sent, with whether it is gzipped; a body refused (too large, cut
 /// short, an unknown encoding) is counted against `source` and answered.
 pub async fn read_ingest_body(
-    state: &AppState,
+    ingest: &Ingest,
+    max_body: usize,
     source: Source,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Bytes, bool), Response> {
     let read = match gzipped(headers) {
-        Ok(gzipped) => read_body(headers, body, state.config.http.max_body).await.map(|body| (body, gzipped)),
+        Ok(gzipped) => read_body(headers, body, max_body).await.map(|body| (body, gzipped)),
         Err(error) => Err(error),
     };
     read.map_err(|error| {
-        state.ingest.reject_whole(source, &Rejection::new(error.reason, error.error.clone()));
+        ingest.reject_whole(source, &Rejection::new(error.reason, error.error.clone()));
         error.into_response()
     })
 }

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sift_store::StateError;
 
+use super::auth::Caller;
 use super::error::ApiError;
-use crate::app::AppState;
+use sift_store::StateDb;
 
 /// Most tokens one request may create.
 const MAX_TOKENS: usize = 100;
@@ -30,7 +31,7 @@ struct NewChannel {
     tokens: Vec<String>,
 }
 
-pub async fn create_channel(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller, body: Bytes) -> Response {
     let request: NewChannel = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
@@ -44,11 +45,23 @@ pub async fn create_channel(State(state): State<Arc<AppState>>, body: Bytes) -> 
     if let Err(error) = check(&request) {
         return ApiError::bad_request(error).because("invalid_channel").into_response();
     }
+    // A caller limited to some channels may create only those it names.
+    if caller.channels().is_some() {
+        match &request.name {
+            Some(name) if caller.may_use(name) => {}
+            Some(name) => return caller.forbidden(name).into_response(),
+            None => {
+                return caller
+                    .forbidden("channel-<id>")
+                    .with_detail(json!({ "hint": "name one of your channels with \"name\"" }))
+                    .into_response();
+            }
+        }
+    }
     let tokens: Vec<(String, String)> =
         request.tokens.iter().map(|name| (name.clone(), format!("t.{}", uuid::Uuid::new_v4()))).collect();
-    let worker = Arc::clone(&state);
     let created = tokio::task::spawn_blocking(move || {
-        worker.state_db.create_channel(request.name.as_deref(), &tokens).map(|c| (c, tokens))
+        state_db.create_channel(request.name.as_deref(), &tokens).map(|c| (c, tokens))
     })
     .await;
     match created {

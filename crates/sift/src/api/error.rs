@@ -17,6 +17,8 @@ pub struct ApiError {
     pub reason: &'static str,
     /// The `WWW-Authenticate` challenge of a 401, when not sift's own.
     pub realm: Option<&'static str>,
+    /// `Retry-After`, for a 429 or 503 that will pass.
+    pub retry_after: Option<HeaderValue>,
 }
 
 /// Marks a response as a rejected request, for the counting middleware.
@@ -31,11 +33,12 @@ impl ApiError {
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::NOT_FOUND => "not_found",
+            StatusCode::FORBIDDEN => "forbidden",
             StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
             s if s.is_server_error() => "internal",
             _ => "other",
         };
-        ApiError { status, error: error.into(), detail: None, reason, realm: None }
+        ApiError { status, error: error.into(), detail: None, reason, realm: None, retry_after: None }
     }
 
     /// Names the reason this request was rejected, for the counters.
@@ -79,6 +82,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             let realm = self.realm.unwrap_or("Basic realm=\"sift\"");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(realm));
+        }
+        if let Some(retry_after) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
         }
         response
     }

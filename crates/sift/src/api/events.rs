@@ -14,10 +14,12 @@ use sift_core::query::Query;
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
+use super::Limits;
+use super::auth::Caller;
 use super::body::{inflate, read_ingest_body};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
-use crate::app::AppState;
+use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
 /// At most this many per-item errors are listed in an ingest answer; the counts are exact.
@@ -26,9 +28,15 @@ const MAX_LISTED_ERRORS: usize = 1000;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
-pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    let max_body = state.config.http.max_body;
-    let (body, gzipped) = match read_ingest_body(&state, Source::HttpJson, &headers, body).await {
+pub async fn post_events(
+    State(ingest): State<Arc<Ingest>>,
+    State(limits): State<Arc<Limits>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let max_body = limits.max_body;
+    let (body, gzipped) = match read_ingest_body(&ingest, max_body, Source::HttpJson, &headers, body).await {
         Ok(read) => read,
         Err(response) => return response,
     };
@@ -36,14 +44,17 @@ pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap,
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-seq"));
-    let worker = Arc::clone(&state);
+    let worker = Arc::clone(&ingest);
     let report = tokio::task::spawn_blocking(move || {
         let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            worker.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
+            worker.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
         })?;
         let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
-        let items = decoded.items.into_iter().map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
-        Ok::<_, ApiError>(worker.ingest.submit(Source::HttpJson, items))
+        let items = decoded
+            .items
+            .into_iter()
+            .map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)).and_then(|e| caller.admit(e)));
+        Ok::<_, ApiError>(worker.submit(Source::HttpJson, items))
     })
     .await;
     let report = match report {
@@ -107,10 +118,12 @@ pub fn parse_range(since: Option<&str>, until: Option<&str>, now: Timestamp) -> 
 }
 
 pub async fn get_events(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    caller: Caller,
     Params(params): Params<SearchParams>,
 ) -> Result<Response, ApiError> {
     let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
+    let query = caller.restrict(&query);
     let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
         Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -126,7 +139,7 @@ pub async fn get_events(
         })?),
     };
     let body = tokio::task::spawn_blocking(move || {
-        let events = state.ingest.view().search(&query, range, before, limit).map_err(ApiError::internal)?;
+        let events = ingest.view().search(&query, range, before, limit).map_err(ApiError::internal)?;
         let next_cursor = (events.len() == limit).then(|| events.last().map(|e| Cursor::of(e).to_string())).flatten();
         serde_json::to_vec(&Page { events: EventsJson(&events), next_cursor }).map_err(ApiError::internal)
     })
@@ -143,11 +156,13 @@ pub struct CountParams {
 }
 
 pub async fn count(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    caller: Caller,
     Params(params): Params<CountParams>,
 ) -> Result<Response, ApiError> {
     let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
-    let count = tokio::task::spawn_blocking(move || state.ingest.view().count(&query, range))
+    let query = caller.restrict(&query);
+    let count = tokio::task::spawn_blocking(move || ingest.view().count(&query, range))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;

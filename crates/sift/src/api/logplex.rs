@@ -15,6 +15,7 @@
 //! 401 and its body is never buffered.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -23,42 +24,57 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sift_core::intern::Interner;
 use sift_core::{Event, Source, Str, Timestamp};
-use sift_store::Token;
+use sift_store::{StateDb, Token};
 
-use super::auth::decode_basic;
+use super::Limits;
+use super::auth::{Authenticator, Peer, Refusal, decode_basic, refused};
 use super::body::{inflate, read_ingest_body};
 use super::error::ApiError;
-use crate::app::AppState;
 use crate::config::User;
+use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
 const SOURCE: Source = Source::Logplex;
 
-pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+/// What Logplex input uses: the ingest path, the tokens and channels, and the users.
+#[derive(Clone)]
+struct Parts {
+    ingest: Arc<Ingest>,
+    state_db: Arc<StateDb>,
+    auth: Arc<Authenticator>,
+}
+
+pub async fn post_logs(
+    State(ingest): State<Arc<Ingest>>,
+    State(state_db): State<Arc<StateDb>>,
+    State(auth): State<Arc<Authenticator>>,
+    State(limits): State<Arc<Limits>>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let parts = Parts { ingest, state_db, auth };
     if let Err(error) = check_content_type(&headers) {
-        state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
+        parts.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         return error.into_response();
     }
     // Who writes is known from the headers: a stranger's body is never read (nor buffered).
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let checker = Arc::clone(&state);
-    let writer = match tokio::task::spawn_blocking(move || authenticate(&checker, authorization.as_deref())).await {
-        Ok(Ok(writer)) => writer,
-        Ok(Err(error)) => return error.into_response(),
-        Err(error) => return ApiError::internal(error).into_response(),
+    let writer = match authenticate(&parts, authorization.as_deref(), peer.0).await {
+        Ok(writer) => writer,
+        Err(error) => return error.into_response(),
     };
-    let max_body = state.config.http.max_body;
-    let (body, gzipped) = match read_ingest_body(&state, SOURCE, &headers, body).await {
+    let max_body = limits.max_body;
+    let (body, gzipped) = match read_ingest_body(&parts.ingest, max_body, SOURCE, &headers, body).await {
         Ok(read) => read,
         Err(response) => return response,
     };
     let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
-    let worker = Arc::clone(&state);
     let answer = tokio::task::spawn_blocking(move || {
         let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            worker.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
+            parts.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         })?;
-        ingest(&worker, &writer, &body, declared_count)
+        store_frames(&parts, &writer, &body, declared_count)
     })
     .await;
     match answer {
@@ -85,25 +101,32 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 enum Writer {
     Token(Token, String),
     /// A user (or anyone, without configured users), naming tokens frame by frame.
-    Credential(Option<User>),
+    Credential(Option<Arc<User>>),
 }
 
-fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Writer, ApiError> {
+async fn authenticate(state: &Parts, authorization: Option<&str>, peer: IpAddr) -> Result<Writer, ApiError> {
     let basic = authorization.and_then(decode_basic);
     match basic {
-        Some((name, password)) if name == "token" => match state.state_db.token(&password) {
-            Ok(Some(token)) => {
-                let channel = state.state_db.channel(token.channel_id).map_err(ApiError::internal)?;
-                let channel = channel.ok_or_else(|| logplex_unauthorized("the token's channel is gone"))?;
-                Ok(Writer::Token(token, channel.name))
+        Some((name, password)) if name == "token" => {
+            let state_db = Arc::clone(&state.state_db);
+            let found = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+                let Some(token) = state_db.token(&password).map_err(ApiError::internal)? else { return Ok(None) };
+                let channel = state_db.channel(token.channel_id).map_err(ApiError::internal)?;
+                Ok(Some((token, channel)))
+            })
+            .await
+            .map_err(ApiError::internal)??;
+            match found {
+                Some((token, Some(channel))) => Ok(Writer::Token(token, channel.name)),
+                Some((_, None)) => Err(logplex_unauthorized("the token's channel is gone")),
+                None => Err(logplex_unauthorized("unknown token")),
             }
-            Ok(None) => Err(logplex_unauthorized("unknown token")),
-            Err(error) => Err(ApiError::internal(error)),
-        },
+        }
         _ if !state.auth.enabled() => Ok(Writer::Credential(None)),
-        Some(_) => match state.auth.user(authorization.unwrap_or_default()) {
-            Some(user) => Ok(Writer::Credential(Some(user.clone()))),
-            None => Err(logplex_unauthorized("unknown user or wrong password")),
+        Some(_) => match state.auth.check(authorization, peer).await {
+            Ok(user) => Ok(Writer::Credential(Some(user))),
+            Err(Refusal::Unauthorized) => Err(logplex_unauthorized("unknown user or wrong password")),
+            Err(refusal) => Err(refused(refusal)),
         },
         None => Err(logplex_unauthorized("send HTTP Basic token:t.<uuid>, or a user's credentials")),
     }
@@ -116,8 +139,8 @@ fn logplex_unauthorized(why: &str) -> ApiError {
     error
 }
 
-fn ingest(
-    state: &AppState,
+fn store_frames(
+    state: &Parts,
     writer: &Writer,
     body: &[u8],
     declared_count: Option<Option<usize>>,
@@ -131,8 +154,7 @@ fn ingest(
         Some(Some(count)) if count == frames.len() => {}
         Some(declared) => {
             let declared = declared.map_or_else(|| "not a number".to_owned(), |n| n.to_string());
-            state.ingest.stats.protocols.received(SOURCE, frames.len() as u64);
-            state.ingest.stats.record_malformed(SOURCE, "count_mismatch", frames.len() as u64);
+            state.ingest.reject_malformed(SOURCE, "count_mismatch", frames.len() as u64);
             return Err(ApiError::bad_request(format!(
                 "Message count mismatch: Logplex-Msg-Count says {declared}, the body has {} frames",
                 frames.len()
@@ -150,7 +172,6 @@ fn ingest(
         // body, or its neighbours would be stored under a 204 that says all was.
         state
             .ingest
-            .pipeline
             .validate(&mut event)
             .map_err(|rejection| malformed_request(state, frames.len(), &format!("frame {index}: {rejection}")))?;
         events.push(event);
@@ -177,8 +198,7 @@ fn ingest(
                 if let Some(user) = user
                     && !user.may_write(&channel)
                 {
-                    state.ingest.stats.protocols.received(SOURCE, frames.len() as u64);
-                    state.ingest.stats.record_dropped(SOURCE, "forbidden_channel", frames.len() as u64);
+                    state.ingest.reject_dropped(SOURCE, "forbidden_channel", frames.len() as u64);
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         format!("user {:?} may not write to channel {channel:?}", user.name),
@@ -192,8 +212,7 @@ fn ingest(
         kept.push(event);
     }
     if unknown > 0 {
-        state.ingest.stats.protocols.received(SOURCE, unknown);
-        state.ingest.stats.record_dropped(SOURCE, "unknown_token", unknown);
+        state.ingest.reject_dropped(SOURCE, "unknown_token", unknown);
     }
     state.ingest.submit(SOURCE, kept.into_iter().map(Ok::<Event, Rejection>)).map_err(|unavailable| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message).because(unavailable.reason)
@@ -201,9 +220,8 @@ fn ingest(
     Ok(())
 }
 
-fn malformed_request(state: &AppState, frames: usize, detail: &str) -> ApiError {
-    state.ingest.stats.protocols.received(SOURCE, frames as u64);
-    state.ingest.stats.record_malformed(SOURCE, "malformed_frames", frames as u64);
+fn malformed_request(state: &Parts, frames: usize, detail: &str) -> ApiError {
+    state.ingest.reject_malformed(SOURCE, "malformed_frames", frames as u64);
     ApiError::bad_request(format!("Malformed log messages: {detail}")).because("malformed_frames")
 }
 
@@ -215,7 +233,7 @@ struct Tokens {
 
 impl Tokens {
     /// The token's name and its channel's name, for a frame's APP-NAME.
-    fn find(&mut self, state: &AppState, app: Option<&str>) -> Result<Option<(Str, Str)>, ApiError> {
+    fn find(&mut self, state: &Parts, app: Option<&str>) -> Result<Option<(Str, Str)>, ApiError> {
         // Every token is `t.<uuid>`: anything else is no token, without asking the database.
         let Some(app) = app.filter(|app| app.starts_with("t.")) else { return Ok(None) };
         if let Some(known) = self.known.get(app) {

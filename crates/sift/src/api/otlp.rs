@@ -20,16 +20,23 @@ use serde_json::json;
 use sift_core::otlp::{self, Format, code};
 use sift_core::{Source, Timestamp};
 
+use super::Limits;
+use super::auth::Caller;
 use super::body::{gzipped, inflate, read_body};
 use super::error::{ApiError, Rejected};
-use crate::app::AppState;
-use crate::ingest::Report;
+use crate::ingest::{Ingest, Report};
 use crate::pipeline::Rejection;
 
 /// At most this many rejected records are described in `partial_success.error_message`.
 const MAX_DESCRIBED: usize = 5;
 
-pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post_logs(
+    State(ingest): State<Arc<Ingest>>,
+    State(limits): State<Arc<Limits>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let format = match format(&headers) {
         Ok(format) => format,
         Err(error) => return error.into_response(),
@@ -38,22 +45,23 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         Ok(gzip) => gzip,
         Err(error) => return error.into_response(),
     };
-    let max_body = state.config.http.max_body;
+    let max_body = limits.max_body;
     let body = match read_body(&headers, body, max_body).await {
         Ok(body) => body,
-        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state, format, error.error),
-        Err(error) => return invalid(&state, format, &Rejection::new(error.reason, error.error)),
+        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&ingest, format, error.error),
+        Err(error) => return invalid(&ingest, format, &Rejection::new(error.reason, error.error)),
     };
-    let worker = Arc::clone(&state);
-    let outcome = tokio::task::spawn_blocking(move || ingest(&worker, body, gzip, format, max_body)).await;
+    let worker = Arc::clone(&ingest);
+    let outcome =
+        tokio::task::spawn_blocking(move || decode_and_submit(&worker, &caller, body, gzip, format, max_body)).await;
     match outcome {
         Ok(Outcome::Stored(report)) => {
             let total = report.accepted + report.rejected.len();
             let body = otlp::export_response(report.rejected.len(), &describe(&report, total), format);
             answer(StatusCode::OK, format, body)
         }
-        Ok(Outcome::Malformed(rejection)) => invalid(&state, format, &rejection),
-        Ok(Outcome::TooLarge(message)) => too_large(&state, format, message),
+        Ok(Outcome::Malformed(rejection)) => invalid(&ingest, format, &rejection),
+        Ok(Outcome::TooLarge(message)) => too_large(&ingest, format, message),
         Ok(Outcome::Unavailable(unavailable)) => {
             let body = otlp::status(code::UNAVAILABLE, &unavailable.message, format);
             rejected(answer(StatusCode::SERVICE_UNAVAILABLE, format, body), unavailable.reason)
@@ -70,7 +78,14 @@ enum Outcome {
 }
 
 /// Decompresses, decodes and submits a body: the CPU-bound part, off the async workers.
-fn ingest(state: &AppState, body: Bytes, gzip: bool, format: Format, max_body: usize) -> Outcome {
+fn decode_and_submit(
+    ingest: &Ingest,
+    caller: &Caller,
+    body: Bytes,
+    gzip: bool,
+    format: Format,
+    max_body: usize,
+) -> Outcome {
     let body = match inflate(body, gzip, max_body) {
         Ok(body) => body,
         Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return Outcome::TooLarge(error.error),
@@ -80,8 +95,10 @@ fn ingest(state: &AppState, body: Bytes, gzip: bool, format: Format, max_body: u
         Ok(records) => records,
         Err(error) => return Outcome::Malformed(Rejection::new(error.kind.as_str(), error.message)),
     };
-    let items = records.into_iter().map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
-    match state.ingest.submit(Source::Otlp, items) {
+    let items = records
+        .into_iter()
+        .map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)).and_then(|e| caller.admit(e)));
+    match ingest.submit(Source::Otlp, items) {
         Ok(report) => Outcome::Stored(report),
         Err(unavailable) => Outcome::Unavailable(unavailable),
     }
@@ -106,14 +123,14 @@ fn format(headers: &HeaderMap) -> Result<Format, ApiError> {
 }
 
 /// 400 with `INVALID_ARGUMENT`, counted: a request that cannot be read or decoded.
-fn invalid(state: &AppState, format: Format, rejection: &Rejection) -> Response {
-    state.ingest.reject_whole(Source::Otlp, rejection);
+fn invalid(ingest: &Ingest, format: Format, rejection: &Rejection) -> Response {
+    ingest.reject_whole(Source::Otlp, rejection);
     let body = otlp::status(code::INVALID_ARGUMENT, &rejection.message, format);
     rejected(answer(StatusCode::BAD_REQUEST, format, body), rejection.reason)
 }
 
-fn too_large(state: &AppState, format: Format, message: String) -> Response {
-    state.ingest.reject_whole(Source::Otlp, &Rejection::new("body_too_large", message.clone()));
+fn too_large(ingest: &Ingest, format: Format, message: String) -> Response {
+    ingest.reject_whole(Source::Otlp, &Rejection::new("body_too_large", message.clone()));
     let body = otlp::status(code::RESOURCE_EXHAUSTED, &message, format);
     rejected(answer(StatusCode::PAYLOAD_TOO_LARGE, format, body), "body_too_large")
 }

@@ -12,9 +12,10 @@ use sift_core::Timestamp;
 use sift_core::query::{PipedQuery, Table};
 use sift_store::TimeRange;
 
+use super::auth::Caller;
 use super::error::{ApiError, Params};
 use super::events::parse_range;
-use crate::app::AppState;
+use crate::ingest::Ingest;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct QueryParams {
@@ -24,7 +25,8 @@ pub struct QueryParams {
 }
 
 pub async fn query(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    caller: Caller,
     Params(params): Params<QueryParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
@@ -35,16 +37,16 @@ pub async fn query(
             .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
     })?;
     let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
-    let table = run(state, piped, range, now).await?;
+    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
     Ok(Json(json!({ "columns": table.columns, "rows": table.rows, "notes": table.notes })))
 }
 
 /// Runs a piped query over the stored events on both cores. With a start, a `timechart` lists
 /// every bucket of the range (to `now` without an end), so a chart of the last hour has a bar
 /// for each step of it.
-async fn run(state: Arc<AppState>, piped: PipedQuery, range: TimeRange, now: Timestamp) -> Result<Table, ApiError> {
+async fn run(ingest: Arc<Ingest>, piped: PipedQuery, range: TimeRange, now: Timestamp) -> Result<Table, ApiError> {
     let folded = tokio::task::spawn_blocking(move || {
-        state.ingest.view().fold(
+        ingest.view().fold(
             piped.filter(),
             piped.fields(),
             range,
@@ -101,7 +103,8 @@ pub struct HistogramParams {
 
 /// Counts per time step by severity: `{"step": "1m", "buckets": [{"time", "counts": {"error": 3}}]}`.
 pub async fn histogram(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    caller: Caller,
     Params(params): Params<HistogramParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
@@ -117,7 +120,7 @@ pub async fn histogram(
     }
     let piped =
         piped(params.q.as_deref().unwrap_or(""), &format!("timechart {step} count() by severity"), "step", now)?;
-    let table = run(state, piped, range, now).await?;
+    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
     let buckets: Vec<Value> = table
         .rows
         .iter()
@@ -163,7 +166,8 @@ pub struct FacetParams {
 
 /// The most frequent values of a field: `{"field": "host", "values": [{"value", "count"}]}`.
 pub async fn facets(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    caller: Caller,
     Params(params): Params<FacetParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
@@ -182,7 +186,7 @@ pub async fn facets(
         })?,
     };
     let piped = piped(params.q.as_deref().unwrap_or(""), &format!("top {limit} {field}"), "field", now)?;
-    let table = run(state, piped, range, now).await?;
+    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
     let values: Vec<Value> = table.rows.iter().map(|row| json!({ "value": row[0], "count": row[1] })).collect();
     Ok(Json(json!({ "field": field, "values": values, "notes": table.notes })))
 }

@@ -10,14 +10,16 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::auth::Caller;
 use super::error::ApiError;
-use crate::app::AppState;
-use crate::pipeline::classify::{RawRule, Rule};
+use crate::pipeline::classify::RawRule;
+use crate::pipeline::rules::{ReplaceError, Rules};
 
-pub async fn get_rules(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let rules = state.ingest.pipeline.rules();
+pub async fn get_rules(State(rules): State<Arc<Rules>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_every_channel("read the classification rules, which apply to every channel")?;
+    let rules = rules.current();
     let raw: Vec<&RawRule> = rules.iter().map(|r| &r.raw).collect();
-    Json(json!({ "rules": raw }))
+    Ok(Json(json!({ "rules": raw })))
 }
 
 /// The body of a PUT: `{"rules": [...]}` (a bare array is accepted too).
@@ -27,41 +29,25 @@ struct RulesBody {
     rules: Vec<RawRule>,
 }
 
-pub async fn put_rules(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn put_rules(State(rules): State<Arc<Rules>>, caller: Caller, body: Bytes) -> Result<Json<Value>, ApiError> {
+    caller.require_every_channel("change the classification rules, which apply to every channel")?;
     let raw = parse_rules(&body)?;
-    let mut compiled = Vec::with_capacity(raw.len());
-    let mut problems = Vec::new();
-    for (index, rule) in raw.into_iter().enumerate() {
-        let name = rule.name.clone();
-        match Rule::compile(rule, index) {
-            Ok(rule) => compiled.push(rule),
-            Err(errors) => problems.extend(errors.into_iter().map(|e| (index, name.clone(), e))),
+    let replaced = tokio::task::spawn_blocking(move || rules.replace(raw)).await.map_err(ApiError::internal)?;
+    match replaced {
+        Ok(count) => Ok(Json(json!({ "rules": count }))),
+        Err(ReplaceError::Invalid(problems)) => {
+            let (index, name, first) = &problems[0];
+            let label = name.as_ref().map(|n| format!("rules[{index}] ({n:?})")).unwrap_or(format!("rules[{index}]"));
+            let detail: Vec<Value> = problems
+                .iter()
+                .map(|(index, name, e)| json!({ "index": index, "name": name, "key": e.key, "error": e.message }))
+                .collect();
+            Err(ApiError::bad_request(format!("invalid rule {label}.{}: {}", first.key, first.message))
+                .because("invalid_rules")
+                .with_detail(json!(detail)))
         }
+        Err(error @ ReplaceError::Storage(_)) => Err(ApiError::internal(error)),
     }
-    if let Some((index, name, first)) = problems.first() {
-        let label = name.as_ref().map(|n| format!("rules[{index}] ({n:?})")).unwrap_or(format!("rules[{index}]"));
-        let detail: Vec<Value> = problems
-            .iter()
-            .map(|(index, name, e)| json!({ "index": index, "name": name, "key": e.key, "error": e.message }))
-            .collect();
-        return Err(ApiError::bad_request(format!("invalid rule {label}.{}: {}", first.key, first.message))
-            .because("invalid_rules")
-            .with_detail(json!(detail)));
-    }
-    let count = compiled.len();
-    let texts: Vec<String> = compiled
-        .iter()
-        .map(|rule| serde_json::to_string(&rule.raw))
-        .collect::<Result<_, _>>()
-        .map_err(ApiError::internal)?;
-    let stored = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || stored.state_db.set_rules(&texts))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    state.ingest.pipeline.set_rules(compiled);
-    tracing::info!(rules = count, "classification rules replaced through the API");
-    Ok(Json(json!({ "rules": count })))
 }
 
 fn parse_rules(body: &[u8]) -> Result<Vec<RawRule>, ApiError> {

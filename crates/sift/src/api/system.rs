@@ -1,7 +1,6 @@
 //! `GET /api/v1/stats`, `GET /api/v1/nodes`, `/healthz` and `/readyz`.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sift_core::{Severity, Source, Str, Timestamp};
 
-use crate::app::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::app::Readiness;
+use crate::ingest::{Figures, Ingest};
 use crate::observe::{NodeStat, ProtocolStats};
 
 /// Per protocol: received, accepted, malformed and dropped by reason, and connections for
@@ -41,12 +43,12 @@ fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
     out
 }
 
-pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let ingest = &state.ingest;
-    let stats = ingest.stats.snapshot();
-    let nodes = ingest.stats.nodes();
-    let ring = ingest.ring.stats();
-    let limits = ingest.ring.limits();
+pub async fn stats(State(ingest): State<Arc<Ingest>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_every_channel("read the counters of every channel")?;
+    let stats = ingest.stats().snapshot();
+    let nodes = ingest.stats().nodes();
+    let figures = ingest.figures();
+    let (ring, limits) = (&figures.ring, &figures.ring_limits);
     let by_severity: Map<String, Value> =
         Severity::ALL.iter().map(|s| (s.name().to_owned(), json!(stats.severity(*s)))).collect();
     let mut rejected_by: Map<String, Value> = Map::new();
@@ -60,7 +62,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
         rows.into_iter().map(|(name, stat)| (name.to_string(), json!(stat.count))).collect()
     };
     let now = Timestamp::now();
-    Json(json!({
+    Ok(Json(json!({
         "started": stats.started.to_rfc3339(),
         "uptime_seconds": (now.as_micros() - stats.started.as_micros()) / 1_000_000,
         "events": {
@@ -72,7 +74,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "unlisted_nodes": nodes.overflow,
         },
         "rejected": rejected_by,
-        "protocols": protocols(&ingest.stats.protocols),
+        "protocols": protocols(ingest.protocols()),
         "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,
@@ -81,20 +83,18 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "max_bytes": limits.max_bytes,
             "evicted": ring.evicted,
         },
-        "store": store_stats(&state),
+        "store": store_stats(&figures),
         "tails": {
-            "subscribers": ingest.bus.subscribers(),
-            "dropped": ingest.bus.dropped_total(),
+            "subscribers": figures.tail_subscribers,
+            "dropped": figures.tail_dropped,
         },
-    }))
+    })))
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.
-fn store_stats(state: &AppState) -> Value {
-    let Some(store) = &state.ingest.store else { return Value::Null };
-    let backlog = store.backlog();
-    let (segments, bytes) = store.segment_stats();
-    let recovered = store.recovered();
+fn store_stats(figures: &Figures) -> Value {
+    let Some(store) = &figures.store else { return Value::Null };
+    let (backlog, segments, bytes, recovered) = (&store.backlog, store.segments, store.segment_bytes, &store.recovered);
     json!({
         "pending_events": backlog.events,
         "pending_in_memory": backlog.in_memory,
@@ -107,9 +107,10 @@ fn store_stats(state: &AppState) -> Value {
     })
 }
 
-pub async fn nodes(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let total = state.ingest.stats.snapshot().accepted.max(1) as f64;
-    let nodes = state.ingest.stats.nodes();
+pub async fn nodes(State(ingest): State<Arc<Ingest>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_every_channel("list the hosts and apps of every channel")?;
+    let total = ingest.stats().snapshot().accepted.max(1) as f64;
+    let nodes = ingest.stats().nodes();
     let list = |table: &std::collections::HashMap<Str, NodeStat>| -> Vec<Value> {
         let mut rows: Vec<_> = table.iter().collect();
         rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
@@ -125,15 +126,15 @@ pub async fn nodes(State(state): State<Arc<AppState>>) -> Json<Value> {
             })
             .collect()
     };
-    Json(json!({ "hosts": list(&nodes.hosts), "apps": list(&nodes.apps), "unlisted": nodes.overflow }))
+    Ok(Json(json!({ "hosts": list(&nodes.hosts), "apps": list(&nodes.apps), "unlisted": nodes.overflow })))
 }
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.ready.load(Ordering::Acquire) {
+pub async fn readyz(State(ready): State<Readiness>) -> Response {
+    if ready.is_ready() {
         Json(json!({ "status": "ready" })).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "starting" }))).into_response()

@@ -1,6 +1,7 @@
 //! `GET /api/v1/tail`: a live tail as Server-Sent Events. Each event is `event: event` with
 //! the event's JSON as data; one `event: ready` marks the end of the backlog; a reader that
-//! falls behind gets `event: dropped` with `{"dropped": N}` and never slows ingest.
+//! falls behind gets `event: dropped` with `{"dropped": N}` and never slows ingest. When the
+//! server stops, the stream ends with `event: shutdown`, so a stop never waits for a reader.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,11 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Limits;
+use super::auth::Caller;
 use super::dto::EventJson;
 use super::error::{ApiError, Params};
 use super::events::parse_filter;
-use crate::app::AppState;
-use crate::tail::{Tail, TailItem};
+use crate::app::Shutdown;
+use crate::ingest::Ingest;
+use crate::tail::TailItem;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TailParams {
@@ -28,11 +32,15 @@ pub struct TailParams {
 const DEFAULT_BACKLOG: usize = 100;
 
 pub async fn tail(
-    State(state): State<Arc<AppState>>,
+    State(ingest): State<Arc<Ingest>>,
+    State(limits): State<Arc<Limits>>,
+    State(shutdown): State<Shutdown>,
+    caller: Caller,
     Params(params): Params<TailParams>,
 ) -> Result<Response, ApiError> {
     let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
-    let max = state.config.tail.max_backlog;
+    let query = caller.restrict(&query);
+    let max = limits.tail.max_backlog;
     let backlog = match params.backlog.as_deref().filter(|b| !b.is_empty()) {
         None => DEFAULT_BACKLOG.min(max),
         Some(text) => text.parse::<usize>().ok().filter(|n| *n <= max).ok_or_else(|| {
@@ -43,18 +51,24 @@ pub async fn tail(
             .with_detail(json!({ "param": "backlog" }))
         })?,
     };
-    let queue = state.config.tail.queue;
-    let state = Arc::clone(&state);
-    let tail = tokio::task::spawn_blocking(move || {
-        let ingest = &state.ingest;
-        let expiry = Arc::new(ingest.retention.expiry(sift_core::Timestamp::now()));
-        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let stream = futures_util::stream::unfold(tail, |mut tail| async move {
-        let item = tail.next().await?;
-        Some((Ok::<_, Infallible>(to_sse(&item)), tail))
+    let queue = limits.tail.queue;
+    let tail = tokio::task::spawn_blocking(move || ingest.open_tail(query, backlog, queue))
+        .await
+        .map_err(ApiError::internal)?;
+    // Ends after `event: shutdown` once the server stops (the `Option` is the tail while it runs).
+    let stream = futures_util::stream::unfold(Some(tail), move |tail| {
+        let shutdown = shutdown.clone();
+        async move {
+            let mut tail = tail?;
+            let item = tokio::select! {
+                item = tail.next() => item,
+                () = shutdown.stopping() => None,
+            };
+            match item {
+                Some(item) => Some((Ok::<_, Infallible>(to_sse(&item)), Some(tail))),
+                None => Some((Ok(SseEvent::default().event("shutdown").data("{}")), None)),
+            }
+        }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }

@@ -4,17 +4,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::ServeArgs;
-use crate::app::{self, AppState};
+use crate::app;
 use crate::config::{self, Config};
-use crate::flusher::{FlushPolicy, Flusher};
-use crate::sources::Listeners;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
@@ -37,32 +33,14 @@ fn load(args: &ServeArgs) -> anyhow::Result<Config> {
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     raise_open_files_limit(config.syslog.max_connections);
-    let http = TcpListener::bind(config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
-    let listeners = Listeners::bind(&config)?;
-    let state = Arc::new(AppState::open(config)?);
-    let flusher = match &state.ingest.store {
-        Some(store) => Some(
-            Flusher::start(Arc::clone(store), flush_policy(&state.config), state.config.retention.check_interval)
-                .context("cannot start the flusher thread")?,
-        ),
-        None => None,
-    };
-    reload_on_hangup(args, Arc::clone(&state))?;
-    let (syslog, popcorn) = (listeners.syslog_addr()?, listeners.popcorn_addr()?);
-    let sources = listeners.start(Arc::clone(&state))?;
-    announce("syslog", syslog)?;
-    announce("popcorn", popcorn)?;
+    let listeners = app::Listeners::bind(&config)?;
+    let running = app::start(config, listeners, Some(Box::new(move || load(&args))))?;
+    let addresses = running.addresses();
+    announce("syslog", addresses.syslog)?;
+    announce("popcorn", addresses.popcorn)?;
     // Last: scripts and tests take this line to mean every listener is up.
-    announce("http", http.local_addr().context("listener has no address")?)?;
-    app::run(state, http, shutdown_signal()).await?;
-    sources.stop().await;
-    if let Some(flusher) = flusher {
-        tokio::task::spawn_blocking(move || flusher.stop()).await.context("the last flush failed")?;
-    }
-    info!("stopped");
-    Ok(())
+    announce("http", addresses.http)?;
+    running.run_until(shutdown_signal()).await
 }
 
 /// Each syslog TCP connection is an open file: raise the soft limit on open files to the
@@ -113,48 +91,4 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     info!("shutting down");
-}
-
-/// On SIGHUP, reads the configuration again and replaces the classification rules. Other
-/// settings need a restart; a configuration with errors is reported and the rules in force stay.
-///
-/// The handler is installed before this returns (and so before the `listening` line is
-/// printed): until then a SIGHUP would end the process.
-#[cfg(unix)]
-fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()> {
-    let mut hangup =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    tokio::spawn(async move {
-        while hangup.recv().await.is_some() {
-            let reloaded = tokio::task::spawn_blocking({
-                let args = args.clone();
-                move || load(&args)
-            })
-            .await;
-            match reloaded {
-                Ok(Ok(config)) => {
-                    // The file's rules replace any set through the API, here and after a restart.
-                    if let Err(error) = state.state_db.clear_rules() {
-                        error!(%error, "rules not reloaded: the rules stored through the API could not be cleared");
-                        continue;
-                    }
-                    let count = config.classify.len();
-                    state.ingest.pipeline.set_rules(config.classify);
-                    info!(rules = count, "reloaded classification rules on SIGHUP");
-                }
-                Ok(Err(error)) => error!("configuration not reloaded, the rules in force stay: {error:#}"),
-                Err(error) => error!(%error, "configuration reload failed"),
-            }
-        }
-    });
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn reload_on_hangup(_args: ServeArgs, _state: Arc<AppState>) -> anyhow::Result<()> {
-    Ok(())
-}
-
-fn flush_policy(config: &Config) -> FlushPolicy {
-    FlushPolicy { events: config.storage.flush_events, after: config.storage.flush_interval }
 }

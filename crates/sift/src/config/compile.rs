@@ -21,7 +21,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     // Destructured in full, so that a new raw key does not compile until it is handled here.
     let RawConfig {
         data_dir,
-        http: RawHttp { listen: http_listen, max_body },
+        http: RawHttp { listen: http_listen, max_body, public_url, allowed_hosts },
         syslog,
         popcorn,
         storage,
@@ -40,6 +40,15 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("http.listen", http_listen, |s| values::address(&s), &mut config.http.listen);
     c.set("http.max_body", max_body, |s| values::positive_size(&s), &mut config.http.max_body);
+    c.set("http.public_url", public_url, |s| values::public_url(&s), &mut config.http.public_url);
+    if let Some(hosts) = allowed_hosts {
+        for (i, host) in hosts.iter().enumerate() {
+            if let Err(message) = values::host_pattern(host) {
+                c.error(&format!("http.allowed_hosts[{i}]"), message);
+            }
+        }
+        config.http.allowed_hosts = hosts;
+    }
     c.syslog(syslog, &mut config.syslog);
     c.popcorn(popcorn, &mut config.popcorn);
     c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);

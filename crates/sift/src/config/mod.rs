@@ -61,6 +61,12 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Largest accepted request body in bytes. Default 16 MiB.
     pub max_body: usize,
+    /// Where people and links reach sift (`https://logs.example.com`); its host is one sift
+    /// answers to, and its origin may send changes. Default none.
+    pub public_url: Option<axum::http::Uri>,
+    /// Host names sift answers to besides IP addresses, `localhost` and `public_url`'s host;
+    /// `*.example.com` allows every name under `example.com`. Default none.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +205,12 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             data_dir: PathBuf::from("sift-data"),
-            http: HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9125)), max_body: 16 << 20 },
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 9125)),
+                max_body: 16 << 20,
+                public_url: None,
+                allowed_hosts: Vec::new(),
+            },
             syslog: SyslogConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5514)),
                 channel: sift_core::event::DEFAULT_CHANNEL.to_owned(),

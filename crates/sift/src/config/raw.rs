@@ -23,6 +23,8 @@ pub(super) const KEYS: &[&str] = &[
     "data_dir",
     "http.listen",
     "http.max_body",
+    "http.public_url",
+    "http.allowed_hosts",
     "syslog.listen",
     "syslog.channel",
     "syslog.max_frame",
@@ -93,6 +95,10 @@ pub(super) struct RawHttp {
     pub listen: Option<String>,
     /// Largest accepted request body. Default `"16MiB"`.
     pub max_body: Option<RawSize>,
+    /// The URL people and links reach sift at. Default none.
+    pub public_url: Option<String>,
+    /// Host names sift answers to besides IP addresses, localhost and `public_url`'s. Default `[]`.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 /// `[syslog]`: the syslog listener, UDP and TCP on one address.

@@ -121,6 +121,38 @@ pub fn format_size(bytes: usize) -> String {
     format!("{bytes} B")
 }
 
+/// The URL people and links reach sift at: absolute, `http` or `https`, with a host; empty
+/// for none.
+pub(super) fn public_url(text: &str) -> Result<Option<axum::http::Uri>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let invalid = |why: &str| format!("invalid URL {text:?}: {why}; expected such as \"https://logs.example.com\"");
+    let uri: axum::http::Uri = text.trim().parse().map_err(|_| invalid("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("it has no host"));
+    }
+    Ok(Some(uri))
+}
+
+/// A host name sift answers to: a DNS name, or `*.` and one (every name under it).
+pub(super) fn host_pattern(text: &str) -> Result<(), String> {
+    let name = text.strip_prefix("*.").unwrap_or(text);
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{text:?} is not a host name: expected such as \"logs.example.com\" or \"*.example.com\""))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_size;

@@ -1,28 +1,28 @@
 //! The pipeline: every event, from every source, passes validate → classify → enrich before
 //! it is published (DESIGN.md section 5). Pure computation on batches: no I/O, no waiting.
 //!
-//! Classification rules can be replaced at any time ([`Pipeline::set_rules`]); a batch is
-//! classified entirely with the rules that were current when it started, and no event is
-//! lost or held while rules change.
+//! Classification rules can be replaced at any time by their owner ([`rules::Rules`]); a
+//! batch is classified entirely with the rules that were current when it started, and no
+//! event is lost or held while rules change.
 
 pub mod classify;
 mod enrich;
+pub mod rules;
 mod validate;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
 use sift_core::{Event, Timestamp};
 
 use crate::config::{AlertsConfig, PipelineConfig};
-use classify::Rule;
+use rules::RuleSet;
 pub use validate::Rejection;
 
 pub struct Pipeline {
     limits: PipelineConfig,
     alerts: AlertsConfig,
-    rules: ArcSwap<Vec<Rule>>,
+    rules: Arc<RuleSet>,
     ids: Mutex<ulid::Generator>,
 }
 
@@ -35,8 +35,8 @@ pub struct Processed {
 }
 
 impl Pipeline {
-    pub fn new(limits: PipelineConfig, alerts: AlertsConfig, rules: Vec<Rule>) -> Pipeline {
-        Pipeline { limits, alerts, rules: ArcSwap::from_pointee(rules), ids: Mutex::new(ulid::Generator::new()) }
+    pub fn new(limits: PipelineConfig, alerts: AlertsConfig, rules: Arc<RuleSet>) -> Pipeline {
+        Pipeline { limits, alerts, rules, ids: Mutex::new(ulid::Generator::new()) }
     }
 
     /// Checks one event against the limits exactly as [`Pipeline::process`] will, for a
@@ -46,20 +46,10 @@ impl Pipeline {
         validate::check(&self.limits, event)
     }
 
-    /// The rules in force.
-    pub fn rules(&self) -> Arc<Vec<Rule>> {
-        self.rules.load_full()
-    }
-
-    /// Replaces the rules; batches already being classified finish with the old ones.
-    pub fn set_rules(&self, rules: Vec<Rule>) {
-        self.rules.store(Arc::new(rules));
-    }
-
     /// Runs decoded items (an event, or the reason it could not be decoded) through the
     /// pipeline. Accepted events come out with ids, in their submitted order.
     pub fn process(&self, items: impl ExactSizeIterator<Item = Result<Event, Rejection>>) -> Processed {
-        let rules = self.rules.load();
+        let rules = self.rules.current();
         let mut out = Processed { accepted: Vec::with_capacity(items.len()), rejected: Vec::new() };
         for (index, item) in items.enumerate() {
             let checked = item.and_then(|mut event| {

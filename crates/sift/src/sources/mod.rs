@@ -22,8 +22,8 @@ use tracing::error;
 
 pub use submit::{Chunk, Submitter};
 
-use crate::app::AppState;
 use crate::config::Config;
+use crate::ingest::Ingest;
 
 /// The bound sockets, before anything is read from them: binding first lets `sift serve`
 /// fail at start with a clear message (port in use) and announce the real addresses.
@@ -50,16 +50,15 @@ impl Listeners {
         self.popcorn.local_addr()
     }
 
-    /// Starts reading. Call from within the async runtime.
-    pub fn start(self, state: Arc<AppState>) -> anyhow::Result<Running> {
+    /// Starts reading into `ingest`. Call from within the async runtime.
+    pub fn start(self, config: &Config, ingest: Arc<Ingest>) -> anyhow::Result<Running> {
         let stop = Arc::new(AtomicBool::new(false));
-        let config = &state.config;
         let cannot = "cannot start a listener thread";
         let (syslog_udp, syslog_udp_thread) =
-            Submitter::start(Arc::clone(&state), Source::SyslogUdp, None).context(cannot)?;
+            Submitter::start(Arc::clone(&ingest), Source::SyslogUdp, None).context(cannot)?;
         let (syslog_tcp, syslog_tcp_thread) =
-            Submitter::start(Arc::clone(&state), Source::SyslogTcp, Some(Arc::clone(&stop))).context(cannot)?;
-        let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&state), Source::Popcorn, None).context(cannot)?;
+            Submitter::start(Arc::clone(&ingest), Source::SyslogTcp, Some(Arc::clone(&stop))).context(cannot)?;
+        let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&ingest), Source::Popcorn, None).context(cannot)?;
         let receivers = vec![
             udp::spawn(
                 self.syslog_udp,
@@ -78,7 +77,7 @@ impl Listeners {
             )
             .context(cannot)?,
         ];
-        let tcp = tcp::spawn(self.syslog_tcp, tcp::Limits::from(&config.syslog), syslog_tcp, &state)
+        let tcp = tcp::spawn(self.syslog_tcp, tcp::Limits::from(&config.syslog), syslog_tcp, &ingest)
             .context("cannot start the syslog TCP listener")?;
         Ok(Running { stop, receivers, tcp, submitters: vec![syslog_udp_thread, syslog_tcp_thread, popcorn_thread] })
     }

@@ -21,7 +21,7 @@ use sift_core::{Event, Source};
 use tokio::sync::mpsc;
 use tracing::error;
 
-use crate::app::AppState;
+use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
 /// Decoded items from one read: events or why an item is not one.
@@ -37,7 +37,7 @@ const MERGE_ITEMS: usize = 8192;
 pub struct Submitter {
     source: Source,
     queue: mpsc::Sender<Chunk>,
-    state: Arc<AppState>,
+    ingest: Arc<Ingest>,
 }
 
 /// The submitter's thread; joined on stop, once every sender is gone and the queue drained.
@@ -47,16 +47,16 @@ impl Submitter {
     /// `waits_until`: for a source whose senders can be made to wait, the flag that ends
     /// the waiting (set on stop); `None` drops what the store refuses.
     pub fn start(
-        state: Arc<AppState>,
+        ingest: Arc<Ingest>,
         source: Source,
         waits_until: Option<Arc<AtomicBool>>,
     ) -> std::io::Result<(Submitter, SubmitterThread)> {
         let (queue, receiver) = mpsc::channel(QUEUE_CHUNKS);
-        let worker = Arc::clone(&state);
+        let worker = Arc::clone(&ingest);
         let thread = std::thread::Builder::new()
             .name(format!("sift-{}", source.name()))
             .spawn(move || submit_all(&worker, source, receiver, waits_until.as_deref()))?;
-        Ok((Submitter { source, queue, state }, SubmitterThread(thread)))
+        Ok((Submitter { source, queue, ingest }, SubmitterThread(thread)))
     }
 
     /// Queues a chunk, waiting for room: for senders that can be slowed down (TCP).
@@ -93,9 +93,7 @@ impl Submitter {
     }
 
     fn count_dropped(&self, reason: &'static str, items: u64) {
-        let stats = &self.state.ingest.stats;
-        stats.protocols.received(self.source, items);
-        stats.record_dropped(self.source, reason, items);
+        self.ingest.reject_dropped(self.source, reason, items);
     }
 }
 
@@ -107,7 +105,7 @@ impl SubmitterThread {
     }
 }
 
-fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
+fn submit_all(ingest: &Ingest, source: Source, mut queue: mpsc::Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
     while let Some(mut items) = queue.blocking_recv() {
         while items.len() < MERGE_ITEMS {
             match queue.try_recv() {
@@ -118,8 +116,8 @@ fn submit_all(state: &AppState, source: Source, mut queue: mpsc::Receiver<Chunk>
         // A refused submission is counted and logged by `submit`: the protocol has no way
         // to tell the sender.
         let _ = match waits_until {
-            Some(stop) => state.ingest.submit_waiting(source, items.into_iter(), stop),
-            None => state.ingest.submit(source, items.into_iter()),
+            Some(stop) => ingest.submit_waiting(source, items.into_iter(), stop),
+            None => ingest.submit(source, items.into_iter()),
         };
     }
 }

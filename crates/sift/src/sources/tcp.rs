@@ -26,8 +26,8 @@ use tracing::warn;
 
 use super::submit::{Chunk, Submitter};
 use super::syslog;
-use crate::app::AppState;
 use crate::config::SyslogConfig;
+use crate::ingest::Ingest;
 use crate::observe::LogLimiter;
 use crate::pipeline::Rejection;
 
@@ -77,13 +77,13 @@ pub fn spawn(
     listener: std::net::TcpListener,
     limits: Limits,
     submitter: Submitter,
-    state: &Arc<AppState>,
+    ingest: &Arc<Ingest>,
 ) -> std::io::Result<Handle> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let (stop, stopped) = watch::channel(false);
-    let state = Arc::clone(state);
-    let task = tokio::spawn(accept(listener, limits, submitter, state, stopped));
+    let ingest = Arc::clone(ingest);
+    let task = tokio::spawn(accept(listener, limits, submitter, ingest, stopped));
     Ok(Handle { stop, task })
 }
 
@@ -91,13 +91,13 @@ async fn accept(
     listener: tokio::net::TcpListener,
     limits: Limits,
     submitter: Submitter,
-    state: Arc<AppState>,
+    ingest: Arc<Ingest>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     let log = LogLimiter::default();
-    let stats = &state.ingest.stats.protocols;
+    let stats = ingest.protocols();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -113,11 +113,11 @@ async fn accept(
                         }
                         continue;
                     };
-                    let (limits, submitter, state) = (limits.clone(), submitter.clone(), Arc::clone(&state));
+                    let (limits, submitter, ingest) = (limits.clone(), submitter.clone(), Arc::clone(&ingest));
                     let stopping = stopped.clone();
                     connections.spawn(async move {
-                        let reason = serve(stream, peer, &limits, &submitter, &state, stopping).await;
-                        state.ingest.stats.protocols.connection_closed(SOURCE, reason);
+                        let reason = serve(stream, peer, &limits, &submitter, &ingest, stopping).await;
+                        ingest.protocols().connection_closed(SOURCE, reason);
                         drop(permit);
                     });
                 }
@@ -152,7 +152,7 @@ async fn serve(
     peer: SocketAddr,
     limits: &Limits,
     submitter: &Submitter,
-    state: &AppState,
+    ingest: &Ingest,
     mut stopped: watch::Receiver<bool>,
 ) -> &'static str {
     let mut buffer = BytesMut::with_capacity(READ_SIZE);
@@ -181,7 +181,7 @@ async fn serve(
             match frame {
                 Frame::Message(message) => chunk.push(decode(message)),
                 Frame::Truncated(message) => {
-                    state.ingest.stats.protocols.truncated(SOURCE, 1);
+                    ingest.protocols().truncated(SOURCE, 1);
                     chunk.push(decode(message));
                 }
                 Frame::Skipped(_) => {}
@@ -203,7 +203,7 @@ async fn serve(
             match framer.finish(&buffer[consumed..]) {
                 Some(Frame::Message(message)) => chunk.push(decode(message)),
                 Some(Frame::Truncated(message)) => {
-                    state.ingest.stats.protocols.truncated(SOURCE, 1);
+                    ingest.protocols().truncated(SOURCE, 1);
                     chunk.push(decode(message));
                 }
                 _ => {}

@@ -229,7 +229,7 @@ async fn bad_bodies_types_and_sizes_are_refused_as_otlp_says() {
             use std::io::Read;
             let mut socket = std::net::TcpStream::connect(addr).unwrap();
             let head =
-                "POST /v1/logs HTTP/1.1\r\nHost: sift\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+                "POST /v1/logs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
             socket.write_all(format!("{head}{{\"resourceLogs\"").as_bytes()).unwrap();
             socket.shutdown(std::net::Shutdown::Write).unwrap();
             let mut answer = String::new();

@@ -20,7 +20,7 @@ impl SseReader {
     fn open(server: &Server, query: &str) -> SseReader {
         let mut stream = TcpStream::connect(server.addr).expect("connect");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        write!(stream, "GET /api/v1/tail?{query} HTTP/1.0\r\nHost: sift\r\nAccept: text/event-stream\r\n\r\n")
+        write!(stream, "GET /api/v1/tail?{query} HTTP/1.0\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
             .expect("send");
         let mut reader = BufReader::new(stream);
         let mut status = String::new();

@@ -207,6 +207,12 @@ impl PipedQuery {
         &self.stages
     }
 
+    /// The same query over only the events `scope` matches as well (see [`Query::and`]).
+    pub fn within(mut self, scope: &Query) -> PipedQuery {
+        self.filter = scope.and(&self.filter);
+        self
+    }
+
     /// The event fields running the query reads: the filter's, and those its stages read (the
     /// `by` fields, the aggregates' inputs, `time` for `timechart`; when rows are events, the
     /// shown and sorted fields with `time` and `id`, which order them). `count()` reads none.

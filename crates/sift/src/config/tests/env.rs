@@ -39,6 +39,8 @@ fn env_sets_every_key() {
         ("SIFT_DATA_DIR", "/data"),
         ("SIFT_HTTP_LISTEN", "127.0.0.2:1"),
         ("SIFT_HTTP_MAX_BODY", "1"),
+        ("SIFT_HTTP_PUBLIC_URL", "https://logs.example.com"),
+        ("SIFT_HTTP_ALLOWED_HOSTS", r#"["sift.internal"]"#),
         ("SIFT_SYSLOG_LISTEN", "127.0.0.2:2"),
         ("SIFT_SYSLOG_CHANNEL", "devices"),
         ("SIFT_SYSLOG_MAX_FRAME", "1KiB"),

@@ -28,6 +28,8 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("data_dir", c.data_dir.display().to_string()),
         ("http.listen", c.http.listen.to_string()),
         ("http.max_body", c.http.max_body.to_string()),
+        ("http.public_url", c.http.public_url.as_ref().map(ToString::to_string).unwrap_or_default()),
+        ("http.allowed_hosts", format!("{:?}", c.http.allowed_hosts)),
         ("syslog.listen", c.syslog.listen.to_string()),
         ("syslog.channel", c.syslog.channel.clone()),
         ("syslog.max_frame", c.syslog.max_frame.to_string()),
@@ -218,7 +220,7 @@ fn unknown_keys_name_their_path() {
         expect![[r#"
             config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
             config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
-            config error: http.lisen: unknown key `lisen`, expected `listen` or `max_body`
+            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
             config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected one of `name`, `password_hash`, `channels`
