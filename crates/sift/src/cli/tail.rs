@@ -41,6 +41,9 @@ pub fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
                 _ = &mut ctrl_c => return anyhow::Ok(()),
                 more = stream.read(|message| printer.tail_message(message)) => {
                     if !more? {
+                        if printer.server_stopped {
+                            anyhow::bail!("the server at {} stopped", client.base());
+                        }
                         anyhow::bail!("the server at {} ended the tail stream", client.base());
                     }
                     printer.flush()?;
@@ -171,11 +174,19 @@ pub(crate) struct Printer {
     json: bool,
     color: bool,
     line: String,
+    /// Whether the stream said the server is stopping (`event: shutdown`).
+    server_stopped: bool,
 }
 
 impl Printer {
     pub(crate) fn new(json: bool, color: bool) -> Printer {
-        Printer { out: io::BufWriter::new(io::stdout()), json, color: color && !json, line: String::new() }
+        Printer {
+            out: io::BufWriter::new(io::stdout()),
+            json,
+            color: color && !json,
+            line: String::new(),
+            server_stopped: false,
+        }
     }
 
     /// One event given as JSON text (as the tail stream carries it).
@@ -234,6 +245,7 @@ impl Printer {
                     writeln!(self.out, "{notice}")?;
                 }
             }
+            "shutdown" => self.server_stopped = true,
             // `ready` marks the end of the backlog; other names are for newer clients.
             _ => {}
         }

@@ -41,7 +41,16 @@ impl Server {
         self.proc_status_kib("VmHWM:") * 1024
     }
 
+    /// The threads of the process now.
+    pub fn threads(&self) -> u64 {
+        self.proc_status_value("Threads:")
+    }
+
     fn proc_status_kib(&self, key: &str) -> u64 {
+        self.proc_status_value(key)
+    }
+
+    fn proc_status_value(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         status
             .lines()
@@ -54,6 +63,24 @@ impl Server {
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits for a server already told to stop to exit, and asserts it exited cleanly; fails
+    /// the test if it is still running after 30 s (a stop that hangs).
+    pub fn wait_for_exit(mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.child.try_wait().expect("wait") {
+                Some(status) => {
+                    assert!(status.success(), "sift serve exited with {status}");
+                    return;
+                }
+                None if std::time::Instant::now() > deadline => {
+                    panic!("sift serve did not exit within 30 s of its stop")
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
     }
 
     /// Stops the server with SIGTERM and waits for it to finish (a clean stop flushes).

@@ -115,3 +115,16 @@ async fn a_bad_tail_query_is_a_400_before_the_stream() {
     let (status, answer) = crate::harness::get_json(&server, "/api/v1/tail?backlog=99999999").await;
     assert_eq!((status, answer["detail"]["param"].clone()), (400, json!("backlog")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_a_clean_stop_ends_every_tail_with_a_shutdown_event_instead_of_waiting_for_it() {
+    let server = start_server();
+    let mut tail = tokio::task::block_in_place(|| SseReader::open(&server, "backlog=0"));
+    assert_eq!(tokio::task::block_in_place(|| tail.next()).0, "ready");
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    // The reader never reads on its own accord; the server ends the stream and exits anyway.
+    let (name, _) = tokio::task::block_in_place(|| tail.next());
+    assert_eq!(name, "shutdown");
+    tokio::task::block_in_place(|| server.wait_for_exit());
+}

@@ -5,6 +5,9 @@
 //!
 //! Each file holds the attacks on one surface; this file holds what they share.
 
+mod auth;
+mod sites;
+
 use std::time::Duration;
 
 use serde_json::json;
