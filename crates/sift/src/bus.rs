@@ -1,28 +1,50 @@
-//! The bus: fans every published batch out to its subscribers (live tails now; drains,
-//! alerts and metrics later) without ever waiting for one.
+//! The bus: fans every published batch out to its subscribers (live tails now; drains and
+//! metrics later) without ever waiting for one.
 //!
-//! Each subscriber has its own bounded queue of batches. Publishing tries each queue once;
-//! a full queue loses the batch for that subscriber only, and the loss is added to the
-//! subscriber's drop counter, which the subscriber reports in-band (a tail's `dropped` event).
-//! The batch itself is shared (`Arc`), never copied.
+//! Each subscriber has its own queue, made by the [`Registry`] and bounded by batches and by
+//! bytes, with the policy the subscriber chose for when it is full: a tail loses the newest
+//! batch ([`Policy::LoseNewest`]), a drain will lose the oldest ([`Policy::DisplaceOldest`]).
+//! Either way the loss is counted for that subscriber alone, which reports it in-band (a tail's
+//! `dropped` event), and in the queue's figures. The batch itself is shared (`Arc`), never
+//! copied. Alert counting must never lose an event, so it is not a subscriber: it runs on the
+//! ingest path.
+//!
+//! When the server stops, [`Bus::close`] ends every subscription: `recv` then returns `None`
+//! once the batches already queued are read.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sift_core::Batch;
-use tokio::sync::mpsc;
+
+use crate::observe::queue::{Receiver, Refused, Sender};
+use crate::observe::{Policy, Registry, Weigh};
 
 /// The fan-out point after the ring.
-#[derive(Default)]
 pub struct Bus {
-    subscribers: Mutex<Vec<Sender>>,
+    registry: Arc<Registry>,
+    subscribers: Mutex<Vec<Subscriber>>,
+    closed: AtomicBool,
     /// Events lost by all subscribers together since start.
     dropped_total: AtomicU64,
 }
 
-struct Sender {
-    queue: mpsc::Sender<Arc<Batch>>,
+struct Subscriber {
+    queue: Sender<Published>,
     dropped: Arc<Mutex<Dropped>>,
+}
+
+/// A batch with its weight, reckoned once per publish, not once per subscriber.
+#[derive(Clone)]
+struct Published {
+    batch: Arc<Batch>,
+    bytes: usize,
+}
+
+impl Weigh for Published {
+    fn weight(&self) -> usize {
+        self.bytes
+    }
 }
 
 /// Events a subscriber lost, and the newest batch among them: the subscriber reports the
@@ -33,31 +55,55 @@ struct Dropped {
     last_seq: u64,
 }
 
+/// How a subscriber's queue is bounded and what it does when full.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSpec {
+    /// The name its figures are registered under (shared by every subscriber of one kind).
+    pub name: &'static str,
+    pub batches: usize,
+    pub bytes: usize,
+    pub policy: Policy,
+}
+
 /// One consumer's end of the bus. Dropping it unsubscribes.
 pub struct Subscription {
-    queue: mpsc::Receiver<Arc<Batch>>,
+    queue: Receiver<Published>,
     dropped: Arc<Mutex<Dropped>>,
 }
 
 impl Bus {
-    pub fn new() -> Bus {
-        Bus::default()
+    pub fn new(registry: Arc<Registry>) -> Bus {
+        Bus {
+            registry,
+            subscribers: Mutex::default(),
+            closed: AtomicBool::new(false),
+            dropped_total: AtomicU64::new(0),
+        }
     }
 
-    /// A new subscriber whose queue holds at most `capacity` batches.
-    pub fn subscribe(&self, capacity: usize) -> Subscription {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    /// A new subscriber with a queue as `spec` says; on a closed bus, one that ends at once.
+    pub fn subscribe(&self, spec: QueueSpec) -> Subscription {
+        let (tx, rx) = self.registry.queue(spec.name, spec.batches, spec.bytes, spec.policy);
         let dropped = Arc::new(Mutex::new(Dropped::default()));
-        self.lock().push(Sender { queue: tx, dropped: Arc::clone(&dropped) });
+        if !self.closed.load(Ordering::Acquire) {
+            self.lock().push(Subscriber { queue: tx, dropped: Arc::clone(&dropped) });
+        }
         Subscription { queue: rx, dropped }
     }
 
     /// Offers the batch to every subscriber; never waits.
     pub fn publish(&self, batch: &Arc<Batch>) {
         let mut subscribers = self.lock();
-        subscribers.retain(|subscriber| match subscriber.queue.try_send(Arc::clone(batch)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        if subscribers.is_empty() {
+            return;
+        }
+        let published =
+            Published { batch: Arc::clone(batch), bytes: batch.events.iter().map(|e| e.approx_bytes()).sum() };
+        subscribers.retain(|subscriber| match subscriber.queue.offer(published.clone()) {
+            Ok(0) => true,
+            Ok(_) => {
+                // Whichever batch was lost, it was this size or an older one: for a tail, the
+                // newest (this one); the loss is reported before the next batch it reads.
                 let lost = batch.events.len() as u64;
                 let mut dropped = subscriber.dropped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 dropped.events += lost;
@@ -65,8 +111,15 @@ impl Bus {
                 self.dropped_total.fetch_add(lost, Ordering::Relaxed);
                 true
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(Refused::Full(_)) => true,
+            Err(Refused::Closed(_)) => false,
         });
+    }
+
+    /// Ends every subscription (once its queued batches are read) and refuses new ones.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.lock().clear();
     }
 
     pub fn subscribers(&self) -> usize {
@@ -77,20 +130,20 @@ impl Bus {
         self.dropped_total.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Sender>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Subscriber>> {
         self.subscribers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Subscription {
-    /// The next batch, or `None` once the bus is gone.
+    /// The next batch, or `None` once the bus is closed and the queue read.
     pub async fn recv(&mut self) -> Option<Arc<Batch>> {
-        self.queue.recv().await
+        self.queue.recv().await.map(|published| published.batch)
     }
 
     /// A batch that is already waiting, if any.
     pub fn try_recv(&mut self) -> Option<Arc<Batch>> {
-        self.queue.try_recv().ok()
+        self.queue.try_recv().map(|published| published.batch)
     }
 
     /// Events lost in batches older than `before_seq` since the last report, resetting the
@@ -118,11 +171,15 @@ mod tests {
         Arc::new(Batch { seq, events: vec![event; events] })
     }
 
+    fn tail_queue(batches: usize) -> QueueSpec {
+        QueueSpec { name: "tail", batches, bytes: usize::MAX, policy: Policy::LoseNewest }
+    }
+
     #[tokio::test]
     async fn a_full_subscriber_loses_batches_and_counts_them_without_blocking_others() {
-        let bus = Bus::new();
-        let mut slow = bus.subscribe(1);
-        let mut fast = bus.subscribe(8);
+        let bus = Bus::new(Arc::default());
+        let mut slow = bus.subscribe(tail_queue(1));
+        let mut fast = bus.subscribe(tail_queue(8));
         bus.publish(&batch(1, 2));
         bus.publish(&batch(2, 3));
         bus.publish(&batch(3, 5));
@@ -138,12 +195,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn dropping_a_subscription_unsubscribes() {
-        let bus = Bus::new();
-        let subscription = bus.subscribe(1);
-        assert_eq!(bus.subscribers(), 1);
+    async fn a_subscriber_is_bounded_by_bytes_too() {
+        let registry = Arc::new(Registry::default());
+        let bus = Bus::new(Arc::clone(&registry));
+        let one = batch(1, 10);
+        let bytes: usize = one.events.iter().map(|e| e.approx_bytes()).sum();
+        let mut tail =
+            bus.subscribe(QueueSpec { name: "tail", batches: 100, bytes: bytes * 2, policy: Policy::LoseNewest });
+        for seq in 1..=5 {
+            bus.publish(&batch(seq, 10));
+        }
+        assert_eq!(registry.figures()[0].depth_bytes, bytes * 2);
+        assert_eq!(tail.take_dropped(u64::MAX), 30);
+        assert_eq!(tail.recv().await.map(|b| b.seq), Some(1));
+    }
+
+    #[tokio::test]
+    async fn dropping_a_subscription_unsubscribes_and_closing_ends_the_others() {
+        let bus = Bus::new(Arc::default());
+        let subscription = bus.subscribe(tail_queue(1));
+        let mut other = bus.subscribe(tail_queue(4));
+        assert_eq!(bus.subscribers(), 2);
         drop(subscription);
         bus.publish(&batch(1, 1));
-        assert_eq!(bus.subscribers(), 0);
+        assert_eq!(bus.subscribers(), 1);
+        bus.close();
+        assert_eq!(other.recv().await.map(|b| b.seq), Some(1), "what was queued is still read");
+        assert_eq!(other.recv().await.map(|b| b.seq), None);
+        assert!(bus.subscribe(tail_queue(1)).recv().await.is_none(), "a closed bus takes no one new");
     }
 }

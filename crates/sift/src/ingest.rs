@@ -14,10 +14,11 @@ use tracing::{error, warn};
 
 use crate::bus::Bus;
 use crate::config::Config;
-use crate::observe::{LogLimiter, ProtocolStats, Stats};
+use crate::observe::{LogLimiter, ProtocolStats, Registry, Stats};
 use crate::pipeline::rules::RuleSet;
 use crate::pipeline::{Pipeline, Rejection};
-use crate::tail::Tail;
+use crate::tail::{Tail, TailLimits};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a waiting submission waits between tries while the disk is full.
 const RETRY_FULL_DISK: Duration = Duration::from_secs(1);
@@ -32,6 +33,17 @@ pub struct Ingest {
     bus: Bus,
     stats: Arc<Stats>,
     log: LogLimiter,
+    /// One permit per live tail (`tail.max_clients`).
+    tails: Arc<Semaphore>,
+    max_tails: usize,
+    tail_limits: TailLimits,
+}
+
+/// A tail refused because `tail.max_clients` tails are open.
+#[derive(Debug, thiserror::Error)]
+#[error("{max} live tails are open already (tail.max_clients)")]
+pub struct TooManyTails {
+    pub max: usize,
 }
 
 /// What the ring, the store and the tails hold now, for `/api/v1/stats`.
@@ -80,6 +92,7 @@ impl Ingest {
         replayed: Vec<Arc<Batch>>,
         rules: Arc<RuleSet>,
         stats: Arc<Stats>,
+        registry: Arc<Registry>,
     ) -> Ingest {
         let ring = Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes });
         ring.restore(replayed);
@@ -88,9 +101,12 @@ impl Ingest {
             ring,
             retention: Arc::new(crate::app::retention(&config.retention)),
             store,
-            bus: Bus::new(),
+            bus: Bus::new(registry),
             stats,
             log: LogLimiter::default(),
+            tails: Arc::new(Semaphore::new(config.tail.max_clients)),
+            max_tails: config.tail.max_clients,
+            tail_limits: TailLimits { queue: config.tail.queue, max_bytes: config.tail.max_bytes },
         }
     }
 
@@ -111,12 +127,18 @@ impl Ingest {
         self.pipeline.validate(event)
     }
 
-    /// Opens a live tail: up to `backlog` recent matching events, then live ones, with at
-    /// most `queue` batches waiting for its reader. Takes a ring snapshot: call it off the
-    /// async runtime's workers.
-    pub fn open_tail(&self, query: Query, backlog: usize, queue: usize) -> Tail {
+    /// Opens a live tail: up to `backlog` recent matching events, then live ones, bounded as
+    /// `[tail]` says; refused past `tail.max_clients` open tails. Takes a ring snapshot: call
+    /// it off the async runtime's workers.
+    pub fn open_tail(&self, query: Query, backlog: usize) -> Result<(Tail, OwnedSemaphorePermit), TooManyTails> {
+        let permit = Arc::clone(&self.tails).try_acquire_owned().map_err(|_| TooManyTails { max: self.max_tails })?;
         let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
-        Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, queue)
+        Ok((Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, self.tail_limits), permit))
+    }
+
+    /// Ends every live stream: the server is stopping.
+    pub fn close_streams(&self) {
+        self.bus.close();
     }
 
     /// What the ring, the store and the tails hold now.

@@ -2,6 +2,11 @@
 //! the bus, without duplicates or gaps between the two, and an in-band count of what was lost
 //! when the tail's reader fell behind.
 //!
+//! What a tail holds is bounded by [`TailLimits::max_bytes`] twice over: its backlog is copied
+//! from the ring up to that many bytes (the newest matches first), and its queue of live
+//! batches holds at most that many bytes (beyond it the newest batches are lost and
+//! reported). A stalled reader therefore costs at most twice that bound, whatever it asks for.
+//!
 //! The tail subscribes to the bus before it takes the ring snapshot for its backlog, so no
 //! batch falls between them; batches already in the snapshot (sequence number at or below
 //! the snapshot's) are skipped when they also arrive from the bus.
@@ -13,7 +18,17 @@ use sift_core::query::Query;
 use sift_core::{Batch, Event};
 use sift_store::{Expiry, Ring};
 
-use crate::bus::{Bus, Subscription};
+use crate::bus::{Bus, QueueSpec, Subscription};
+use crate::observe::Policy;
+
+/// How much one tail may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct TailLimits {
+    /// Batches waiting for the reader (`tail.queue`).
+    pub queue: usize,
+    /// Bytes of backlog copies, and apart, of waiting batches (`tail.max_bytes`).
+    pub max_bytes: usize,
+}
 
 /// What a tail yields, in order: the backlog's events, one `Ready`, then live events and,
 /// when the reader fell behind, `Dropped` with the number of events it never saw.
@@ -35,8 +50,7 @@ pub struct Tail {
 }
 
 impl Tail {
-    /// Opens a tail with up to `backlog` recent matching events; `queue` bounds the batches
-    /// waiting for this tail's reader.
+    /// Opens a tail with up to `backlog` recent matching events, as [`TailLimits`] bound it.
     /// Events past their retention (per `expiry`) are left out of the backlog.
     pub fn open(
         ring: &Ring,
@@ -44,14 +58,16 @@ impl Tail {
         expiry: Option<Arc<Expiry>>,
         query: Query,
         backlog: usize,
-        queue: usize,
+        limits: TailLimits,
     ) -> Tail {
-        let subscription = bus.subscribe(queue);
+        let spec =
+            QueueSpec { name: "tail", batches: limits.queue, bytes: limits.max_bytes, policy: Policy::LoseNewest };
+        let subscription = bus.subscribe(spec);
         let snapshot = match expiry {
             Some(expiry) => ring.snapshot().with_expiry(expiry),
             None => ring.snapshot(),
         };
-        let backlog = snapshot.latest(&query, backlog).into();
+        let backlog = snapshot.latest_within(&query, backlog, limits.max_bytes).into();
         Tail { query, backlog, ready_sent: false, subscription, seen_seq: snapshot.last_seq(), current: None }
     }
 
@@ -124,12 +140,16 @@ mod tests {
         TailItem::Event(Box::new(Event::new(Source::Internal, Timestamp(0), message)))
     }
 
+    fn limits(queue: usize) -> TailLimits {
+        TailLimits { queue, max_bytes: usize::MAX }
+    }
+
     #[tokio::test]
     async fn backlog_then_ready_then_live_without_duplicates() {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
-        let bus = Bus::new();
+        let bus = Bus::new(Arc::default());
         publish(&ring, &bus, vec![event("one"), event("two"), event("three")]);
-        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 2, 8);
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 2, limits(8));
         publish(&ring, &bus, vec![event("four")]);
         assert_eq!(message(&mut tail).await, item("two"));
         assert_eq!(message(&mut tail).await, item("three"));
@@ -140,8 +160,8 @@ mod tests {
     #[tokio::test]
     async fn a_tail_that_falls_behind_is_told_how_many_it_missed() {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
-        let bus = Bus::new();
-        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 0, 1);
+        let bus = Bus::new(Arc::default());
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 0, limits(1));
         assert_eq!(message(&mut tail).await, TailItem::Ready);
         publish(&ring, &bus, vec![event("kept")]);
         publish(&ring, &bus, vec![event("lost"), event("lost too")]);
@@ -149,5 +169,20 @@ mod tests {
         assert_eq!(message(&mut tail).await, TailItem::Dropped(2));
         publish(&ring, &bus, vec![event("after")]);
         assert_eq!(message(&mut tail).await, item("after"));
+    }
+
+    #[tokio::test]
+    async fn a_backlog_is_cut_to_its_bytes_newest_first() {
+        let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
+        let bus = Bus::new(Arc::default());
+        let big = |m: &str| event(&format!("{m}{}", "x".repeat(10_000)));
+        publish(&ring, &bus, vec![big("a"), big("b"), big("c")]);
+        let one = ring.snapshot().iter().next().map(Event::approx_bytes).unwrap();
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 3, TailLimits { queue: 8, max_bytes: one * 2 + 1 });
+        let Some(TailItem::Event(first)) = tail.next().await else { panic!("an event first") };
+        assert!(first.message.starts_with('b'), "the newest two that fit, oldest first");
+        let Some(TailItem::Event(second)) = tail.next().await else { panic!("a second event") };
+        assert!(second.message.starts_with('c'));
+        assert_eq!(tail.next().await, Some(TailItem::Ready));
     }
 }

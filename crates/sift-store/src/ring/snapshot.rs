@@ -166,8 +166,25 @@ impl Snapshot {
 
     /// The last `n` events to arrive that match `query`, oldest first: a tail's backlog.
     pub fn latest(&self, query: &Query, n: usize) -> Vec<Event> {
-        let mut found: Vec<Event> =
-            self.iter().rev().filter(|e| query.matches(e) && self.live(e)).take(n).cloned().collect();
+        self.latest_within(query, n, usize::MAX)
+    }
+
+    /// [`Snapshot::latest`], stopping before the copies would pass `max_bytes` (by
+    /// [`Event::approx_bytes`]; the newest match is always taken).
+    pub fn latest_within(&self, query: &Query, n: usize, max_bytes: usize) -> Vec<Event> {
+        let mut bytes = 0usize;
+        let mut found: Vec<Event> = self
+            .iter()
+            .rev()
+            .filter(|e| query.matches(e) && self.live(e))
+            .take(n)
+            .take_while(|e| {
+                let first = bytes == 0;
+                bytes = bytes.saturating_add(e.approx_bytes());
+                first || bytes <= max_bytes
+            })
+            .cloned()
+            .collect();
         found.reverse();
         found
     }

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::Readiness;
 use crate::ingest::{Figures, Ingest};
-use crate::observe::{NodeStat, ProtocolStats};
+use crate::observe::{NodeStat, ProtocolStats, QueueFigures, Registry};
 
 /// Per protocol: received, accepted, malformed and dropped by reason, and connections for
 /// the TCP listeners.
@@ -43,7 +43,11 @@ fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
     out
 }
 
-pub async fn stats(State(ingest): State<Arc<Ingest>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn stats(
+    State(ingest): State<Arc<Ingest>>,
+    State(registry): State<Arc<Registry>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     caller.require_every_channel("read the counters of every channel")?;
     let stats = ingest.stats().snapshot();
     let nodes = ingest.stats().nodes();
@@ -88,6 +92,7 @@ pub async fn stats(State(ingest): State<Arc<Ingest>>, caller: Caller) -> Result<
             "subscribers": figures.tail_subscribers,
             "dropped": figures.tail_dropped,
         },
+        "queues": queues(&registry.figures()),
     })))
 }
 
@@ -105,6 +110,26 @@ fn store_stats(figures: &Figures) -> Value {
         "wal_truncated_bytes": recovered.wal_truncated_bytes,
         "broken_segments": recovered.broken_segments,
     })
+}
+
+/// Every bounded queue by name: its policy when full, capacity in items and bytes, how
+/// many queues share the name, what they hold now and what they dropped.
+fn queues(figures: &[QueueFigures]) -> Map<String, Value> {
+    figures
+        .iter()
+        .map(|q| {
+            let entry = json!({
+                "policy": q.policy.as_str(),
+                "capacity": q.capacity,
+                "capacity_bytes": q.capacity_bytes,
+                "queues": q.queues,
+                "depth": q.depth,
+                "depth_bytes": q.depth_bytes,
+                "dropped": q.dropped,
+            });
+            (q.name.clone(), entry)
+        })
+        .collect()
 }
 
 pub async fn nodes(State(ingest): State<Arc<Ingest>>, caller: Caller) -> Result<Json<Value>, ApiError> {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -51,21 +52,26 @@ pub async fn tail(
             .with_detail(json!({ "param": "backlog" }))
         })?,
     };
-    let queue = limits.tail.queue;
-    let tail = tokio::task::spawn_blocking(move || ingest.open_tail(query, backlog, queue))
+    let (tail, permit) = tokio::task::spawn_blocking(move || ingest.open_tail(query, backlog))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .map_err(|too_many| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{too_many}: try again once one ends"))
+                .because("too_many_tails")
+                .with_detail(json!({ "limit": "tail.max_clients", "max": too_many.max }))
+        })?;
     // Ends after `event: shutdown` once the server stops (the `Option` is the tail while it runs).
-    let stream = futures_util::stream::unfold(Some(tail), move |tail| {
+    // The permit goes with the tail, so the tail counts against tail.max_clients until it ends.
+    let stream = futures_util::stream::unfold(Some((tail, permit)), move |tail| {
         let shutdown = shutdown.clone();
         async move {
-            let mut tail = tail?;
+            let (mut tail, permit) = tail?;
             let item = tokio::select! {
                 item = tail.next() => item,
                 () = shutdown.stopping() => None,
             };
             match item {
-                Some(item) => Some((Ok::<_, Infallible>(to_sse(&item)), Some(tail))),
+                Some(item) => Some((Ok::<_, Infallible>(to_sse(&item)), Some((tail, permit)))),
                 None => Some((Ok(SseEvent::default().event("shutdown").data("{}")), None)),
             }
         }

@@ -30,7 +30,7 @@ use crate::api::{self, Authenticator};
 use crate::config::{Config, RetentionConfig, WalFsync};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::ingest::Ingest;
-use crate::observe::{LogLimiter, Stats};
+use crate::observe::{LogLimiter, Registry, Stats};
 use crate::pipeline::rules::{RuleStorage, Rules};
 
 /// What every request handler shares; each takes only the part it uses.
@@ -44,6 +44,8 @@ pub struct AppState {
     limits: Arc<api::Limits>,
     sites: Arc<api::Sites>,
     stats: Arc<Stats>,
+    /// Every bounded queue's figures.
+    registry: Arc<Registry>,
     api_log: Arc<LogLimiter>,
     ready: Readiness,
     shutdown: Shutdown,
@@ -102,7 +104,15 @@ impl AppState {
         let state_db = Arc::new(state_db);
         let rules = Arc::new(Rules::open(config.classify.clone(), RuleStorage::new(Arc::clone(&state_db)))?);
         let stats = Arc::new(Stats::default());
-        let ingest = Arc::new(Ingest::new(config, store.clone(), replayed, rules.set(), Arc::clone(&stats)));
+        let registry = Arc::new(Registry::default());
+        let ingest = Arc::new(Ingest::new(
+            config,
+            store.clone(),
+            replayed,
+            rules.set(),
+            Arc::clone(&stats),
+            Arc::clone(&registry),
+        ));
         let state = AppState {
             ingest,
             auth: Arc::new(Authenticator::new(config.auth.users.clone())),
@@ -111,6 +121,7 @@ impl AppState {
             limits: Arc::new(api::Limits::from(config)),
             sites: Arc::new(api::Sites::new(&config.http)),
             stats,
+            registry,
             api_log: Arc::new(LogLimiter::default()),
             ready: Readiness::default(),
             shutdown: Shutdown::default(),
@@ -194,6 +205,7 @@ impl Running {
     /// message), the listeners (what they read is submitted), then the last flush.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         self.state.shutdown.stop();
+        self.state.ingest.close_streams();
         let served = match tokio::time::timeout(HTTP_STOP_GRACE, &mut self.http).await {
             Ok(served) => served.context("the HTTP server task failed")?,
             Err(_) => {

@@ -28,7 +28,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         ring: RawRing { max_events, max_bytes },
         pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
-        tail: RawTail { queue, max_backlog },
+        tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
         retention,
         classify,
         auth,
@@ -87,6 +87,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
+    c.set("tail.max_clients", max_clients, values::positive, &mut config.tail.max_clients);
+    c.set("tail.max_bytes", tail_max_bytes, |s| values::positive_size(&s), &mut config.tail.max_bytes);
     c.retention(retention, &mut config.retention);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();

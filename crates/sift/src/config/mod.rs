@@ -163,6 +163,11 @@ pub struct TailConfig {
     pub queue: usize,
     /// Largest backlog a tail may ask for. Default 10,000.
     pub max_backlog: usize,
+    /// Most live tails at once; one more is answered 503. Default 64.
+    pub max_clients: usize,
+    /// Most bytes a tail holds: of backlog copies, and apart of batches waiting for its
+    /// reader (past it the newest are lost and reported). Default 8 MiB.
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -242,7 +247,7 @@ impl Default for Config {
                 max_future: Duration::from_secs(3_600),
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
-            tail: TailConfig { queue: 256, max_backlog: 10_000 },
+            tail: TailConfig { queue: 256, max_backlog: 10_000, max_clients: 64, max_bytes: 8 << 20 },
             retention: RetentionConfig {
                 default: Duration::from_secs(30 * 86_400),
                 max_bytes: 0,

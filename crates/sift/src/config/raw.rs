@@ -52,6 +52,8 @@ pub(super) const KEYS: &[&str] = &[
     "alerts.topics",
     "tail.queue",
     "tail.max_backlog",
+    "tail.max_clients",
+    "tail.max_bytes",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -190,6 +192,10 @@ pub(super) struct RawTail {
     pub queue: Option<usize>,
     /// Largest backlog a tail may ask for. Default `10000`.
     pub max_backlog: Option<usize>,
+    /// Most live tails at once. Default `64`.
+    pub max_clients: Option<usize>,
+    /// Most bytes of backlog, and apart of queued batches, one tail holds. Default `"8MiB"`.
+    pub max_bytes: Option<RawSize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,12 +1,14 @@
 //! Observing sift itself: its logging, its counters of what it received, accepted and
-//! rejected, and the hosts and apps it has seen.
+//! rejected, the hosts and apps it has seen, and every bounded queue with its figures.
 
 mod log_limit;
 mod protocols;
+pub mod queue;
 mod stats;
 
 pub use log_limit::LogLimiter;
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
+pub use queue::{Policy, QueueFigures, Registry, Weigh};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};
 
 /// Logs to stderr; `SIFT_LOG` (an `EnvFilter` directive) overrides the level.

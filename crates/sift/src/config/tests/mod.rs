@@ -57,6 +57,8 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("alerts.topics", format!("{:?}", c.alerts.topics)),
         ("tail.queue", c.tail.queue.to_string()),
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
+        ("tail.max_clients", c.tail.max_clients.to_string()),
+        ("tail.max_bytes", c.tail.max_bytes.to_string()),
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
