@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod client;
 pub mod config_cmd;
+mod escape;
 pub mod import;
 pub mod query;
 pub mod search;
@@ -221,7 +222,8 @@ pub struct QueryArgs {
     /// Print the answer as JSON (`{"columns":[...],"rows":[...]}`).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
-    /// Print the table as CSV.
+    /// Print the table as CSV (RFC 4180 quoting), cells exactly as stored: data for a program,
+    /// so control characters are not escaped as they are in the table.
     #[arg(long)]
     pub csv: bool,
 }
