@@ -305,11 +305,16 @@ pub enum UserCommand {
     Add(UserAddArgs),
 }
 
+// No doc comment: clap would show it instead of the subcommand's line in `sift user add --help`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Without --password: on a terminal, the password is asked twice without echo \
+(a mismatch or an empty password is refused); otherwise the first line of standard input is the \
+password, as in `echo \"$PW\" | sift user add alice`.")]
 pub struct UserAddArgs {
     /// The user name.
     pub name: String,
-    /// The password; read from standard input (first line) when absent.
+    /// The password, for scripts. Visible to other users in the process list (`ps`) and kept
+    /// in shell history: prefer standard input or SIFT_NEW_PASSWORD.
     #[arg(long, env = "SIFT_NEW_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
 }
