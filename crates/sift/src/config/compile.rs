@@ -141,10 +141,9 @@ impl Compiler<'_> {
         }
         for (name, age) in raw.channel {
             let key = format!("retention.channel.{name}");
-            match values::duration(&age) {
-                Ok(age) if !name.is_empty() => out.by_channel.push((name, age)),
-                Ok(_) => self.error(&key, "a channel name must not be empty"),
-                Err(message) => self.error(&key, message),
+            match (values::channel(&name), values::duration(&age)) {
+                (Ok(name), Ok(age)) => out.by_channel.push((name, age)),
+                (Err(message), _) | (_, Err(message)) => self.error(&key, message),
             }
         }
     }
@@ -199,6 +198,12 @@ impl Compiler<'_> {
                 let message = format!("{message}; make one with `sift user add {name}`");
                 self.error(&format!("auth.users[{i}].password_hash"), message);
                 ok = false;
+            }
+            for (j, channel) in user.channels.iter().flatten().enumerate() {
+                if let Err(message) = values::channel(channel) {
+                    self.error(&format!("auth.users[{i}].channels[{j}]"), message);
+                    ok = false;
+                }
             }
             if ok {
                 out.push(User { name: user.name, password_hash: user.password_hash, channels: user.channels });

@@ -86,13 +86,9 @@ pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-/// A channel name: what queries write after `channel:`, so no spaces, quotes or colons.
+/// A channel name, by the one rule every path that names a channel keeps.
 pub(super) fn channel(text: &str) -> Result<String, String> {
-    if sift_core::event::is_plain_name(text, 128) {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("invalid channel {text:?}: expected 1 to 128 letters, digits, '-', '_' or '.'"))
-    }
+    sift_core::event::check_channel(text).map(|()| text.to_owned()).map_err(|invalid| invalid.to_string())
 }
 
 /// A `storage.wal_fsync` policy.

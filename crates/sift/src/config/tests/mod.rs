@@ -504,3 +504,32 @@ fn retention_per_severity_and_channel() {
         "#]],
     );
 }
+
+/// Every key that names a channel keeps the one rule of channel names.
+#[test]
+fn r_channel_names_in_the_configuration_are_checked() {
+    let file = format!(
+        r#"
+        [syslog]
+        channel = "bad channel!"
+        [popcorn]
+        channel = "../../etc"
+        [retention.channel]
+        "a/b" = "1d"
+        ok = "1d"
+        [[auth.users]]
+        name = "alice"
+        password_hash = "{HASH}"
+        channels = ["shop", "shop floor"]
+        "#
+    );
+    check(
+        &file,
+        expect![[r#"
+            config error: syslog.channel: invalid channel "bad channel!": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: popcorn.channel: invalid channel "../../etc": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: retention.channel.a/b: invalid channel "a/b": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: auth.users[0].channels[1]: invalid channel "shop floor": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+        "#]],
+    );
+}
