@@ -53,7 +53,7 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether this command runs the server (which logs to stderr with timestamps).
+    /// Whether this command runs the server (which sets up its log from its configuration).
     pub fn is_server(&self) -> bool {
         matches!(self, Command::Serve(_))
     }

@@ -18,6 +18,7 @@ use crate::sources::Listeners;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
+    crate::observe::init_server_logging(&config.log);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(serve(args, config))?;

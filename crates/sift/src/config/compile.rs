@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use super::env::EnvLayer;
 use super::raw::{
-    RawAlerts, RawConfig, RawHttp, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
+    RawAlerts, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
 };
 use super::{Config, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
@@ -30,6 +30,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
         retention,
+        log: RawLog { level, format },
         classify,
         auth,
     } = raw;
@@ -79,6 +80,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
     c.retention(retention, &mut config.retention);
+    c.set("log.level", level, |s| values::log_level(&s).map(Some), &mut config.log.level);
+    c.set("log.format", format, |s| values::log_format(&s), &mut config.log.format);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();
     config.auth.users = c.users(auth.users);

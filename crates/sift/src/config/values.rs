@@ -91,6 +91,27 @@ pub(super) fn channel(text: &str) -> Result<String, String> {
     sift_core::event::check_channel(text).map(|()| text.to_owned()).map_err(|invalid| invalid.to_string())
 }
 
+/// A `log.level`: an `EnvFilter` directive, checked as the log setup will read it.
+pub(super) fn log_level(text: &str) -> Result<String, String> {
+    match tracing_subscriber::EnvFilter::builder().parse(text) {
+        Ok(_) if !text.trim().is_empty() => Ok(text.to_owned()),
+        Ok(_) => Err("must not be empty: use a level such as \"info\"".into()),
+        Err(error) => Err(format!(
+            "invalid log level {text:?} ({error}): use a level (error, warn, info, debug, trace) or \
+             directives such as \"sift=debug,info\""
+        )),
+    }
+}
+
+/// A `log.format`.
+pub(super) fn log_format(text: &str) -> Result<super::LogFormat, String> {
+    match text {
+        "text" => Ok(super::LogFormat::Text),
+        "json" => Ok(super::LogFormat::Json),
+        other => Err(format!("unknown log format {other:?}, expected \"text\" or \"json\"")),
+    }
+}
+
 /// A `storage.wal_fsync` policy.
 pub(super) fn wal_fsync(text: &str) -> Result<super::WalFsync, String> {
     match text {

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod import;
 mod ingest;
+mod log;
 mod logplex;
 mod otlp;
 mod popcorn;

@@ -58,6 +58,9 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
+        // Unset is `info` unless RUST_LOG says otherwise, at start (observe::init_server_logging).
+        ("log.level", c.log.level.clone().unwrap_or_else(|| "info".to_owned())),
+        ("log.format", format!("{:?}", c.log.format).to_lowercase()),
     ]
 }
 
@@ -216,8 +219,8 @@ fn unknown_keys_name_their_path() {
         pasword_hash = "x"
         "#,
         expect![[r#"
-            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
-            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
+            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
+            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
             config error: http.lisen: unknown key `lisen`, expected `listen` or `max_body`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
@@ -287,9 +290,9 @@ fn syntax_errors_give_line_and_column() {
         "[http",
         &[("SIFT_BOGUS", "1")],
         expect![[r#"
-        config error: sift.toml:1:6: invalid table header; expected `.`, `]`
-        config error: env SIFT_BOGUS: unknown variable; the closest setting is SIFT_DATA_DIR (`sift config example` lists every key)
-    "#]],
+            config error: sift.toml:1:6: invalid table header; expected `.`, `]`
+            config error: env SIFT_BOGUS: unknown variable; the closest setting is SIFT_LOG_LEVEL (`sift config example` lists every key)
+        "#]],
     );
 }
 
