@@ -100,6 +100,47 @@ pub fn is_plain_name(name: &str, max: usize) -> bool {
     !name.is_empty() && name.len() <= max && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
 }
 
+/// The longest channel name, in bytes.
+pub const MAX_CHANNEL_NAME: usize = 128;
+
+/// Checks a channel name, the one rule for every path that names a channel (events from every
+/// source, the configuration, the command line's `--channel`, `POST /channels`): 1 to
+/// [`MAX_CHANNEL_NAME`] ASCII letters, digits, `-`, `_` or `.` ([`is_plain_name`]). So a
+/// query can name any channel after `channel:` without quotes, and no name carries a `/`, a
+/// space, a quote or a control character into a log line, a terminal or a file name.
+pub fn check_channel(name: &str) -> Result<(), InvalidChannel> {
+    if is_plain_name(name, MAX_CHANNEL_NAME) { Ok(()) } else { Err(InvalidChannel::new(name)) }
+}
+
+/// A name that is not a channel name; its message quotes the name (its first 64 characters)
+/// and states the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidChannel {
+    shown: String,
+    cut: bool,
+}
+
+impl std::fmt::Display for InvalidChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let more = if self.cut { "..." } else { "" };
+        write!(
+            f,
+            "invalid channel {:?}{more}: a channel name is 1 to {MAX_CHANNEL_NAME} ASCII letters, digits, '-', '_' or '.'",
+            self.shown
+        )
+    }
+}
+
+impl std::error::Error for InvalidChannel {}
+
+impl InvalidChannel {
+    fn new(name: &str) -> InvalidChannel {
+        const SHOWN: usize = 64;
+        let shown: String = name.chars().take(SHOWN).collect();
+        InvalidChannel { cut: shown.len() < name.len(), shown }
+    }
+}
+
 impl Event {
     /// An event with only the required parts set: received now-ish at `received_at`,
     /// `time` equal to it, severity info, channel `default`.
@@ -174,4 +215,30 @@ fn json_bytes(fields: &Fields) -> usize {
 /// A non-empty string as a shared string; empty strings mean absent.
 pub fn non_empty(s: &str) -> Option<Str> {
     if s.is_empty() { None } else { Some(Str::from(s)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::check_channel;
+
+    #[test]
+    fn channel_names() {
+        let long = "a".repeat(129);
+        let names =
+            ["default", "web-1.prod_eu", &"a".repeat(128), "", "../../etc", "bad channel!", "é", "a\u{1b}[31m", &long];
+        let checked: Vec<String> =
+            names.iter().map(|name| check_channel(name).map_or_else(|e| e.to_string(), |()| "ok".to_owned())).collect();
+        expect![[r#"
+            ok
+            ok
+            ok
+            invalid channel "": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            invalid channel "../../etc": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            invalid channel "bad channel!": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            invalid channel "é": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            invalid channel "a\u{1b}[31m": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            invalid channel "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"...: a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'"#]].assert_eq(&checked.join("\n"));
+    }
 }

@@ -11,7 +11,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = sift::cli::Cli::parse();
-    sift::observe::init_logging(cli.command.is_server());
+    // `sift serve` sets up its log from its configuration, once that has loaded.
+    if !cli.command.is_server() {
+        sift::observe::init_client_logging();
+    }
     match sift::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -83,7 +83,7 @@ pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller
 /// Names become `channel` and `app` values in queries: keep them to what a query can write.
 fn check(request: &NewChannel) -> Result<(), String> {
     if let Some(name) = &request.name {
-        check_name("channel name", name, 128)?;
+        sift_core::event::check_channel(name).map_err(|invalid| format!("channel name: {invalid}"))?;
         // An unnamed channel is named `channel-<id>`: a name of that shape, taken first,
         // would make a later unnamed creation fail.
         if name.strip_prefix("channel-").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())) {

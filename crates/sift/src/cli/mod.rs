@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod client;
 pub mod config_cmd;
+mod escape;
 pub mod import;
 pub mod query;
 pub mod search;
@@ -52,7 +53,7 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether this command runs the server (which logs to stderr with timestamps).
+    /// Whether this command runs the server (which sets up its log from its configuration).
     pub fn is_server(&self) -> bool {
         matches!(self, Command::Serve(_))
     }
@@ -145,8 +146,9 @@ pub struct ImportArgs {
     /// Host for syslog and Logplex events that carry none.
     #[arg(long)]
     pub host: Option<String>,
-    /// Channel of the imported syslog and Logplex events (default: the server's `default`).
-    #[arg(long)]
+    /// Channel of the imported syslog and Logplex events (default: the server's `default`):
+    /// 1 to 128 ASCII letters, digits, '-', '_' or '.'.
+    #[arg(long, value_parser = channel_name)]
     pub channel: Option<String>,
     /// Hide the progress bar (it is only drawn when standard error is a terminal).
     #[arg(long)]
@@ -221,7 +223,8 @@ pub struct QueryArgs {
     /// Print the answer as JSON (`{"columns":[...],"rows":[...]}`).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
-    /// Print the table as CSV.
+    /// Print the table as CSV (RFC 4180 quoting), cells exactly as stored: data for a program,
+    /// so control characters are not escaped as they are in the table.
     #[arg(long)]
     pub csv: bool,
 }
@@ -303,13 +306,24 @@ pub enum UserCommand {
     Add(UserAddArgs),
 }
 
+// No doc comment: clap would show it instead of the subcommand's line in `sift user add --help`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Without --password: on a terminal, the password is asked twice without echo \
+(a mismatch or an empty password is refused); otherwise the first line of standard input is the \
+password, as in `echo \"$PW\" | sift user add alice`.")]
 pub struct UserAddArgs {
     /// The user name.
     pub name: String,
-    /// The password; read from standard input (first line) when absent.
+    /// The password, for scripts. Visible to other users in the process list (`ps`) and kept
+    /// in shell history: prefer standard input or SIFT_NEW_PASSWORD.
     #[arg(long, env = "SIFT_NEW_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+}
+
+/// A `--channel` value, refused before anything is sent when it breaks the rule every channel
+/// name keeps (clap then exits with status 2 and names the flag).
+fn channel_name(text: &str) -> Result<String, String> {
+    sift_core::event::check_channel(text).map(|()| text.to_owned()).map_err(|invalid| invalid.to_string())
 }
 
 /// Runs a parsed command line.

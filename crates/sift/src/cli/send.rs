@@ -6,7 +6,8 @@
 //! `--field` options.
 //!
 //! It reports on standard error, keeping standard output free: `sent N events`, and each
-//! rejected event with its line number and the server's reason (then exits 1).
+//! rejected event with its line number and the server's reason, control characters escaped
+//! (then exits 1).
 
 use std::io::{self, BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::SendArgs;
 use super::client::{Client, IngestAnswer, current_thread_runtime};
+use super::escape::Escaped;
 
 /// How long a partial batch waits for more lines before it is sent.
 const LINGER: Duration = Duration::from_millis(200);
@@ -137,7 +139,7 @@ fn read_lines(mut input: impl BufRead, common: &str, sender: &mpsc::Sender<Line>
 /// Prints each rejected item with its reason; `name` says which input it was.
 fn report_rejected(answer: &IngestAnswer, name: impl Fn(usize) -> String) {
     for error in &answer.errors {
-        eprintln!("rejected {}: {}", name(error.index), error.error);
+        eprintln!("rejected {}: {}", name(error.index), Escaped(&error.error));
     }
     let unexplained = answer.rejected.saturating_sub(answer.errors.len() as u64);
     if unexplained > 0 {

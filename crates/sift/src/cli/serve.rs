@@ -14,6 +14,7 @@ use crate::config::{self, Config};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
+    crate::observe::init_server_logging(&config.log);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(serve(args, config))?;

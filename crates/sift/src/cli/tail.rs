@@ -5,8 +5,8 @@
 //! `2024-05-01T10:00:00.123Z error   web-1 checkout[4242]: payment declined`:
 //! the event's own time in UTC with milliseconds (unambiguous across machines and days, and
 //! sortable), the severity name padded to 7, `-` for a missing host or app, and control
-//! characters in the message escaped (`\n`, `\t`, `\u{1b}`) so that one event is one line and
-//! no event can drive the terminal. With colour, the line is red for error and worse, yellow
+//! characters in every field escaped (`\n`, `\t`, `\u{1b}`, see [`super::escape`]) so that
+//! one event is one line and no event can drive the terminal. With colour, the line is red for error and worse, yellow
 //! for warning, cyan for notice, plain for info and dim for debug. `--json` prints each event
 //! as the server sent it, one JSON object per line.
 
@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::TailArgs;
 use super::client::{Client, SseMessage, current_thread_runtime};
+use super::escape::{Escaped, push_escaped};
 
 pub fn run(args: TailArgs) -> anyhow::Result<ExitCode> {
     let color = ColorChoice::parse(&args.color)?;
@@ -152,22 +153,6 @@ fn severity_style(severity: &str) -> Option<Style> {
     }
 }
 
-/// Appends `text` with control characters escaped, so that what a client sent can neither
-/// break the one-line-per-event layout nor send escape sequences to the terminal.
-fn push_escaped(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-}
-
 /// Writes events to standard output, as lines or as JSON, buffered until [`Printer::flush`].
 pub(crate) struct Printer {
     out: io::BufWriter<io::Stdout>,
@@ -204,7 +189,7 @@ impl Printer {
         match serde_json::from_str::<EventView<'_>>(data) {
             Ok(event) => self.event(&event),
             Err(error) => {
-                eprintln!("warning: skipping an event that is not an event JSON object ({error}): {data}");
+                eprintln!("warning: skipping an event that is not an event JSON object ({error}): {}", Escaped(data));
                 Ok(())
             }
         }

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use super::env::EnvLayer;
 use super::raw::{
-    RawAlerts, RawConfig, RawHttp, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
+    RawAlerts, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
 };
 use super::{Config, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
@@ -30,6 +30,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
         retention,
+        log: RawLog { level, format },
         classify,
         auth,
     } = raw;
@@ -90,6 +91,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("tail.max_clients", max_clients, values::positive, &mut config.tail.max_clients);
     c.set("tail.max_bytes", tail_max_bytes, |s| values::positive_size(&s), &mut config.tail.max_bytes);
     c.retention(retention, &mut config.retention);
+    c.set("log.level", level, |s| values::log_level(&s).map(Some), &mut config.log.level);
+    c.set("log.format", format, |s| values::log_format(&s), &mut config.log.format);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();
     config.auth.users = c.users(auth.users);
@@ -152,10 +155,9 @@ impl Compiler<'_> {
         }
         for (name, age) in raw.channel {
             let key = format!("retention.channel.{name}");
-            match values::duration(&age) {
-                Ok(age) if !name.is_empty() => out.by_channel.push((name, age)),
-                Ok(_) => self.error(&key, "a channel name must not be empty"),
-                Err(message) => self.error(&key, message),
+            match (values::channel(&name), values::duration(&age)) {
+                (Ok(name), Ok(age)) => out.by_channel.push((name, age)),
+                (Err(message), _) | (_, Err(message)) => self.error(&key, message),
             }
         }
     }
@@ -210,6 +212,12 @@ impl Compiler<'_> {
                 let message = format!("{message}; make one with `sift user add {name}`");
                 self.error(&format!("auth.users[{i}].password_hash"), message);
                 ok = false;
+            }
+            for (j, channel) in user.channels.iter().flatten().enumerate() {
+                if let Err(message) = values::channel(channel) {
+                    self.error(&format!("auth.users[{i}].channels[{j}]"), message);
+                    ok = false;
+                }
             }
             if ok {
                 out.push(User { name: user.name, password_hash: user.password_hash, channels: user.channels });

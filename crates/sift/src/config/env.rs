@@ -13,8 +13,7 @@ use super::Error;
 use super::raw::{self, KEYS};
 
 /// Variables that the command line reads for itself.
-const CLIENT_VARS: &[&str] =
-    &["SIFT_URL", "SIFT_USER", "SIFT_PASSWORD", "SIFT_CONFIG", "SIFT_LOG", "SIFT_NEW_PASSWORD"];
+const CLIENT_VARS: &[&str] = &["SIFT_URL", "SIFT_USER", "SIFT_PASSWORD", "SIFT_CONFIG", "SIFT_NEW_PASSWORD"];
 
 /// Tables that only the file can hold.
 const TABLES: &[(&str, &str)] =

@@ -50,6 +50,7 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub tail: TailConfig,
     pub retention: RetentionConfig,
+    pub log: LogConfig,
     /// Ordered classification rules.
     pub classify: Vec<Rule>,
     pub auth: AuthConfig,
@@ -184,6 +185,25 @@ pub struct RetentionConfig {
     pub by_channel: Vec<(String, Duration)>,
 }
 
+/// The server's own log, on standard error (`observe::init_server_logging`).
+#[derive(Debug, Clone, Default)]
+pub struct LogConfig {
+    /// An `EnvFilter` directive (`info`, `sift=debug,info`); `None` when not configured, which
+    /// leaves it to `RUST_LOG`, else `info`.
+    pub level: Option<String>,
+    pub format: LogFormat,
+}
+
+/// How the server's log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `message`, the event's fields, `target`.
+    Json,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
     /// Users allowed in with HTTP Basic. With none, only loopback listeners are allowed.
@@ -255,6 +275,7 @@ impl Default for Config {
                 by_severity: Vec::new(),
                 by_channel: Vec::new(),
             },
+            log: LogConfig::default(),
             classify: Vec::new(),
             auth: AuthConfig::default(),
         }

@@ -57,6 +57,8 @@ pub(super) const KEYS: &[&str] = &[
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
+    "log.level",
+    "log.format",
 ];
 
 /// The whole file. Sections left out are empty, and every key left out keeps its default.
@@ -83,6 +85,8 @@ pub(super) struct RawConfig {
     pub tail: RawTail,
     #[serde(default)]
     pub retention: RawRetention,
+    #[serde(default)]
+    pub log: RawLog,
     /// Ordered classification rules (`[[classify]]`). Default none.
     #[serde(default)]
     pub classify: Vec<RawRule>,
@@ -213,6 +217,17 @@ pub(super) struct RawRetention {
     /// Per channel name: how long events of that channel are kept (beats severity).
     #[serde(default)]
     pub channel: std::collections::BTreeMap<String, String>,
+}
+
+/// `[log]`: the server's own log on standard error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawLog {
+    /// An `EnvFilter` directive (`"info"`, `"sift=debug,info"`). Default: `RUST_LOG` when it
+    /// is set, else `"info"`.
+    pub level: Option<String>,
+    /// `"text"` or `"json"`. Default `"text"`.
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -86,12 +86,29 @@ pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-/// A channel name: what queries write after `channel:`, so no spaces, quotes or colons.
+/// A channel name, by the one rule every path that names a channel keeps.
 pub(super) fn channel(text: &str) -> Result<String, String> {
-    if sift_core::event::is_plain_name(text, 128) {
-        Ok(text.to_owned())
-    } else {
-        Err(format!("invalid channel {text:?}: expected 1 to 128 letters, digits, '-', '_' or '.'"))
+    sift_core::event::check_channel(text).map(|()| text.to_owned()).map_err(|invalid| invalid.to_string())
+}
+
+/// A `log.level`: an `EnvFilter` directive, checked as the log setup will read it.
+pub(super) fn log_level(text: &str) -> Result<String, String> {
+    match tracing_subscriber::EnvFilter::builder().parse(text) {
+        Ok(_) if !text.trim().is_empty() => Ok(text.to_owned()),
+        Ok(_) => Err("must not be empty: use a level such as \"info\"".into()),
+        Err(error) => Err(format!(
+            "invalid log level {text:?} ({error}): use a level (error, warn, info, debug, trace) or \
+             directives such as \"sift=debug,info\""
+        )),
+    }
+}
+
+/// A `log.format`.
+pub(super) fn log_format(text: &str) -> Result<super::LogFormat, String> {
+    match text {
+        "text" => Ok(super::LogFormat::Text),
+        "json" => Ok(super::LogFormat::Json),
+        other => Err(format!("unknown log format {other:?}, expected \"text\" or \"json\"")),
     }
 }
 

@@ -2,19 +2,13 @@
 //! rejected, the hosts and apps it has seen, and every bounded queue with its figures.
 
 mod log_limit;
+mod logging;
 mod protocols;
 pub mod queue;
 mod stats;
 
 pub use log_limit::LogLimiter;
+pub use logging::{init_client_logging, init_server_logging};
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use queue::{Policy, QueueFigures, Registry, Weigh};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};
-
-/// Logs to stderr; `SIFT_LOG` (an `EnvFilter` directive) overrides the level.
-pub fn init_logging(server: bool) {
-    let default = if server { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIFT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-}

@@ -1,5 +1,7 @@
-//! Validation: bounded sizes, so one client cannot make the server hold or scan unbounded
-//! data, and times clamped into a sane window (the original kept in `fields._original_time`).
+//! Validation: a channel name that keeps the one rule (`sift_core::event::check_channel`, for
+//! events from every source), bounded sizes, so one client cannot make the server hold or scan
+//! unbounded data, and times clamped into a sane window (the original kept in
+//! `fields._original_time`).
 
 use std::fmt;
 
@@ -32,6 +34,9 @@ impl fmt::Display for Rejection {
 pub const ORIGINAL_TIME_FIELD: &str = "_original_time";
 
 pub fn check(limits: &PipelineConfig, event: &mut Event) -> Result<(), Rejection> {
+    if let Err(invalid) = sift_core::event::check_channel(&event.channel) {
+        return Err(Rejection::new("invalid_channel", invalid.to_string()));
+    }
     if event.message.len() > limits.max_message_bytes {
         return Err(Rejection::new(
             "message_too_large",
@@ -129,6 +134,20 @@ mod tests {
         let mut event = Event::new(Source::HttpJson, Timestamp::now(), "x");
         event.tags = vec!["a".into(), "b".into(), "c".into()];
         assert_eq!(reason(&mut event), "too_many_tags");
+    }
+
+    #[test]
+    fn r_events_name_only_valid_channels() {
+        let mut event = Event::new(Source::HttpJson, Timestamp::now(), "x");
+        for (channel, want) in [("web-1.prod_eu", "ok"), ("../../etc", "invalid_channel"), ("", "invalid_channel")] {
+            event.channel = channel.into();
+            assert_eq!(reason(&mut event), want, "{channel:?}");
+        }
+        event.channel = "bad channel!".into();
+        expect_test::expect![[
+            r#"invalid channel "bad channel!": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'"#
+        ]]
+        .assert_eq(&check(&limits(), &mut event).unwrap_err().message);
     }
 
     #[test]

@@ -233,3 +233,38 @@ fn credentials_from_flags_and_environment() {
     let (stdout, _) = success(run(from_env, ""));
     assert!(stdout.contains("with inline password"), "{stdout}");
 }
+
+/// A logged `\e[31m` (colour) and `\e]0;...\a` (window title) in a message, a host and an
+/// app: what `sift search`, `sift tail` and `sift query` print for a person shows them
+/// escaped, so log content cannot drive the operator's terminal.
+#[test]
+fn r_terminal_escapes_in_log_content_are_printed_escaped() {
+    let server = start_server();
+    let evil = "\u{1b}[31mred\u{1b}]0;owned\u{7} \u{9b}2J";
+    let event = serde_json::json!({"message": format!("evil {evil}"), "host": evil, "app": format!("x{evil}")});
+    let (status, answer) = tokio::runtime::Runtime::new().expect("runtime").block_on(crate::harness::post_events(
+        &server,
+        "application/json",
+        event.to_string(),
+    ));
+    assert_eq!(status, 200, "{answer}");
+    let raw = |out: &str| out.contains(['\u{1b}', '\u{7}', '\u{9b}']);
+    let shown = r"\u{1b}[31mred\u{1b}]0;owned\u{7} \u{9b}2J";
+
+    let (stdout, _) = success(run(sift(&server, &["search", "evil"]), ""));
+    assert!(!raw(&stdout) && stdout.contains(&format!("evil {shown}")), "sift search printed {stdout:?}");
+
+    for query in ["evil | fields host, app, message", "* | stats count() by app", "* | top 5 host"] {
+        let (stdout, _) = success(run(sift(&server, &["query", query]), ""));
+        assert!(!raw(&stdout) && stdout.contains(shown), "sift query {query:?} printed {stdout:?}");
+    }
+
+    let tail = Tail::start(&server, &["tail", "--backlog", "10", "evil"]);
+    let line = tail.next_line();
+    assert!(!raw(&line) && line.ends_with(&format!("evil {shown}")), "sift tail printed {line:?}");
+
+    // `--json` stays JSON, whose strings escape control characters themselves.
+    let (stdout, _) = success(run(sift(&server, &["search", "--json", "evil"]), ""));
+    let found: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(found["host"], evil);
+}

@@ -241,3 +241,31 @@ fn an_unreachable_server_exits_2_and_a_missing_file_is_named() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.starts_with("error: cannot read /nonexistent/app.log: "), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_import_refuses_a_bad_channel_before_sending() {
+    let server = start_server();
+    let (_dir, path) = file("app.log", b"<13>hello\n");
+    let run = import(&server, &["--channel", "bad channel!", &path], b"");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: invalid value 'bad channel!' for '--channel <CHANNEL>': invalid channel \"bad channel!\": \
+             a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'"
+        ),
+        "{}",
+        run.stderr
+    );
+    let stats = crate::harness::protocol_stats(&server, "http_json").await;
+    assert_eq!(stats["received"], 0, "nothing was sent: {stats}");
+
+    // A channel in an NDJSON line is the server's to refuse, and the refusal is listed.
+    let (_dir, path) = file("events.ndjson", b"{\"message\":\"m\",\"channel\":\"../../etc\"}\n");
+    let run = import(&server, &[&path], b"");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("rejected line 1 of {path}: invalid_channel: invalid channel \"../../etc\"")),
+        "{}",
+        run.stderr
+    );
+}

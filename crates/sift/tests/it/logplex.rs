@@ -71,6 +71,10 @@ async fn a_channel_a_token_and_frames_found_under_the_tokens_name() {
         curl(&[&url, "-H", "Content-Type: application/json", "--data-binary", "@-"], taken.as_bytes());
     assert_eq!(status, 400, "the next unnamed channel's name is not for the taking: {body}");
     assert!(body.contains("kept for channels created without a name"), "{body}");
+    let (status, _, body) =
+        curl(&[&url, "-H", "Content-Type: application/json", "--data-binary", "@-"], br#"{"name":"../../etc"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("a channel name is 1 to 128 ASCII letters, digits"), "the one rule of channel names: {body}");
 
     let other = create_channel(&server, r#"{"tokens":["worker"]}"#, None);
     let other_token = other["tokens"]["worker"].as_str().unwrap().to_owned();

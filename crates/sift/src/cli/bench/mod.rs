@@ -128,7 +128,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(bench(&args, &client, &run_id))?;
     let Outcome { report, problems } = report;
     for problem in &problems {
-        eprintln!("warning: {problem}");
+        eprintln!("warning: {}", super::escape::Escaped(problem));
     }
     if args.json {
         println!("{}", report.to_json());

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ClientArgs;
+use super::escape::escaped;
 pub use sse::{SseMessage, SseParser, SseStream};
 
 /// How long a client command waits for a TCP connection to the server.
@@ -196,7 +197,7 @@ impl Client {
     }
 
     fn unexpected(&self, path: &str, error: &serde_json::Error) -> RequestError {
-        RequestError::Unexpected { url: self.base.clone(), reason: format!("{path}: {error}") }
+        RequestError::Unexpected { url: self.base.clone(), reason: escaped(&format!("{path}: {error}")) }
     }
 }
 
@@ -222,8 +223,13 @@ pub(crate) fn transport_error(base: &str, error: &reqwest::Error) -> RequestErro
 
 /// The text after `STATUS: ` for an error answer: the server's `error`, then its `detail`:
 /// after a colon when it is text, as `(key=value ...)` when it is an object (`(param=limit)`),
-/// else as JSON. Without a JSON body: the body's first line, or the status's reason.
+/// else as JSON. Without a JSON body: the body's first line, or the status's reason. Control
+/// characters are escaped: the text may quote what a client logged.
 pub(crate) fn error_message(status: StatusCode, body: &[u8]) -> String {
+    escaped(&server_message(status, body))
+}
+
+fn server_message(status: StatusCode, body: &[u8]) -> String {
     use serde_json::Value;
     #[derive(Deserialize)]
     struct ErrorBody {
@@ -335,6 +341,10 @@ mod tests {
         assert_eq!(error_message(bad, br#"{"error":"e","detail":[1,2]}"#), "e ([1,2])");
         assert_eq!(error_message(StatusCode::BAD_GATEWAY, b"\n upstream down\nmore"), "upstream down");
         assert_eq!(error_message(StatusCode::PAYLOAD_TOO_LARGE, b""), "Payload Too Large");
+        assert_eq!(
+            error_message(bad, br#"{"error":"unknown severity \"\u001b[31mloud\u0007\""}"#),
+            r#"unknown severity "\u{1b}[31mloud\u{7}""#
+        );
         let error = RequestError::Status { status: bad, message: "invalid query".into() };
         assert_eq!(error.to_string(), "400 Bad Request: invalid query");
     }

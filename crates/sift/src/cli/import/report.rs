@@ -1,4 +1,5 @@
-//! What `sift import` tells the user, on standard error: each rejected record (the first
+//! What `sift import` tells the user, on standard error (what came from the file or the server
+//! with its control characters escaped): each rejected record (the first
 //! [`MAX_LISTED`] of a file) with its line and reason as it goes, a warning the first time an
 //! event is old enough for the server to hide or re-time it, and a summary per file:
 //!
@@ -13,6 +14,7 @@ use std::fmt::Write as _;
 use sift_core::Timestamp;
 
 use super::input::Format;
+use crate::cli::escape::Escaped;
 
 /// Rejected records listed one by one per file; past this, only counted.
 pub const MAX_LISTED: u64 = 20;
@@ -59,7 +61,13 @@ impl FileReport {
         *self.rejected.entry(reason.to_owned()).or_default() += 1;
         self.rejected_total += 1;
         match self.rejected_total {
-            n if n <= MAX_LISTED => Some(format!("rejected {} of {}: {reason}: {detail}", self.record(at), self.name)),
+            n if n <= MAX_LISTED => Some(format!(
+                "rejected {} of {}: {}: {}",
+                self.record(at),
+                Escaped(&self.name),
+                Escaped(reason),
+                Escaped(detail)
+            )),
             _ => None,
         }
     }
@@ -68,9 +76,10 @@ impl FileReport {
     pub fn summary(&self) -> String {
         let unit = if self.format == Format::Logplex { "frame" } else { "line" };
         let records = plural(self.records, &format!("{} {unit}", self.format.name()));
-        let mut text = format!("imported {} from {records} of {}", plural(self.imported, "event"), self.name);
+        let mut text = format!("imported {} from {records} of {}", plural(self.imported, "event"), Escaped(&self.name));
         if self.rejected_total > 0 {
-            let reasons: Vec<String> = self.rejected.iter().map(|(reason, n)| format!("{n} {reason}")).collect();
+            let reasons: Vec<String> =
+                self.rejected.iter().map(|(reason, n)| format!("{n} {}", Escaped(reason))).collect();
             let _ = write!(text, "; rejected {}: {}", self.rejected_total, reasons.join(", "));
             if self.rejected_total > MAX_LISTED {
                 let _ = write!(text, " (the first {MAX_LISTED} listed above)");
@@ -157,6 +166,17 @@ mod tests {
             "{}",
             report.summary()
         );
+    }
+
+    #[test]
+    fn r_rejections_print_the_servers_text_escaped() {
+        let mut report = FileReport::new("app.log", Format::Ndjson);
+        let listed = report.reject(2, "bad\u{1b}[2J", "field \u{1b}]0;x\u{7}\nfake line");
+        assert_eq!(
+            listed.as_deref(),
+            Some(r"rejected line 2 of app.log: bad\u{1b}[2J: field \u{1b}]0;x\u{7}\nfake line")
+        );
+        assert!(report.summary().ends_with(r"rejected 1: 1 bad\u{1b}[2J"), "{}", report.summary());
     }
 
     #[test]

@@ -73,6 +73,8 @@ fn env_sets_every_key() {
         ("SIFT_RETENTION_DEFAULT", "1h"),
         ("SIFT_RETENTION_MAX_BYTES", "1GiB"),
         ("SIFT_RETENTION_CHECK_INTERVAL", "5s"),
+        ("SIFT_LOG_LEVEL", "warn"),
+        ("SIFT_LOG_FORMAT", "json"),
     ];
     let names: Vec<String> = KEYS.iter().map(|k| env::var_name(k)).collect();
     assert_eq!(env.iter().map(|(name, _)| *name).collect::<Vec<_>>(), names);
@@ -117,7 +119,6 @@ fn client_variables_are_ignored() {
         ("SIFT_USER", "alice"),
         ("SIFT_PASSWORD", "p"),
         ("SIFT_CONFIG", "/etc/sift.toml"),
-        ("SIFT_LOG", "debug"),
         ("SIFT_NEW_PASSWORD", "p"),
     ];
     check_env(
@@ -126,6 +127,28 @@ fn client_variables_are_ignored() {
         expect![[r#"
         defaults
     "#]],
+    );
+}
+
+#[test]
+fn log_level_and_format_from_the_environment() {
+    check_env(
+        "[log]\nlevel = \"warn\"\n",
+        &[("SIFT_LOG_LEVEL", "sift=debug,info"), ("SIFT_LOG_FORMAT", "json")],
+        expect![[r#"
+            log.level = sift=debug,info
+            log.format = json
+        "#]],
+    );
+    // SIFT_LOG (never documented) is gone; a leftover one is named with its successor.
+    check_env(
+        "",
+        &[("SIFT_LOG", "debug"), ("SIFT_LOG_LEVEL", "sift=["), ("SIFT_LOG_FORMAT", "xml")],
+        expect![[r#"
+            config error: env SIFT_LOG: unknown variable; the closest setting is SIFT_LOG_LEVEL (`sift config example` lists every key)
+            config error: env SIFT_LOG_FORMAT: unknown log format "xml", expected "text" or "json"
+            config error: env SIFT_LOG_LEVEL: invalid log level "sift=[" (error parsing level filter: expected one of "off", "error", "warn", "info", "debug", "trace", or a number 0-5): use a level (error, warn, info, debug, trace) or directives such as "sift=debug,info"
+        "#]],
     );
 }
 

@@ -62,6 +62,9 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
+        // Unset is `info` unless RUST_LOG says otherwise, at start (observe::init_server_logging).
+        ("log.level", c.log.level.clone().unwrap_or_else(|| "info".to_owned())),
+        ("log.format", format!("{:?}", c.log.format).to_lowercase()),
     ]
 }
 
@@ -220,8 +223,8 @@ fn unknown_keys_name_their_path() {
         pasword_hash = "x"
         "#,
         expect![[r#"
-            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
-            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
+            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
+            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
             config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
@@ -267,7 +270,7 @@ fn three_errors_at_once() {
         expect![[r#"
             config error: http.max_body: invalid size "lots": expected a whole number of bytes, optionally with a unit (B, KB, MB, GB, KiB, MiB, GiB), such as "64KiB"
             config error: ring.max_events: must be greater than zero
-            config error: tail.queu: unknown key `queu`, expected `queue` or `max_backlog`
+            config error: tail.queu: unknown key `queu`, expected one of `queue`, `max_backlog`, `max_clients`, `max_bytes`
         "#]],
     );
 }
@@ -291,9 +294,9 @@ fn syntax_errors_give_line_and_column() {
         "[http",
         &[("SIFT_BOGUS", "1")],
         expect![[r#"
-        config error: sift.toml:1:6: invalid table header; expected `.`, `]`
-        config error: env SIFT_BOGUS: unknown variable; the closest setting is SIFT_DATA_DIR (`sift config example` lists every key)
-    "#]],
+            config error: sift.toml:1:6: invalid table header; expected `.`, `]`
+            config error: env SIFT_BOGUS: unknown variable; the closest setting is SIFT_LOG_LEVEL (`sift config example` lists every key)
+        "#]],
     );
 }
 
@@ -505,6 +508,35 @@ fn retention_per_severity_and_channel() {
         expect![[r#"
             config error: retention.severity.debug: invalid duration "soon": expected number at 0; expected a duration such as "90s", "1h" or "365d"
             config error: retention.severity.loud: unknown severity "loud", expected one of emergency, alert, critical, error, warning, notice, info, debug (or 0-7)
+        "#]],
+    );
+}
+
+/// Every key that names a channel keeps the one rule of channel names.
+#[test]
+fn r_channel_names_in_the_configuration_are_checked() {
+    let file = format!(
+        r#"
+        [syslog]
+        channel = "bad channel!"
+        [popcorn]
+        channel = "../../etc"
+        [retention.channel]
+        "a/b" = "1d"
+        ok = "1d"
+        [[auth.users]]
+        name = "alice"
+        password_hash = "{HASH}"
+        channels = ["shop", "shop floor"]
+        "#
+    );
+    check(
+        &file,
+        expect![[r#"
+            config error: syslog.channel: invalid channel "bad channel!": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: popcorn.channel: invalid channel "../../etc": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: retention.channel.a/b: invalid channel "a/b": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+            config error: auth.users[0].channels[1]: invalid channel "shop floor": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
         "#]],
     );
 }

@@ -6,6 +6,7 @@
 //! Each file holds the attacks on one surface; this file holds what they share.
 
 mod auth;
+mod channel_names;
 mod sites;
 
 use std::time::Duration;
