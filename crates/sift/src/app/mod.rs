@@ -172,7 +172,7 @@ pub fn start(config: Config, listeners: Listeners, reload: Option<Reload>) -> an
         None => None,
     };
     let Listeners { http, sources } = listeners;
-    let sources = sources.start(&config, Arc::clone(&state.ingest))?;
+    let sources = sources.start(&config, Arc::clone(&state.ingest), &state.registry)?;
     let http = tokio::net::TcpListener::from_std(http).context("cannot serve HTTP")?;
     let router = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stopping = state.shutdown.0.clone();

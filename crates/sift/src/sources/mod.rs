@@ -24,6 +24,7 @@ pub use submit::{Chunk, Submitter};
 
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::observe::Registry;
 
 /// The bound sockets, before anything is read from them: binding first lets `sift serve`
 /// fail at start with a clear message (port in use) and announce the real addresses.
@@ -51,14 +52,13 @@ impl Listeners {
     }
 
     /// Starts reading into `ingest`. Call from within the async runtime.
-    pub fn start(self, config: &Config, ingest: Arc<Ingest>) -> anyhow::Result<Running> {
+    pub fn start(self, config: &Config, ingest: Arc<Ingest>, registry: &Registry) -> anyhow::Result<Running> {
         let stop = Arc::new(AtomicBool::new(false));
         let cannot = "cannot start a listener thread";
-        let (syslog_udp, syslog_udp_thread) =
-            Submitter::start(Arc::clone(&ingest), Source::SyslogUdp, None).context(cannot)?;
-        let (syslog_tcp, syslog_tcp_thread) =
-            Submitter::start(Arc::clone(&ingest), Source::SyslogTcp, Some(Arc::clone(&stop))).context(cannot)?;
-        let (popcorn, popcorn_thread) = Submitter::start(Arc::clone(&ingest), Source::Popcorn, None).context(cannot)?;
+        let submitter = |source, waits| Submitter::start(Arc::clone(&ingest), registry, source, waits).context(cannot);
+        let (syslog_udp, syslog_udp_thread) = submitter(Source::SyslogUdp, None)?;
+        let (syslog_tcp, syslog_tcp_thread) = submitter(Source::SyslogTcp, Some(Arc::clone(&stop)))?;
+        let (popcorn, popcorn_thread) = submitter(Source::Popcorn, None)?;
         let receivers = vec![
             udp::spawn(
                 self.syslog_udp,

@@ -4,10 +4,14 @@
 //!
 //! Receivers never wait on the pipeline or the WAL's fsync themselves: a UDP socket keeps
 //! being drained while a batch is being stored, and queued chunks that arrived meanwhile are
-//! merged into one submission, so one WAL record and one fsync cover many reads. TCP
-//! receivers wait for room in the queue (and so stop reading: the sender feels TCP
-//! back-pressure); UDP receivers cannot make a sender wait, so they drop a chunk when the
-//! queue is full and count it as `queue_full`.
+//! merged into one submission, so one WAL record and one fsync cover many reads.
+//!
+//! The queue is bounded by chunks and by bytes of decoded events ([`QUEUE_CHUNKS`],
+//! [`QUEUE_BYTES`]), so tiny frames, which decode to many small events, cannot fill memory:
+//! a TCP receiver reserves room before it decodes what it read ([`Submitter::reserve`]) and
+//! waits for it (so it stops reading, and the sender feels TCP back-pressure); a UDP receiver
+//! cannot make a sender wait, so a full queue hands its chunk back to hold a while, then drop
+//! and count as `queue_full`.
 //!
 //! The same holds when the store refuses events (a full disk, a full backlog): the TCP
 //! submitter tries them again until the store takes them, its queue fills meanwhile, and the
@@ -18,25 +22,70 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use sift_core::{Event, Source};
-use tokio::sync::mpsc;
 use tracing::error;
 
 use crate::ingest::Ingest;
+use crate::observe::queue::{Receiver, Refused, Reservation, Sender};
+use crate::observe::{Policy, Registry, Weigh};
 use crate::pipeline::Rejection;
 
-/// Decoded items from one read: events or why an item is not one.
-pub type Chunk = Vec<Result<Event, Rejection>>;
+/// Decoded items from one read: events or why an item is not one, with what they weigh.
+#[derive(Default)]
+pub struct Chunk {
+    items: Vec<Result<Event, Rejection>>,
+    bytes: usize,
+}
 
-/// Chunks waiting per listener. A chunk is one read (up to a few hundred datagrams or a
-/// read buffer of TCP frames), so this bounds memory at a few MB per listener.
-const QUEUE_CHUNKS: usize = 256;
+impl Chunk {
+    pub fn push(&mut self, item: Result<Event, Rejection>) {
+        self.bytes += weight_of(&item);
+        self.items.push(item);
+    }
+
+    /// Adds `other`'s items after this chunk's.
+    pub fn append(&mut self, other: Chunk) {
+        self.bytes += other.bytes;
+        self.items.extend(other.items);
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Weigh for Chunk {
+    fn weight(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// What an item holds in memory: an event's estimate, or a rejection and its message.
+fn weight_of(item: &Result<Event, Rejection>) -> usize {
+    match item {
+        Ok(event) => event.approx_bytes(),
+        Err(rejection) => std::mem::size_of::<Rejection>() + rejection.message.len(),
+    }
+}
+
+/// Chunks waiting per listener.
+pub const QUEUE_CHUNKS: usize = 256;
+/// Bytes of decoded events waiting per listener (by [`Event::approx_bytes`]).
+pub const QUEUE_BYTES: usize = 64 << 20;
 /// A submission grows by merging queued chunks up to about this many items.
 const MERGE_ITEMS: usize = 8192;
 
 #[derive(Clone)]
 pub struct Submitter {
     source: Source,
-    queue: mpsc::Sender<Chunk>,
+    queue: Sender<Chunk>,
     ingest: Arc<Ingest>,
 }
 
@@ -45,13 +94,17 @@ pub struct SubmitterThread(std::thread::JoinHandle<()>);
 
 impl Submitter {
     /// `waits_until`: for a source whose senders can be made to wait, the flag that ends
-    /// the waiting (set on stop); `None` drops what the store refuses.
+    /// the waiting (set on stop); `None` drops what the store refuses. The queue is registered
+    /// as `<source>.submit`.
     pub fn start(
         ingest: Arc<Ingest>,
+        registry: &Registry,
         source: Source,
         waits_until: Option<Arc<AtomicBool>>,
     ) -> std::io::Result<(Submitter, SubmitterThread)> {
-        let (queue, receiver) = mpsc::channel(QUEUE_CHUNKS);
+        let policy = if waits_until.is_some() { Policy::Wait } else { Policy::HandBack };
+        let name = format!("{}.submit", source.name());
+        let (queue, receiver) = registry.queue(&name, QUEUE_CHUNKS, QUEUE_BYTES, policy);
         let worker = Arc::clone(&ingest);
         let thread = std::thread::Builder::new()
             .name(format!("sift-{}", source.name()))
@@ -59,15 +112,11 @@ impl Submitter {
         Ok((Submitter { source, queue, ingest }, SubmitterThread(thread)))
     }
 
-    /// Queues a chunk, waiting for room: for senders that can be slowed down (TCP).
-    pub async fn send(&self, chunk: Chunk) {
-        if chunk.is_empty() {
-            return;
-        }
-        let len = chunk.len() as u64;
-        if self.queue.send(chunk).await.is_err() {
-            self.count_dropped("shutting_down", len);
-        }
+    /// Waits for room for a chunk of about `bytes` (decoded), to be filled and sent through
+    /// the reservation: for senders that can be slowed down (TCP) and decode only once there
+    /// is room. `None` while stopping.
+    pub async fn reserve(&self, bytes: usize) -> Option<ChunkRoom> {
+        self.queue.reserve(bytes).await.map(|room| ChunkRoom { room, submitter: self.clone() })
     }
 
     /// Queues a chunk if there is room, else hands it back (for UDP, which holds it a while
@@ -76,12 +125,11 @@ impl Submitter {
         if chunk.is_empty() {
             return Ok(());
         }
-        let len = chunk.len() as u64;
-        match self.queue.try_send(chunk) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(chunk)) => Err(chunk),
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.count_dropped("shutting_down", len);
+        match self.queue.offer(chunk) {
+            Ok(_) => Ok(()),
+            Err(Refused::Full(chunk)) => Err(chunk),
+            Err(Refused::Closed(chunk)) => {
+                self.count_dropped("shutting_down", chunk.len() as u64);
                 Ok(())
             }
         }
@@ -89,11 +137,30 @@ impl Submitter {
 
     /// Drops and counts a chunk there was no room for.
     pub fn drop_full(&self, chunk: Chunk) {
+        self.queue.count_dropped(1);
         self.count_dropped("queue_full", chunk.len() as u64);
     }
 
     fn count_dropped(&self, reason: &'static str, items: u64) {
         self.ingest.reject_dropped(self.source, reason, items);
+    }
+}
+
+/// Room held in a submitter's queue for one chunk, until it is sent.
+pub struct ChunkRoom {
+    room: Reservation<Chunk>,
+    submitter: Submitter,
+}
+
+impl ChunkRoom {
+    /// Queues the chunk in the room held for it; dropped and counted if the submitter stopped.
+    pub fn send(self, chunk: Chunk) {
+        if chunk.is_empty() {
+            return;
+        }
+        if let Err(chunk) = self.room.send(chunk) {
+            self.submitter.count_dropped("shutting_down", chunk.len() as u64);
+        }
     }
 }
 
@@ -105,19 +172,20 @@ impl SubmitterThread {
     }
 }
 
-fn submit_all(ingest: &Ingest, source: Source, mut queue: mpsc::Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
-    while let Some(mut items) = queue.blocking_recv() {
-        while items.len() < MERGE_ITEMS {
+fn submit_all(ingest: &Ingest, source: Source, mut queue: Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
+    while let Some(mut chunk) = queue.blocking_recv() {
+        while chunk.len() < MERGE_ITEMS {
             match queue.try_recv() {
-                Ok(more) => items.extend(more),
-                Err(_) => break,
+                Some(more) => chunk.append(more),
+                None => break,
             }
         }
+        let items = chunk.items.into_iter();
         // A refused submission is counted and logged by `submit`: the protocol has no way
         // to tell the sender.
         let _ = match waits_until {
-            Some(stop) => ingest.submit_waiting(source, items.into_iter(), stop),
-            None => ingest.submit(source, items.into_iter()),
+            Some(stop) => ingest.submit_waiting(source, items, stop),
+            None => ingest.submit(source, items),
         };
     }
 }

@@ -37,6 +37,10 @@ use crate::pipeline::Rejection;
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
+/// Frames decoded at a time, once the submitter's queue has room for them.
+const PIECE_FRAMES: usize = 512;
+/// What a frame's event holds beyond the frame's own bytes, for reserving room before decoding.
+const DECODED_OVERHEAD: usize = std::mem::size_of::<sift_core::Event>() + 64;
 const SOURCE: Source = Source::SyslogTcp;
 
 #[derive(Clone)]
@@ -170,47 +174,71 @@ async fn serve(
             Ok(Ok(0)) => Some("client_closed"),
             Ok(Ok(_)) => None,
         };
+        // Frames are cut a piece at a time, and each piece decoded once the submitter's queue
+        // has room for what it will decode to: decoded events never wait outside its bound.
         let received_at = Timestamp::now();
         let mut interner = Interner::default();
-        let mut chunk: Chunk = Vec::new();
-        let mut decode = |message: &[u8]| syslog::decode(message, SOURCE, &limits.channel, received_at, &mut interner);
         let mut consumed = 0;
         let mut unrecoverable = false;
-        while let Some((used, frame)) = framer.next_frame(&buffer[consumed..]) {
-            consumed += used;
-            match frame {
-                Frame::Message(message) => chunk.push(decode(message)),
-                Frame::Truncated(message) => {
-                    ingest.protocols().truncated(SOURCE, 1);
-                    chunk.push(decode(message));
-                }
-                Frame::Skipped(_) => {}
-                Frame::Unrecoverable => {
-                    chunk.push(Err(Rejection::new(
-                        "unrecoverable_framing",
-                        format!(
-                            "syslog TCP from {peer}: an octet count that is not a length; the framing is lost, \
-                             connection closed"
-                        ),
-                    )));
-                    unrecoverable = true;
+        let mut piece: Vec<(&[u8], bool)> = Vec::with_capacity(PIECE_FRAMES);
+        loop {
+            piece.clear();
+            let mut framed_all = false;
+            while piece.len() < PIECE_FRAMES {
+                let Some((used, frame)) = framer.next_frame(&buffer[consumed..]) else {
+                    framed_all = true;
                     break;
+                };
+                consumed += used;
+                match frame {
+                    Frame::Message(message) => piece.push((message, false)),
+                    Frame::Truncated(message) => piece.push((message, true)),
+                    Frame::Skipped(_) => {}
+                    Frame::Unrecoverable => {
+                        unrecoverable = true;
+                        framed_all = true;
+                        break;
+                    }
                 }
             }
-        }
-        if ended.is_some() && !unrecoverable {
-            // The peer is gone: what is left is its last, unterminated frame.
-            match framer.finish(&buffer[consumed..]) {
-                Some(Frame::Message(message)) => chunk.push(decode(message)),
-                Some(Frame::Truncated(message)) => {
-                    ingest.protocols().truncated(SOURCE, 1);
-                    chunk.push(decode(message));
+            if framed_all && ended.is_some() && !unrecoverable {
+                // The peer is gone: what is left is its last, unterminated frame.
+                match framer.finish(&buffer[consumed..]) {
+                    Some(Frame::Message(message)) => piece.push((message, false)),
+                    Some(Frame::Truncated(message)) => piece.push((message, true)),
+                    _ => {}
                 }
-                _ => {}
+            }
+            if !piece.is_empty() {
+                let estimate = piece.iter().map(|(message, _)| message.len() + DECODED_OVERHEAD).sum();
+                let Some(room) = submitter.reserve(estimate).await else { return "server_stopped" };
+                let mut chunk = Chunk::default();
+                for (message, truncated) in &piece {
+                    if *truncated {
+                        ingest.protocols().truncated(SOURCE, 1);
+                    }
+                    chunk.push(syslog::decode(message, SOURCE, &limits.channel, received_at, &mut interner));
+                }
+                room.send(chunk);
+            }
+            if framed_all {
+                break;
             }
         }
+        if unrecoverable {
+            let mut chunk = Chunk::default();
+            chunk.push(Err(Rejection::new(
+                "unrecoverable_framing",
+                format!(
+                    "syslog TCP from {peer}: an octet count that is not a length; the framing is lost, connection closed"
+                ),
+            )));
+            if let Some(room) = submitter.reserve(chunk.bytes()).await {
+                room.send(chunk);
+            }
+        }
+        drop(piece);
         buffer.advance(consumed);
-        submitter.send(chunk).await;
         if unrecoverable {
             return "unrecoverable_framing";
         }

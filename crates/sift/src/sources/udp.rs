@@ -5,7 +5,8 @@
 //! Memory stays bounded under a flood: the receive buffers are allocated once, the kernel's
 //! socket buffer is the only queue in front of them, and when the submitter has no room the
 //! receiver holds what it read, merging later reads into it, up to [`HOLD`] items; beyond
-//! that the held items are dropped and counted (`queue_full`), never queued without bound.
+//! that (or past [`HOLD_BYTES`]) the held items are dropped and counted (`queue_full`), never
+//! queued without bound.
 //! Holding matters because a read at a steady rate takes only a few datagrams: the
 //! submitter's queue of 256 chunks then holds a few hundred events, less than one WAL sync
 //! or segment flush lets arrive (measured: 1% lost at 100k datagrams/s before, see
@@ -35,6 +36,9 @@ const MAX_DATAGRAM: usize = 65_535;
 /// Items a receiver holds while the submitter's queue is full: at 100k datagrams/s, 160 ms of
 /// them, a few MB.
 const HOLD: usize = 16_384;
+/// Bytes of decoded events a receiver holds at most (datagrams of up to 64 KiB each would
+/// otherwise make [`HOLD`] items a gigabyte).
+const HOLD_BYTES: usize = 16 << 20;
 /// How long a read waits before the thread looks at the stop flag again.
 const POLL: Duration = Duration::from_millis(200);
 /// How long a read waits while items are held for a full submitter queue.
@@ -91,7 +95,7 @@ fn receive(socket: &UdpSocket, decode: &Decode, submitter: &Submitter, stop: &At
     let mut buffers = vec![vec![0u8; MAX_DATAGRAM]; BATCH];
     let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut lengths = Vec::with_capacity(BATCH);
-    let mut held: Chunk = Vec::new();
+    let mut held = Chunk::default();
     let mut holding = false;
     while !stop.load(Ordering::Relaxed) {
         // Held items must not wait for the next datagram: while holding, reads time out soon
@@ -112,19 +116,16 @@ fn receive(socket: &UdpSocket, decode: &Decode, submitter: &Submitter, stop: &At
         if !lengths.is_empty() {
             let received_at = Timestamp::now();
             let mut interner = Interner::default();
-            held.extend(
-                lengths
-                    .iter()
-                    .zip(&buffers)
-                    .map(|(&length, buffer)| decode(&buffer[..length], received_at, &mut interner)),
-            );
+            for (&length, buffer) in lengths.iter().zip(&buffers) {
+                held.push(decode(&buffer[..length], received_at, &mut interner));
+            }
         }
         if held.is_empty() {
             continue;
         }
         match submitter.try_send(std::mem::take(&mut held)) {
             Ok(()) => {}
-            Err(back) if back.len() < HOLD => held = back,
+            Err(back) if back.len() < HOLD && back.bytes() < HOLD_BYTES => held = back,
             Err(back) => submitter.drop_full(back),
         }
     }

@@ -8,6 +8,7 @@
 mod auth;
 mod channel_names;
 mod sites;
+mod sources;
 
 use std::time::Duration;
 
