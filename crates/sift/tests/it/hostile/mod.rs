@@ -9,6 +9,7 @@ mod auth;
 mod channel_names;
 mod sites;
 mod sources;
+mod tails;
 
 use std::time::Duration;
 
