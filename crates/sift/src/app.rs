@@ -13,8 +13,9 @@ use crate::api::{self, Authenticator};
 use crate::config::Config;
 use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
-use crate::observe::LogLimiter;
+use crate::observe::{ConnectionStats, LogLimiter};
 use crate::pipeline::classify::{RawRule, Rule};
+use crate::tls::Tls;
 use sift_core::Batch;
 use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
 use tracing::{info, warn};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub api_log: LogLimiter,
     /// Set once the server can answer queries (after start-up work).
     pub ready: AtomicBool,
+    /// The HTTP listener's connections, opened and closed by reason.
+    pub http_connections: ConnectionStats,
 }
 
 impl AppState {
@@ -58,7 +61,15 @@ impl AppState {
             ingest.pipeline.set_rules(rules);
         }
         let auth = Authenticator::new(config.auth.users.clone());
-        Ok(AppState { config, ingest, state_db, auth, api_log: LogLimiter::default(), ready: AtomicBool::new(false) })
+        Ok(AppState {
+            config,
+            ingest,
+            state_db,
+            auth,
+            api_log: LogLimiter::default(),
+            ready: AtomicBool::new(false),
+            http_connections: ConnectionStats::default(),
+        })
     }
 }
 
@@ -135,14 +146,15 @@ fn stored_rules(state_db: &StateDb) -> anyhow::Result<Option<Vec<Rule>>> {
     Ok(Some(rules))
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then finishes open requests.
+/// Serves HTTP (HTTPS with `tls`) on `listener` until `shutdown` completes, then finishes
+/// open requests.
 pub async fn run(
     state: Arc<AppState>,
     listener: TcpListener,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = api::router(Arc::clone(&state));
     state.ready.store(true, Ordering::Release);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("HTTP server failed")?;
+    api::serve(state, listener, tls, shutdown).await.context("HTTP server failed")?;
     Ok(())
 }

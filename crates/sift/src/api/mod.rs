@@ -12,6 +12,7 @@ mod logplex;
 mod otlp;
 mod query;
 mod rules;
+mod serve;
 mod system;
 mod tail;
 
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 pub use auth::Authenticator;
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
+pub use serve::{CloseReason, serve};
 
 use crate::app::AppState;
 

@@ -73,6 +73,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
         },
         "rejected": rejected_by,
         "protocols": protocols(&ingest.stats.protocols),
+        "http": http_stats(&state),
         "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,
@@ -87,6 +88,18 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "dropped": ingest.bus.dropped_total(),
         },
     }))
+}
+
+/// The HTTP listener's connections: open now, opened since start, closed by reason.
+fn http_stats(state: &AppState) -> Value {
+    let connections = state.http_connections.snapshot();
+    json!({
+        "connections": {
+            "open": connections.open(),
+            "opened": connections.opened,
+            "closed": connections.closed,
+        },
+    })
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.

@@ -1,6 +1,7 @@
 //! `sift serve`: load the configuration, bind the listeners, print one `listening <what> on
 //! <addr>` line per listener, and run until SIGINT or SIGTERM. SIGHUP reloads the
-//! classification rules from the configuration file without losing events.
+//! classification rules and the TLS certificate from the configuration file without losing
+//! events.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use crate::app::{self, AppState};
 use crate::config::{self, Config};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::sources::Listeners;
+use crate::tls::Tls;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args)?;
@@ -36,11 +38,13 @@ fn load(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
-    raise_open_files_limit(config.syslog.max_connections);
+    raise_open_files_limit(config.syslog.max_connections + config.http.max_connections);
+    let tls = config.http.tls.as_ref().map(Tls::new).transpose().context("cannot set up TLS")?;
     let http = TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
     let listeners = Listeners::bind(&config)?;
+    warn_in_clear(&config);
     let state = Arc::new(AppState::open(config)?);
     let flusher = match &state.ingest.store {
         Some(store) => Some(
@@ -49,14 +53,18 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    reload_on_hangup(args, Arc::clone(&state))?;
+    reload_on_hangup(args, Arc::clone(&state), tls.clone())?;
     let (syslog, popcorn) = (listeners.syslog_addr()?, listeners.popcorn_addr()?);
-    let sources = listeners.start(Arc::clone(&state))?;
+    let syslog_tls = listeners.syslog_tls_addr()?;
+    let sources = listeners.start(Arc::clone(&state), tls.as_ref())?;
     announce("syslog", syslog)?;
+    if let Some(addr) = syslog_tls {
+        announce("syslog-tls", addr)?;
+    }
     announce("popcorn", popcorn)?;
-    // Last: scripts and tests take this line to mean every listener is up.
+    // Last: scripts and tests take this line to mean every listener is up (HTTPS too).
     announce("http", http.local_addr().context("listener has no address")?)?;
-    app::run(state, http, shutdown_signal()).await?;
+    app::run(state, http, tls, shutdown_signal()).await?;
     sources.stop().await;
     if let Some(flusher) = flusher {
         tokio::task::spawn_blocking(move || flusher.stop()).await.context("the last flush failed")?;
@@ -65,9 +73,9 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each syslog TCP connection is an open file: raise the soft limit on open files to the
-/// hard limit (often 1,024 against 500,000), so `syslog.max_connections` can be reached, and
-/// say so when even the hard limit is too low.
+/// Each HTTP and syslog TCP connection is an open file: raise the soft limit on open files to
+/// the hard limit (often 1,024 against 500,000), so `http.max_connections` and
+/// `syslog.max_connections` can be reached, and say so when even the hard limit is too low.
 #[cfg(unix)]
 fn raise_open_files_limit(connections: usize) {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
@@ -78,12 +86,38 @@ fn raise_open_files_limit(connections: usize) {
     // Listeners, the WAL, segments being read and a margin.
     let wanted = connections as u64 + 256;
     if hard < wanted {
-        warn!(limit = hard, wanted, "the open files limit is below syslog.max_connections; raise it (ulimit -n)");
+        warn!(
+            limit = hard,
+            wanted,
+            "the open files limit is below http.max_connections plus syslog.max_connections; raise it (ulimit -n)"
+        );
     }
 }
 
 #[cfg(not(unix))]
 fn raise_open_files_limit(_connections: usize) {}
+
+/// Warns about each listener beyond loopback that carries passwords, tokens or logs in clear.
+fn warn_in_clear(config: &Config) {
+    let http = config.http.listen;
+    if !http.ip().is_loopback() && config.http.tls.is_none() {
+        warn!(
+            addr = %http,
+            "HTTP listens beyond loopback without TLS: passwords, tokens and logs travel in clear; set http.tls_cert and http.tls_key"
+        );
+    }
+    let syslog = config.syslog.listen;
+    if !syslog.ip().is_loopback() {
+        warn!(
+            addr = %syslog,
+            "syslog listens beyond loopback without TLS: logs travel in clear; send them over TLS to syslog.tls_listen"
+        );
+    }
+    let popcorn = config.popcorn.listen;
+    if !popcorn.ip().is_loopback() {
+        warn!(addr = %popcorn, "Popcorn listens beyond loopback, and UDP has no TLS: logs travel in clear");
+    }
+}
 
 /// Prints `listening <what> on <addr>` on stdout, where scripts and tests read the address.
 fn announce(what: &str, addr: std::net::SocketAddr) -> anyhow::Result<()> {
@@ -115,13 +149,15 @@ async fn shutdown_signal() {
     info!("shutting down");
 }
 
-/// On SIGHUP, reads the configuration again and replaces the classification rules. Other
-/// settings need a restart; a configuration with errors is reported and the rules in force stay.
+/// On SIGHUP, reads the configuration again and replaces the classification rules and the
+/// TLS certificate (for connections from then on). Other settings need a restart; a
+/// configuration with errors (a certificate that does not load) is reported and the rules
+/// and certificate in force stay.
 ///
 /// The handler is installed before this returns (and so before the `listening` line is
 /// printed): until then a SIGHUP would end the process.
 #[cfg(unix)]
-fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()> {
+fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>, tls: Option<Tls>) -> anyhow::Result<()> {
     let mut hangup =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot watch SIGHUP")?;
     tokio::spawn(async move {
@@ -133,6 +169,7 @@ fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()>
             .await;
             match reloaded {
                 Ok(Ok(config)) => {
+                    reload_certificate(tls.as_ref(), &config);
                     // The file's rules replace any set through the API, here and after a restart.
                     if let Err(error) = state.state_db.clear_rules() {
                         error!(%error, "rules not reloaded: the rules stored through the API could not be cleared");
@@ -142,7 +179,9 @@ fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()>
                     state.ingest.pipeline.set_rules(config.classify);
                     info!(rules = count, "reloaded classification rules on SIGHUP");
                 }
-                Ok(Err(error)) => error!("configuration not reloaded, the rules in force stay: {error:#}"),
+                Ok(Err(error)) => {
+                    error!("configuration not reloaded, the rules and certificate in force stay: {error:#}")
+                }
                 Err(error) => error!(%error, "configuration reload failed"),
             }
         }
@@ -151,8 +190,22 @@ fn reload_on_hangup(args: ServeArgs, state: Arc<AppState>) -> anyhow::Result<()>
 }
 
 #[cfg(not(unix))]
-fn reload_on_hangup(_args: ServeArgs, _state: Arc<AppState>) -> anyhow::Result<()> {
+fn reload_on_hangup(_args: ServeArgs, _state: Arc<AppState>, _tls: Option<Tls>) -> anyhow::Result<()> {
     Ok(())
+}
+
+/// Serves the reloaded configuration's certificate from now on. Turning TLS on or off needs
+/// a restart (the listeners would change).
+fn reload_certificate(tls: Option<&Tls>, config: &Config) {
+    match (tls, &config.http.tls) {
+        (Some(tls), Some(files)) => {
+            tls.replace(files);
+            info!(cert = %files.cert.display(), "reloaded the TLS certificate on SIGHUP");
+        }
+        (None, None) => {}
+        (Some(_), None) => warn!("http.tls_cert is no longer set: TLS stays on until a restart"),
+        (None, Some(_)) => warn!("http.tls_cert is now set: TLS starts with the next restart"),
+    }
 }
 
 fn flush_policy(config: &Config) -> FlushPolicy {

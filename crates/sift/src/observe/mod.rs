@@ -1,10 +1,12 @@
 //! Observing sift itself: its logging, its counters of what it received, accepted and
 //! rejected, and the hosts and apps it has seen.
 
+mod connections;
 mod log_limit;
 mod protocols;
 mod stats;
 
+pub use connections::{ConnectionSnapshot, ConnectionStats};
 pub use log_limit::LogLimiter;
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};

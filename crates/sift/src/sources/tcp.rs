@@ -1,8 +1,10 @@
-//! Syslog over TCP: an accept loop that holds at most `syslog.max_connections` connections,
-//! and one task per connection that reads large buffers, cuts them into frames in place
-//! (octet-counted or newline-delimited, detected per frame by
-//! [`sift_core::syslog::Framer`]), decodes the frames of one read into one chunk and hands
-//! it to the submitter.
+//! Syslog over TCP, and over TLS (RFC 5425, the same framing inside TLS): an accept loop
+//! per listener, the two holding at most `syslog.max_connections` connections together, and
+//! one task per connection that reads large buffers (after the TLS handshake, within
+//! [`HANDSHAKE_TIMEOUT`]), cuts them into frames in place (octet-counted or
+//! newline-delimited, detected per frame by [`sift_core::syslog::Framer`]), decodes the
+//! frames of one read into one chunk and hands it to the submitter. Events and counters are
+//! `syslog_tcp`'s either way: TLS is how the bytes travel, not another protocol.
 //!
 //! A connection's memory is bounded by its read buffer: the framer never needs more than
 //! `syslog.max_frame` of it. A connection that sends nothing for `syslog.idle_timeout` is
@@ -18,10 +20,11 @@ use bytes::{Buf, BytesMut};
 use sift_core::intern::Interner;
 use sift_core::syslog::{Frame, Framer};
 use sift_core::{Source, Str, Timestamp};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::warn;
 
 use super::submit::{Chunk, Submitter};
@@ -37,6 +40,8 @@ use crate::pipeline::Rejection;
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Bytes asked of the socket per read.
 const READ_SIZE: usize = 64 << 10;
+/// Longest a syslog over TLS client may take to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SOURCE: Source = Source::SyslogTcp;
 
 #[derive(Clone)]
@@ -73,30 +78,36 @@ impl Handle {
     }
 }
 
-pub fn spawn(
-    listener: std::net::TcpListener,
-    limits: Limits,
-    submitter: Submitter,
-    state: &Arc<AppState>,
-) -> std::io::Result<Handle> {
+/// Where a listener's connections come from and what they share with the other listener.
+pub struct Accept {
+    pub listener: std::net::TcpListener,
+    /// Syslog over TLS: the handshake comes first.
+    pub tls: Option<TlsAcceptor>,
+    /// Places under `syslog.max_connections`, shared by the plain and TLS listeners.
+    pub permits: Arc<Semaphore>,
+}
+
+pub fn spawn(accept: Accept, limits: Limits, submitter: Submitter, state: &Arc<AppState>) -> std::io::Result<Handle> {
+    let Accept { listener, tls, permits } = accept;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let (stop, stopped) = watch::channel(false);
     let state = Arc::clone(state);
-    let task = tokio::spawn(accept(listener, limits, submitter, state, stopped));
+    let task = tokio::spawn(accept_loop(listener, tls, permits, limits, submitter, state, stopped));
     Ok(Handle { stop, task })
 }
 
-async fn accept(
+async fn accept_loop(
     listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    permits: Arc<Semaphore>,
     limits: Limits,
     submitter: Submitter,
     state: Arc<AppState>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
-    let log = LogLimiter::default();
+    let log = Arc::new(LogLimiter::default());
     let stats = &state.ingest.stats.protocols;
     loop {
         tokio::select! {
@@ -114,9 +125,23 @@ async fn accept(
                         continue;
                     };
                     let (limits, submitter, state) = (limits.clone(), submitter.clone(), Arc::clone(&state));
-                    let stopping = stopped.clone();
+                    let (tls, stopping, log) = (tls.clone(), stopped.clone(), Arc::clone(&log));
                     connections.spawn(async move {
-                        let reason = serve(stream, peer, &limits, &submitter, &state, stopping).await;
+                        let reason = match tls {
+                            None => serve(stream, peer, &limits, &submitter, &state, stopping).await,
+                            Some(tls) => {
+                                let handshake = handshake(&tls, stream, &mut stopping.clone()).await;
+                                match handshake {
+                                    Ok(stream) => serve(stream, peer, &limits, &submitter, &state, stopping).await,
+                                    Err((reason, error)) => {
+                                        if log.allow("tls_handshake") {
+                                            warn!(%peer, error, "syslog TLS handshake failed");
+                                        }
+                                        reason
+                                    }
+                                }
+                            }
+                        };
                         state.ingest.stats.protocols.connection_closed(SOURCE, reason);
                         drop(permit);
                     });
@@ -146,9 +171,26 @@ async fn accept(
     }
 }
 
-/// Reads one connection until it ends; returns why it ended.
+/// The TLS handshake of a syslog over TLS connection, or why it ended (and what to log).
+async fn handshake(
+    tls: &TlsAcceptor,
+    stream: TcpStream,
+    stopped: &mut watch::Receiver<bool>,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, (&'static str, String)> {
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)) => handshake,
+        _ = stopped.wait_for(|&stop| stop) => return Err(("server_stopped", "the server stopped".into())),
+    };
+    match handshake {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(error)) => Err(("tls_handshake", error.to_string())),
+        Err(_) => Err(("tls_handshake", format!("no handshake within {HANDSHAKE_TIMEOUT:?}"))),
+    }
+}
+
+/// Reads one connection (plain or decrypted) until it ends; returns why it ended.
 async fn serve(
-    mut stream: TcpStream,
+    mut stream: impl AsyncRead + Unpin,
     peer: SocketAddr,
     limits: &Limits,
     submitter: &Submitter,
