@@ -4,7 +4,7 @@
 //! and why it is closing. The [`Watcher`] turns that into the header and idle timeouts.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -81,10 +81,14 @@ impl CloseReason {
 pub struct Activity {
     /// Requests called and not yet answered in full.
     open: AtomicUsize,
+    /// Requests called since the connection opened.
+    calls: AtomicU64,
     /// Bytes arrived while no request was open: the head of a next request is on its way.
     head: AtomicBool,
     /// The first reason given for closing, as `CloseReason as u8` (0: none yet).
     reason: AtomicU8,
+    /// A request's body was left unread (an answer came first): closing lingers.
+    unread: AtomicBool,
     changed: Notify,
 }
 
@@ -92,6 +96,7 @@ impl Activity {
     /// A request begins; it is open until the guard drops (with the answer's body).
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.head.store(false, Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::AcqRel);
         self.open.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_one();
         InFlight(Arc::clone(self))
@@ -111,6 +116,15 @@ impl Activity {
 
     pub fn reason(&self) -> Option<CloseReason> {
         CloseReason::from_u8(self.reason.load(Ordering::Acquire))
+    }
+
+    /// A request was answered before its body was read to the end.
+    pub fn body_left_unread(&self) {
+        self.unread.store(true, Ordering::Release);
+    }
+
+    pub fn has_unread_body(&self) -> bool {
+        self.unread.load(Ordering::Acquire)
     }
 
     #[cfg(test)]
@@ -140,8 +154,8 @@ pub struct Watcher {
     header_timeout: Duration,
     idle_timeout: Duration,
     connected: Instant,
-    /// No request yet.
-    fresh: bool,
+    /// Requests called when last looked: a change means requests came and went unseen.
+    calls: u64,
     idle_since: Option<Instant>,
     head_since: Option<Instant>,
 }
@@ -158,7 +172,7 @@ impl Watcher {
             header_timeout,
             idle_timeout,
             connected,
-            fresh: true,
+            calls: 0,
             idle_since: Some(connected),
             head_since: None,
         }
@@ -183,8 +197,14 @@ impl Watcher {
 
     /// Notes what changed since the last look; returns the deadline that applies now.
     fn look(&mut self, now: Instant) -> Option<(Instant, CloseReason)> {
+        // Read before `open`: a request called after this is seen at the next look.
+        let calls = self.activity.calls.load(Ordering::Acquire);
+        if calls != self.calls {
+            self.calls = calls;
+            self.idle_since = None;
+            self.head_since = None;
+        }
         if self.activity.open.load(Ordering::Acquire) > 0 {
-            self.fresh = false;
             self.idle_since = None;
             self.head_since = None;
             return None;
@@ -193,7 +213,8 @@ impl Watcher {
         if self.activity.head.load(Ordering::Relaxed) && self.head_since.is_none() {
             self.head_since = Some(now);
         }
-        Some(match (self.fresh, self.head_since) {
+        let fresh = self.calls == 0;
+        Some(match (fresh, self.head_since) {
             (true, _) => (self.connected + self.header_timeout, CloseReason::HeaderTimeout),
             (false, Some(head)) => (head + self.header_timeout, CloseReason::HeaderTimeout),
             (false, None) => (idle_since + self.idle_timeout, CloseReason::IdleTimeout),
@@ -255,6 +276,17 @@ mod tests {
         let head = Instant::now();
         assert_eq!(watcher.overstayed().await, CloseReason::HeaderTimeout);
         assert_eq!(Instant::now() - head, HEADER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_come_and_go_between_looks() {
+        let (activity, mut watcher, _) = watcher();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        // Answered before the watcher looked: the connection is no longer new, but idle.
+        drop(activity.begin());
+        let answered = Instant::now();
+        assert_eq!(watcher.overstayed().await, CloseReason::IdleTimeout);
+        assert_eq!(Instant::now() - answered, IDLE);
     }
 
     #[test]

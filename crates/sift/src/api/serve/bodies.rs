@@ -13,7 +13,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::activity::InFlight;
+use super::activity::{Activity, InFlight};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,8 +39,9 @@ impl BodyPace {
 #[error("the request body arrived too slowly (http.body_min_rate)")]
 pub struct TooSlow;
 
-/// A request body that fails with [`TooSlow`] once it falls behind its [`BodyPace`].
-pub struct PacedBody<B> {
+/// A request body that fails with [`TooSlow`] once it falls behind its [`BodyPace`], and
+/// tells the connection when it is dropped before its end (so that closing lingers).
+pub struct PacedBody<B: Body> {
     inner: B,
     pace: BodyPace,
     started: Option<Instant>,
@@ -48,12 +49,22 @@ pub struct PacedBody<B> {
     /// Made the first time the body has to wait: a body that is all there never needs one.
     timer: Option<Pin<Box<Sleep>>>,
     too_slow: Arc<AtomicBool>,
+    ended: bool,
+    activity: Arc<Activity>,
 }
 
-impl<B> PacedBody<B> {
+impl<B: Body> PacedBody<B> {
     /// `too_slow` is set when the body gives up, for the connection to answer.
-    pub fn new(inner: B, pace: BodyPace, too_slow: Arc<AtomicBool>) -> PacedBody<B> {
-        PacedBody { inner, pace, started: None, received: 0, timer: None, too_slow }
+    pub fn new(inner: B, pace: BodyPace, too_slow: Arc<AtomicBool>, activity: Arc<Activity>) -> PacedBody<B> {
+        PacedBody { inner, pace, started: None, received: 0, timer: None, too_slow, ended: false, activity }
+    }
+}
+
+impl<B: Body> Drop for PacedBody<B> {
+    fn drop(&mut self) {
+        if !self.ended && !self.inner.is_end_stream() {
+            self.activity.body_left_unread();
+        }
     }
 }
 
@@ -76,7 +87,10 @@ where
                 return Poll::Ready(Some(Ok(frame)));
             }
             Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error.into()))),
-            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.ended = true;
+                return Poll::Ready(None);
+            }
             Poll::Pending => {}
         }
         let deadline = this.pace.deadline(started, this.received);
@@ -162,19 +176,33 @@ mod tests {
     async fn a_body_at_the_rate_arrives_whole() {
         let too_slow = Arc::new(AtomicBool::new(false));
         // 100 bytes every 1.2 s: slower than 100 B/s, but the 10 s of grace cover the gap.
-        let body = PacedBody::new(trickle(100, Duration::from_millis(1200), 20), PACE, Arc::clone(&too_slow));
+        let activity = Arc::new(Activity::default());
+        let body = PacedBody::new(
+            trickle(100, Duration::from_millis(1200), 20),
+            PACE,
+            Arc::clone(&too_slow),
+            Arc::clone(&activity),
+        );
         let bytes = body.collect().await.unwrap().to_bytes();
         assert_eq!(bytes.len(), 2000);
         assert!(!too_slow.load(Ordering::Acquire));
+        assert!(!activity.has_unread_body());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_trickle_fails_when_it_falls_behind() {
         let too_slow = Arc::new(AtomicBool::new(false));
         // 10 bytes every 2 s: behind after 10 s of grace plus 0.1 s per 10 bytes.
-        let body = PacedBody::new(trickle(10, Duration::from_secs(2), 1000), PACE, Arc::clone(&too_slow));
+        let activity = Arc::new(Activity::default());
+        let body = PacedBody::new(
+            trickle(10, Duration::from_secs(2), 1000),
+            PACE,
+            Arc::clone(&too_slow),
+            Arc::clone(&activity),
+        );
         let start = Instant::now();
         let error = body.collect().await.unwrap_err();
+        assert!(activity.has_unread_body(), "a body given up on is left unread");
         assert!(error.is::<TooSlow>(), "{error}");
         assert!(too_slow.load(Ordering::Acquire));
         let took = Instant::now() - start;

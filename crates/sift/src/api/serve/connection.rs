@@ -176,7 +176,9 @@ impl hyper::service::Service<Request<Incoming>> for Service {
         let pace = self.shared.limits.body;
         let too_slow = Arc::new(AtomicBool::new(false));
         let http1 = request.version() < Version::HTTP_2;
-        let request = request.map(|body| axum::body::Body::new(PacedBody::new(body, pace, Arc::clone(&too_slow))));
+        let activity = Arc::clone(&self.activity);
+        let request =
+            request.map(|body| axum::body::Body::new(PacedBody::new(body, pace, Arc::clone(&too_slow), activity)));
         let answer = self.router.clone().oneshot(request);
         let (activity, shared) = (Arc::clone(&self.activity), Arc::clone(&self.shared));
         Box::pin(async move {
