@@ -332,3 +332,36 @@ except Exception as error:
     assert!(printed.starts_with("413 ") && printed.contains("http.max_body"), "{printed}");
     assert_serves_others(&mut server, "a body over the limit sent whole").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_a_stop_ends_live_tails_instead_of_waiting_for_their_clients() {
+    let mut server = start_hostile_server("");
+    let http = client();
+    let tail = http.get(server.url("/api/v1/tail?backlog=0")).send().await.expect("tail");
+    let mut stream = tail.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        let chunk = tokio::time::timeout(STILL_OPEN, stream.next()).await.expect("ready").expect("a chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("bytes")));
+    }
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    // The tail ends cleanly, and the process exits, while this client is still reading.
+    let ended = tokio::time::timeout(STILL_OPEN, async {
+        while let Some(chunk) = stream.next().await {
+            chunk.expect("the tail ends cleanly, not with an error");
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the tail was still open {STILL_OPEN:?} after SIGTERM");
+    let deadline = std::time::Instant::now() + STILL_OPEN;
+    while server.is_alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sift still running {STILL_OPEN:?} after SIGTERM with a tail open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = server.child.wait().expect("exit status");
+    assert!(status.success(), "sift exited with {status}:\n{}", server.log.text());
+}
