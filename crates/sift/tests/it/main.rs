@@ -20,3 +20,4 @@ mod search;
 mod stats;
 mod syslog;
 mod tail;
+mod tls;
