@@ -195,8 +195,9 @@ async fn r_connections_over_the_limit_are_refused_counted_and_others_served_once
         assert!(std::time::Instant::now() < deadline, "no connection accepted after the held ones closed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The 100, and any try above that came before the eight were gone.
     let connections = connections_when(&server, |c| closed(c, "connection_limit") >= 100).await;
-    assert_eq!(closed(&connections, "connection_limit"), 100, "{connections}");
+    assert!(closed(&connections, "connection_limit") >= 100, "{connections}");
     assert_serves_others(&mut server, "100 connections over the limit").await;
     assert_peak_rss_below(&server, MEMORY, "100 connections over the limit");
 }
