@@ -32,7 +32,7 @@ pub enum CloseReason {
     TlsHandshake,
     /// Plain HTTP (answered 400) or other bytes that are not TLS on the HTTPS port.
     NotTls,
-    /// A request hyper could not parse (answered with its bare 400, 414 or 431).
+    /// A request hyper could not parse (answered with its bare 400 or 431).
     MalformedRequest,
     /// The connection failed under it (a reset, a broken pipe).
     IoError,
