@@ -1,7 +1,6 @@
 //! Sources: the listeners for the wire protocols that are not HTTP (DESIGN.md section 4):
 //! syslog over UDP and TCP on one port, syslog over TLS when a certificate is configured,
-//! and Popcorn protobuf over UDP. (HTTP ingest, JSON,
-//! Logplex and OTLP, lives in `api`.)
+//! and Popcorn protobuf over UDP. (HTTP ingest, JSON, Logplex and OTLP, lives in `api`.)
 //!
 //! Each listener decodes what it reads into chunks of events and hands them to its
 //! [`Submitter`], which runs them through [`Ingest::submit`](crate::ingest::Ingest::submit),

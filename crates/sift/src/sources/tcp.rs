@@ -129,18 +129,10 @@ async fn accept_loop(
                     connections.spawn(async move {
                         let reason = match tls {
                             None => serve(stream, peer, &limits, &submitter, &state, stopping).await,
-                            Some(tls) => {
-                                let handshake = handshake(&tls, stream, &mut stopping.clone()).await;
-                                match handshake {
-                                    Ok(stream) => serve(stream, peer, &limits, &submitter, &state, stopping).await,
-                                    Err((reason, error)) => {
-                                        if log.allow("tls_handshake") {
-                                            warn!(%peer, error, "syslog TLS handshake failed");
-                                        }
-                                        reason
-                                    }
-                                }
-                            }
+                            Some(tls) => match handshake(&tls, stream, peer, &mut stopping.clone(), &log).await {
+                                Ok(stream) => serve(stream, peer, &limits, &submitter, &state, stopping).await,
+                                Err(reason) => reason,
+                            },
                         };
                         state.ingest.stats.protocols.connection_closed(SOURCE, reason);
                         drop(permit);
@@ -171,21 +163,28 @@ async fn accept_loop(
     }
 }
 
-/// The TLS handshake of a syslog over TLS connection, or why it ended (and what to log).
+/// The TLS handshake of a syslog over TLS connection (within [`HANDSHAKE_TIMEOUT`]), or why
+/// the connection ended.
 async fn handshake(
     tls: &TlsAcceptor,
     stream: TcpStream,
+    peer: SocketAddr,
     stopped: &mut watch::Receiver<bool>,
-) -> Result<tokio_rustls::server::TlsStream<TcpStream>, (&'static str, String)> {
+    log: &LogLimiter,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, &'static str> {
     let handshake = tokio::select! {
         handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)) => handshake,
-        _ = stopped.wait_for(|&stop| stop) => return Err(("server_stopped", "the server stopped".into())),
+        _ = stopped.wait_for(|&stop| stop) => return Err("server_stopped"),
     };
-    match handshake {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(error)) => Err(("tls_handshake", error.to_string())),
-        Err(_) => Err(("tls_handshake", format!("no handshake within {HANDSHAKE_TIMEOUT:?}"))),
+    let error = match handshake {
+        Ok(Ok(stream)) => return Ok(stream),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no handshake within {HANDSHAKE_TIMEOUT:?}"),
+    };
+    if log.allow("tls_handshake") {
+        warn!(%peer, error, "syslog TLS handshake failed");
     }
+    Err("tls_handshake")
 }
 
 /// Reads one connection (plain or decrypted) until it ends; returns why it ended.
