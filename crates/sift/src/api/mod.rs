@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 pub use auth::Authenticator;
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
-pub use serve::{CloseReason, serve};
+pub use serve::serve;
 
 use crate::app::AppState;
 

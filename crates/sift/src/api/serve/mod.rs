@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-pub use activity::CloseReason;
+use activity::CloseReason;
 use bodies::BodyPace;
 
 use crate::app::AppState;
