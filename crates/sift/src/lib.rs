@@ -16,6 +16,7 @@
 //! - [`app`]: wires the parts together and serves a bound listener until shutdown.
 //! - [`config`]: the TOML file, `SIFT_*` overrides and flags, compiled into a `Config`.
 //! - [`observe`]: sift's own logging and counters.
+//! - [`tls`]: the certificate of HTTPS and syslog over TLS, replaced on SIGHUP.
 //! - [`cli`]: `sift serve` and the client commands.
 
 pub mod api;
@@ -29,3 +30,4 @@ pub mod observe;
 pub mod pipeline;
 pub mod sources;
 pub mod tail;
+pub mod tls;

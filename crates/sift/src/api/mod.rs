@@ -22,6 +22,7 @@ mod logplex;
 mod otlp;
 mod query;
 mod rules;
+mod serve;
 mod sites;
 mod system;
 mod tail;
@@ -35,6 +36,7 @@ use axum::routing::{get, post};
 pub use auth::{Authenticator, Caller};
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
+pub use serve::{Limits as ConnectionLimits, serve};
 pub use sites::Sites;
 
 use crate::app::AppState;

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::Readiness;
 use crate::ingest::{Figures, Ingest};
-use crate::observe::{NodeStat, ProtocolStats, QueueFigures, Registry};
+use crate::observe::{ConnectionStats, NodeStat, ProtocolStats, QueueFigures, Registry};
 
 /// Per protocol: received, accepted, malformed and dropped by reason, and connections for
 /// the TCP listeners.
@@ -46,6 +46,7 @@ fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
 pub async fn stats(
     State(ingest): State<Arc<Ingest>>,
     State(registry): State<Arc<Registry>>,
+    State(connections): State<Arc<ConnectionStats>>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_every_channel("read the counters of every channel")?;
@@ -79,6 +80,7 @@ pub async fn stats(
         },
         "rejected": rejected_by,
         "protocols": protocols(ingest.protocols()),
+        "http": http_stats(&connections),
         "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,
@@ -94,6 +96,18 @@ pub async fn stats(
         },
         "queues": queues(&registry.figures()),
     })))
+}
+
+/// The HTTP listener's connections: open now, opened since start, closed by reason.
+fn http_stats(connections: &ConnectionStats) -> Value {
+    let connections = connections.snapshot();
+    json!({
+        "connections": {
+            "open": connections.open(),
+            "opened": connections.opened,
+            "closed": connections.closed,
+        },
+    })
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.

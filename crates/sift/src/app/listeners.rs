@@ -26,6 +26,7 @@ impl Listeners {
         Ok(Addresses {
             http: self.http.local_addr().context("the HTTP listener has no address")?,
             syslog: self.sources.syslog_addr().context("the syslog listener has no address")?,
+            syslog_tls: self.sources.syslog_tls_addr().context("the syslog over TLS listener has no address")?,
             popcorn: self.sources.popcorn_addr().context("the Popcorn listener has no address")?,
         })
     }

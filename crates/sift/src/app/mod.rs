@@ -30,8 +30,9 @@ use crate::api::{self, Authenticator};
 use crate::config::{Config, RetentionConfig, WalFsync};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::ingest::Ingest;
-use crate::observe::{LogLimiter, Registry, Stats};
+use crate::observe::{ConnectionStats, LogLimiter, Registry, Stats};
 use crate::pipeline::rules::{RuleStorage, Rules};
+use crate::tls::Tls;
 
 /// What every request handler shares; each takes only the part it uses.
 #[derive(Clone, FromRef)]
@@ -43,6 +44,8 @@ pub struct AppState {
     rules: Arc<Rules>,
     limits: Arc<api::Limits>,
     sites: Arc<api::Sites>,
+    /// The HTTP listener's connections, opened and closed by reason.
+    http_connections: Arc<ConnectionStats>,
     stats: Arc<Stats>,
     /// Every bounded queue's figures.
     registry: Arc<Registry>,
@@ -120,6 +123,7 @@ impl AppState {
             rules,
             limits: Arc::new(api::Limits::from(config)),
             sites: Arc::new(api::Sites::new(&config.http)),
+            http_connections: Arc::default(),
             stats,
             registry,
             api_log: Arc::new(LogLimiter::default()),
@@ -138,6 +142,8 @@ pub type Reload = Box<dyn Fn() -> anyhow::Result<Config> + Send + Sync>;
 pub struct Addresses {
     pub http: SocketAddr,
     pub syslog: SocketAddr,
+    /// Syslog over TLS, when a certificate is configured.
+    pub syslog_tls: Option<SocketAddr>,
     pub popcorn: SocketAddr,
 }
 
@@ -159,6 +165,8 @@ const HTTP_STOP_GRACE: Duration = Duration::from_secs(10);
 /// handler is installed before this returns (until then a SIGHUP would end the process).
 pub fn start(config: Config, listeners: Listeners, reload: Option<Reload>) -> anyhow::Result<Running> {
     let addresses = listeners.addresses()?;
+    let tls = config.http.tls.as_ref().map(Tls::new).transpose().context("cannot set up TLS")?;
+    warn_in_clear(&config);
     let (state, store) = AppState::open(&config)?;
     let flusher = match store {
         Some(store) => Some(
@@ -168,16 +176,18 @@ pub fn start(config: Config, listeners: Listeners, reload: Option<Reload>) -> an
         None => None,
     };
     let hangup = match reload {
-        Some(reload) => Some(reload_on_hangup(reload, Arc::clone(&state.rules))?),
+        Some(reload) => Some(reload_on_hangup(reload, Arc::clone(&state.rules), tls.clone())?),
         None => None,
     };
     let Listeners { http, sources } = listeners;
-    let sources = sources.start(&config, Arc::clone(&state.ingest), &state.registry)?;
+    let sources = sources.start(&config, Arc::clone(&state.ingest), &state.registry, tls.as_ref())?;
     let http = tokio::net::TcpListener::from_std(http).context("cannot serve HTTP")?;
-    let router = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let stopping = state.shutdown.0.clone();
+    let (router, limits) = (api::router(state.clone()), api::ConnectionLimits::from(&config.http));
+    let (connections, stopping) = (Arc::clone(&state.http_connections), state.shutdown.0.clone());
     let http = tokio::spawn(async move {
-        axum::serve(http, router).with_graceful_shutdown(stopping.cancelled_owned()).await.context("HTTP server failed")
+        api::serve(router, limits, connections, http, tls, stopping.cancelled_owned())
+            .await
+            .context("HTTP server failed")
     });
     state.ready.set();
     Ok(Running { state, addresses, http, sources, flusher, hangup })
@@ -233,25 +243,29 @@ impl Running {
     }
 }
 
-/// On SIGHUP, reads the configuration again and puts the file's classification rules in
-/// force. Other settings need a restart; a configuration with errors is reported and the
-/// rules in force stay.
+/// On SIGHUP, reads the configuration again and puts the file's classification rules and TLS
+/// certificate in force (the certificate for connections from then on). Other settings need
+/// a restart; a configuration with errors (a certificate that does not load) is reported and
+/// the rules and certificate in force stay.
 #[cfg(unix)]
-fn reload_on_hangup(reload: Reload, rules: Arc<Rules>) -> anyhow::Result<JoinHandle<()>> {
+fn reload_on_hangup(reload: Reload, rules: Arc<Rules>, tls: Option<Tls>) -> anyhow::Result<JoinHandle<()>> {
     let mut hangup =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let reload = Arc::new(reload);
     Ok(tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            let (reload, rules) = (Arc::clone(&reload), Arc::clone(&rules));
+            let (reload, rules, tls) = (Arc::clone(&reload), Arc::clone(&rules), tls.clone());
             let reloaded = tokio::task::spawn_blocking(move || {
                 let config = reload()?;
+                reload_certificate(tls.as_ref(), &config);
                 rules.reload_from_file(config.classify).map_err(anyhow::Error::from)
             })
             .await;
             match reloaded {
                 Ok(Ok(count)) => info!(rules = count, "reloaded classification rules on SIGHUP"),
-                Ok(Err(error)) => error!("configuration not reloaded, the rules in force stay: {error:#}"),
+                Ok(Err(error)) => {
+                    error!("configuration not reloaded, the rules and certificate in force stay: {error:#}")
+                }
                 Err(error) => error!(%error, "configuration reload failed"),
             }
         }
@@ -259,8 +273,44 @@ fn reload_on_hangup(reload: Reload, rules: Arc<Rules>) -> anyhow::Result<JoinHan
 }
 
 #[cfg(not(unix))]
-fn reload_on_hangup(_reload: Reload, _rules: Arc<Rules>) -> anyhow::Result<JoinHandle<()>> {
+fn reload_on_hangup(_reload: Reload, _rules: Arc<Rules>, _tls: Option<Tls>) -> anyhow::Result<JoinHandle<()>> {
     Ok(tokio::spawn(async {}))
+}
+
+/// Serves the reloaded configuration's certificate from now on. Turning TLS on or off needs
+/// a restart (the listeners would change).
+fn reload_certificate(tls: Option<&Tls>, config: &Config) {
+    match (tls, &config.http.tls) {
+        (Some(tls), Some(files)) => {
+            tls.replace(files);
+            info!(cert = %files.cert.display(), "reloaded the TLS certificate on SIGHUP");
+        }
+        (None, None) => {}
+        (Some(_), None) => warn!("http.tls_cert is no longer set: TLS stays on until a restart"),
+        (None, Some(_)) => warn!("http.tls_cert is now set: TLS starts with the next restart"),
+    }
+}
+
+/// Says at start which listeners take passwords, tokens or logs in clear beyond loopback.
+fn warn_in_clear(config: &Config) {
+    let http = config.http.listen;
+    if !http.ip().is_loopback() && config.http.tls.is_none() {
+        warn!(
+            addr = %http,
+            "HTTP listens beyond loopback without TLS: passwords, tokens and logs travel in clear; set http.tls_cert and http.tls_key"
+        );
+    }
+    let syslog = config.syslog.listen;
+    if !syslog.ip().is_loopback() {
+        warn!(
+            addr = %syslog,
+            "syslog listens beyond loopback without TLS: logs travel in clear; send them over TLS to syslog.tls_listen"
+        );
+    }
+    let popcorn = config.popcorn.listen;
+    if !popcorn.ip().is_loopback() {
+        warn!(addr = %popcorn, "Popcorn listens beyond loopback, and UDP has no TLS: logs travel in clear");
+    }
 }
 
 fn flush_policy(config: &Config) -> FlushPolicy {

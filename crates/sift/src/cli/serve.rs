@@ -1,6 +1,7 @@
 //! `sift serve`: load the configuration, bind the listeners, print one `listening <what> on
 //! <addr>` line per listener, and run until SIGINT or SIGTERM. SIGHUP reloads the
-//! classification rules from the configuration file without losing events.
+//! classification rules and the TLS certificate from the configuration file without losing
+//! events.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -33,20 +34,23 @@ fn load(args: &ServeArgs) -> anyhow::Result<Config> {
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
-    raise_open_files_limit(config.syslog.max_connections);
+    raise_open_files_limit(config.syslog.max_connections + config.http.max_connections);
     let listeners = app::Listeners::bind(&config)?;
     let running = app::start(config, listeners, Some(Box::new(move || load(&args))))?;
     let addresses = running.addresses();
     announce("syslog", addresses.syslog)?;
+    if let Some(addr) = addresses.syslog_tls {
+        announce("syslog-tls", addr)?;
+    }
     announce("popcorn", addresses.popcorn)?;
     // Last: scripts and tests take this line to mean every listener is up.
     announce("http", addresses.http)?;
     running.run_until(shutdown_signal()).await
 }
 
-/// Each syslog TCP connection is an open file: raise the soft limit on open files to the
-/// hard limit (often 1,024 against 500,000), so `syslog.max_connections` can be reached, and
-/// say so when even the hard limit is too low.
+/// Each HTTP and syslog TCP connection is an open file: raise the soft limit on open files to
+/// the hard limit (often 1,024 against 500,000), so `http.max_connections` and
+/// `syslog.max_connections` can be reached, and say so when even the hard limit is too low.
 #[cfg(unix)]
 fn raise_open_files_limit(connections: usize) {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
@@ -57,7 +61,11 @@ fn raise_open_files_limit(connections: usize) {
     // Listeners, the WAL, segments being read and a margin.
     let wanted = connections as u64 + 256;
     if hard < wanted {
-        warn!(limit = hard, wanted, "the open files limit is below syslog.max_connections; raise it (ulimit -n)");
+        warn!(
+            limit = hard,
+            wanted,
+            "the open files limit is below http.max_connections plus syslog.max_connections; raise it (ulimit -n)"
+        );
     }
 }
 

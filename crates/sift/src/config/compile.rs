@@ -6,13 +6,18 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use super::env::EnvLayer;
 use super::raw::{
     RawAlerts, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
 };
-use super::{Config, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users, values};
+use super::{
+    Config, DEFAULT_SYSLOG_TLS_LISTEN, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users,
+    values,
+};
 use crate::pipeline::classify::{RawRule, Rule};
+use crate::tls::{LoadError, TlsFiles};
 
 /// Compiles the merged raw configuration; `env` tells which keys came from variables.
 pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> Result<Config, Vec<Error>> {
@@ -21,7 +26,21 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     // Destructured in full, so that a new raw key does not compile until it is handled here.
     let RawConfig {
         data_dir,
-        http: RawHttp { listen: http_listen, max_body, public_url, allowed_hosts },
+        http:
+            RawHttp {
+                listen: http_listen,
+                max_body,
+                public_url,
+                allowed_hosts,
+                max_connections,
+                header_timeout,
+                idle_timeout,
+                body_timeout,
+                body_min_rate,
+                send_timeout,
+                tls_cert,
+                tls_key,
+            },
         syslog,
         popcorn,
         storage,
@@ -50,7 +69,16 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         }
         config.http.allowed_hosts = hosts;
     }
-    c.syslog(syslog, &mut config.syslog);
+    let http = &mut config.http;
+    c.set("http.max_connections", max_connections, values::positive, &mut http.max_connections);
+    c.set("http.header_timeout", header_timeout, |s| values::positive_duration(&s), &mut http.header_timeout);
+    c.set("http.idle_timeout", idle_timeout, |s| values::positive_duration(&s), &mut http.idle_timeout);
+    c.set("http.body_timeout", body_timeout, |s| values::positive_duration(&s), &mut http.body_timeout);
+    c.set("http.body_min_rate", body_min_rate, |s| values::positive_size(&s), &mut http.body_min_rate);
+    c.set("http.send_timeout", send_timeout, |s| values::positive_duration(&s), &mut http.send_timeout);
+    http.tls = c.tls(tls_cert, tls_key);
+    let tls = http.tls.is_some();
+    c.syslog(syslog, tls, &mut config.syslog);
     c.popcorn(popcorn, &mut config.popcorn);
     c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);
     c.set("storage.wal_fsync", storage.wal_fsync, |s| values::wal_fsync(&s), &mut config.storage.wal_fsync);
@@ -122,15 +150,55 @@ impl Compiler<'_> {
         }
     }
 
-    /// `[syslog]`.
-    fn syslog(&mut self, raw: RawSyslog, out: &mut SyslogConfig) {
-        let RawSyslog { listen, channel, max_frame, max_connections, idle_timeout, recv_buffer } = raw;
+    /// `http.tls_cert` and `http.tls_key`: both or neither (an empty path is none), and files
+    /// that load, with the key of the certificate.
+    fn tls(&mut self, cert: Option<PathBuf>, key: Option<PathBuf>) -> Option<TlsFiles> {
+        let given = |path: Option<PathBuf>| path.filter(|p| !p.as_os_str().is_empty());
+        match (given(cert), given(key)) {
+            (None, None) => None,
+            (Some(_), None) => {
+                self.error("http.tls_key", "must be set with http.tls_cert: the PEM private key of the certificate");
+                None
+            }
+            (None, Some(_)) => {
+                self.error("http.tls_cert", "must be set with http.tls_key: the PEM certificate chain of the key");
+                None
+            }
+            (Some(cert), Some(key)) => match TlsFiles::load(&cert, &key) {
+                Ok(files) => Some(files),
+                Err(LoadError::Cert(message)) => {
+                    self.error("http.tls_cert", message);
+                    None
+                }
+                Err(LoadError::Key(message)) => {
+                    self.error("http.tls_key", message);
+                    None
+                }
+            },
+        }
+    }
+
+    /// `[syslog]`; `tls` says whether a certificate is configured for `tls_listen`.
+    fn syslog(&mut self, raw: RawSyslog, tls: bool, out: &mut SyslogConfig) {
+        let RawSyslog { listen, channel, max_frame, max_connections, idle_timeout, recv_buffer, tls_listen } = raw;
         self.set("syslog.listen", listen, |s| values::address(&s), &mut out.listen);
         self.set("syslog.channel", channel, |s| values::channel(&s), &mut out.channel);
         self.set("syslog.max_frame", max_frame, |s| values::positive_size(&s), &mut out.max_frame);
         self.set("syslog.max_connections", max_connections, values::positive, &mut out.max_connections);
         self.set("syslog.idle_timeout", idle_timeout, |s| values::duration(&s), &mut out.idle_timeout);
         self.set("syslog.recv_buffer", recv_buffer, |s| values::positive_size(&s), &mut out.recv_buffer);
+        // Written as the default, it waits for a certificate; another address needs one.
+        let explicit = tls_listen.as_deref().is_some_and(|text| text != DEFAULT_SYSLOG_TLS_LISTEN && text != "off");
+        let text = tls_listen.unwrap_or_else(|| DEFAULT_SYSLOG_TLS_LISTEN.to_owned());
+        let addr = if text == "off" { Ok(None) } else { values::address(&text).map(Some) };
+        match addr {
+            Err(message) => self.error("syslog.tls_listen", format!("{message}, or \"off\"")),
+            Ok(Some(_)) if !tls && explicit => self.error(
+                "syslog.tls_listen",
+                "syslog over TLS needs http.tls_cert and http.tls_key (the certificate it serves)",
+            ),
+            Ok(addr) => out.tls_listen = addr.filter(|_| tls),
+        }
     }
 
     /// `[popcorn]`.
@@ -258,12 +326,13 @@ impl Compiler<'_> {
     /// reported on their own, and the listeners are then not blamed for them).
     fn listeners(&mut self, config: &Config, users_written: bool) {
         let listeners = [
-            ("http.listen", config.http.listen),
-            ("syslog.listen", config.syslog.listen),
-            ("popcorn.listen", config.popcorn.listen),
+            ("http.listen", Some(config.http.listen)),
+            ("syslog.listen", Some(config.syslog.listen)),
+            ("syslog.tls_listen", config.syslog.tls_listen),
+            ("popcorn.listen", Some(config.popcorn.listen)),
         ];
         if !users_written {
-            for (key, addr) in listeners {
+            for (key, addr) in listeners.into_iter().filter_map(|(key, addr)| Some((key, addr?))) {
                 if !addr.ip().is_loopback() {
                     let message = format!(
                         "{addr} is not a loopback address and no [[auth.users]] are configured; \
@@ -278,6 +347,14 @@ impl Compiler<'_> {
         if clash(config.syslog.listen, config.http.listen) {
             let message = format!("{} is also http.listen, and both use TCP", config.syslog.listen);
             self.errors.push(Error::new("syslog.listen", message));
+        }
+        if let Some(tls) = config.syslog.tls_listen {
+            for (key, other) in [("http.listen", config.http.listen), ("syslog.listen", config.syslog.listen)] {
+                if clash(tls, other) {
+                    let message = format!("{tls} is also {key}, and both use TCP");
+                    self.errors.push(Error::new("syslog.tls_listen", message));
+                }
+            }
         }
         if clash(config.popcorn.listen, config.syslog.listen) {
             let message = format!("{} is also syslog.listen, and both use UDP", config.popcorn.listen);

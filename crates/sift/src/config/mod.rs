@@ -35,6 +35,10 @@ use std::time::Duration;
 use sift_core::Severity;
 
 use crate::pipeline::classify::Rule;
+use crate::tls::TlsFiles;
+
+/// The syslog over TLS listener once TLS is configured, unless `syslog.tls_listen` says.
+pub const DEFAULT_SYSLOG_TLS_LISTEN: &str = "127.0.0.1:6514";
 
 /// The validated configuration of a server.
 #[derive(Debug, Clone)]
@@ -68,6 +72,22 @@ pub struct HttpConfig {
     /// Host names sift answers to besides IP addresses, `localhost` and `public_url`'s host;
     /// `*.example.com` allows every name under `example.com`. Default none.
     pub allowed_hosts: Vec<String>,
+    /// Most connections at once; further ones are closed at once and counted. Default 1024.
+    pub max_connections: usize,
+    /// A connection's request headers (the first request's from connecting, TLS handshake
+    /// included) must arrive within this. Default 10 s.
+    pub header_timeout: Duration,
+    /// A kept-alive connection with no request open is closed after this. Default 60 s.
+    pub idle_timeout: Duration,
+    /// A request body may take this long beyond what `body_min_rate` allows. Default 30 s.
+    pub body_timeout: Duration,
+    /// A request body must arrive at this many bytes per second on average (after
+    /// `body_timeout`). Default 1 KiB.
+    pub body_min_rate: usize,
+    /// A connection whose client takes no byte of an answer for this long is closed. Default 60 s.
+    pub send_timeout: Duration,
+    /// The certificate and key of HTTPS and syslog over TLS; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +104,9 @@ pub struct SyslogConfig {
     pub idle_timeout: Duration,
     /// Receive buffer asked for the UDP socket (SO_RCVBUF). Default 4 MiB.
     pub recv_buffer: usize,
+    /// Address of the syslog over TLS listener (RFC 5425); `None` without TLS or when
+    /// turned off. Default 127.0.0.1:6514 once `http.tls_cert` is set.
+    pub tls_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +258,13 @@ impl Default for Config {
                 max_body: 16 << 20,
                 public_url: None,
                 allowed_hosts: Vec::new(),
+                max_connections: 1024,
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                body_timeout: Duration::from_secs(30),
+                body_min_rate: 1 << 10,
+                send_timeout: Duration::from_secs(60),
+                tls: None,
             },
             syslog: SyslogConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5514)),
@@ -243,6 +273,7 @@ impl Default for Config {
                 max_connections: 4096,
                 idle_timeout: Duration::from_secs(600),
                 recv_buffer: 4 << 20,
+                tls_listen: None,
             },
             popcorn: PopcornConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 9125)),

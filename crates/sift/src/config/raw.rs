@@ -25,12 +25,21 @@ pub(super) const KEYS: &[&str] = &[
     "http.max_body",
     "http.public_url",
     "http.allowed_hosts",
+    "http.max_connections",
+    "http.header_timeout",
+    "http.idle_timeout",
+    "http.body_timeout",
+    "http.body_min_rate",
+    "http.send_timeout",
+    "http.tls_cert",
+    "http.tls_key",
     "syslog.listen",
     "syslog.channel",
     "syslog.max_frame",
     "syslog.max_connections",
     "syslog.idle_timeout",
     "syslog.recv_buffer",
+    "syslog.tls_listen",
     "popcorn.listen",
     "popcorn.channel",
     "popcorn.recv_buffer",
@@ -105,6 +114,22 @@ pub(super) struct RawHttp {
     pub public_url: Option<String>,
     /// Host names sift answers to besides IP addresses, localhost and `public_url`'s. Default `[]`.
     pub allowed_hosts: Option<Vec<String>>,
+    /// Most connections at once. Default `1024`.
+    pub max_connections: Option<usize>,
+    /// Longest wait for a request's headers. Default `"10s"`.
+    pub header_timeout: Option<String>,
+    /// Longest wait for the next request on a kept-alive connection. Default `"60s"`.
+    pub idle_timeout: Option<String>,
+    /// Time a request body may take beyond what `body_min_rate` allows. Default `"30s"`.
+    pub body_timeout: Option<String>,
+    /// Slowest average rate a request body may arrive at, bytes per second. Default `"1KiB"`.
+    pub body_min_rate: Option<RawSize>,
+    /// Longest an answer may wait for the client to take any of it. Default `"60s"`.
+    pub send_timeout: Option<String>,
+    /// PEM certificate chain for HTTPS and syslog over TLS; empty for none. Default `""`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`. Default `""`.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[syslog]`: the syslog listener, UDP and TCP on one address.
@@ -123,6 +148,9 @@ pub(super) struct RawSyslog {
     pub idle_timeout: Option<String>,
     /// UDP socket receive buffer. Default `"4MiB"`.
     pub recv_buffer: Option<RawSize>,
+    /// Syslog over TLS listener, `host:port` or `"off"`, when `http.tls_cert` is set.
+    /// Default `"127.0.0.1:6514"`.
+    pub tls_listen: Option<String>,
 }
 
 /// `[popcorn]`: the Popcorn protobuf UDP listener.

@@ -1,12 +1,14 @@
 //! Observing sift itself: its logging, its counters of what it received, accepted and
 //! rejected, the hosts and apps it has seen, and every bounded queue with its figures.
 
+mod connections;
 mod log_limit;
 mod logging;
 mod protocols;
 pub mod queue;
 mod stats;
 
+pub use connections::{ConnectionSnapshot, ConnectionStats};
 pub use log_limit::LogLimiter;
 pub use logging::{init_client_logging, init_server_logging};
 pub use protocols::{ProtocolSnapshot, ProtocolStats};

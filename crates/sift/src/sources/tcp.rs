@@ -1,8 +1,10 @@
-//! Syslog over TCP: an accept loop that holds at most `syslog.max_connections` connections,
-//! and one task per connection that reads large buffers, cuts them into frames in place
-//! (octet-counted or newline-delimited, detected per frame by
-//! [`sift_core::syslog::Framer`]), decodes the frames of one read into one chunk and hands
-//! it to the submitter.
+//! Syslog over TCP, and over TLS (RFC 5425, the same framing inside TLS): an accept loop
+//! per listener, the two holding at most `syslog.max_connections` connections together, and
+//! one task per connection that reads large buffers (after the TLS handshake, within
+//! [`HANDSHAKE_TIMEOUT`]), cuts them into frames in place (octet-counted or
+//! newline-delimited, detected per frame by [`sift_core::syslog::Framer`]), decodes the
+//! frames of one read into one chunk and hands it to the submitter. Events and counters are
+//! `syslog_tcp`'s either way: TLS is how the bytes travel, not another protocol.
 //!
 //! A connection's memory is bounded by its read buffer: the framer never needs more than
 //! `syslog.max_frame` of it. A connection that sends nothing for `syslog.idle_timeout` is
@@ -18,10 +20,11 @@ use bytes::{Buf, BytesMut};
 use sift_core::intern::Interner;
 use sift_core::syslog::{Frame, Framer};
 use sift_core::{Source, Str, Timestamp};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::warn;
 
 use super::submit::{Chunk, Submitter};
@@ -41,6 +44,8 @@ const READ_SIZE: usize = 64 << 10;
 const PIECE_FRAMES: usize = 512;
 /// What a frame's event holds beyond the frame's own bytes, for reserving room before decoding.
 const DECODED_OVERHEAD: usize = std::mem::size_of::<sift_core::Event>() + 64;
+/// Longest a syslog over TLS client may take to finish its handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SOURCE: Source = Source::SyslogTcp;
 
 #[derive(Clone)]
@@ -77,30 +82,36 @@ impl Handle {
     }
 }
 
-pub fn spawn(
-    listener: std::net::TcpListener,
-    limits: Limits,
-    submitter: Submitter,
-    ingest: &Arc<Ingest>,
-) -> std::io::Result<Handle> {
+/// Where a listener's connections come from and what they share with the other listener.
+pub struct Accept {
+    pub listener: std::net::TcpListener,
+    /// Syslog over TLS: the handshake comes first.
+    pub tls: Option<TlsAcceptor>,
+    /// Places under `syslog.max_connections`, shared by the plain and TLS listeners.
+    pub permits: Arc<Semaphore>,
+}
+
+pub fn spawn(accept: Accept, limits: Limits, submitter: Submitter, ingest: &Arc<Ingest>) -> std::io::Result<Handle> {
+    let Accept { listener, tls, permits } = accept;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let (stop, stopped) = watch::channel(false);
     let ingest = Arc::clone(ingest);
-    let task = tokio::spawn(accept(listener, limits, submitter, ingest, stopped));
+    let task = tokio::spawn(accept_loop(listener, tls, permits, limits, submitter, ingest, stopped));
     Ok(Handle { stop, task })
 }
 
-async fn accept(
+async fn accept_loop(
     listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    permits: Arc<Semaphore>,
     limits: Limits,
     submitter: Submitter,
     ingest: Arc<Ingest>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
-    let log = LogLimiter::default();
+    let log = Arc::new(LogLimiter::default());
     let stats = ingest.protocols();
     loop {
         tokio::select! {
@@ -118,9 +129,15 @@ async fn accept(
                         continue;
                     };
                     let (limits, submitter, ingest) = (limits.clone(), submitter.clone(), Arc::clone(&ingest));
-                    let stopping = stopped.clone();
+                    let (tls, stopping, log) = (tls.clone(), stopped.clone(), Arc::clone(&log));
                     connections.spawn(async move {
-                        let reason = serve(stream, peer, &limits, &submitter, &ingest, stopping).await;
+                        let reason = match tls {
+                            None => serve(stream, peer, &limits, &submitter, &ingest, stopping).await,
+                            Some(tls) => match handshake(&tls, stream, peer, &mut stopping.clone(), &log).await {
+                                Ok(stream) => serve(stream, peer, &limits, &submitter, &ingest, stopping).await,
+                                Err(reason) => reason,
+                            },
+                        };
                         ingest.protocols().connection_closed(SOURCE, reason);
                         drop(permit);
                     });
@@ -150,9 +167,33 @@ async fn accept(
     }
 }
 
-/// Reads one connection until it ends; returns why it ended.
+/// The TLS handshake of a syslog over TLS connection (within [`HANDSHAKE_TIMEOUT`]), or why
+/// the connection ended.
+async fn handshake(
+    tls: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stopped: &mut watch::Receiver<bool>,
+    log: &LogLimiter,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, &'static str> {
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)) => handshake,
+        _ = stopped.wait_for(|&stop| stop) => return Err("server_stopped"),
+    };
+    let error = match handshake {
+        Ok(Ok(stream)) => return Ok(stream),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no handshake within {HANDSHAKE_TIMEOUT:?}"),
+    };
+    if log.allow("tls_handshake") {
+        warn!(%peer, error, "syslog TLS handshake failed");
+    }
+    Err("tls_handshake")
+}
+
+/// Reads one connection (plain or decrypted) until it ends; returns why it ended.
 async fn serve(
-    mut stream: TcpStream,
+    mut stream: impl AsyncRead + Unpin,
     peer: SocketAddr,
     limits: &Limits,
     submitter: &Submitter,

@@ -14,6 +14,8 @@ pub struct Server {
     pub addr: std::net::SocketAddr,
     /// The syslog listener (UDP and TCP on one port), once the server has one.
     pub syslog: Option<std::net::SocketAddr>,
+    /// The syslog over TLS listener, for a server with a certificate.
+    pub syslog_tls: Option<std::net::SocketAddr>,
     /// The Popcorn UDP listener, once the server has one.
     pub popcorn: Option<std::net::SocketAddr>,
     /// Credentials the helpers below send, for a server with users.
@@ -29,6 +31,11 @@ pub struct Server {
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The URL of `path` on a server with a certificate for `localhost`.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.addr.port(), path)
     }
 
     /// Whether the process is still running (a crash or an out-of-memory end is not).
@@ -198,13 +205,15 @@ fn launch(
         }
     });
     let mut lines = BufReader::new(stdout).lines();
-    let (mut syslog, mut popcorn) = (None, None);
+    let (mut syslog, mut syslog_tls, mut popcorn) = (None, None, None);
     let address = |text: &str| text.trim().parse::<std::net::SocketAddr>().expect("address");
     loop {
         match lines.next() {
             Some(Ok(line)) => {
                 if let Some(addr) = line.strip_prefix("listening syslog on ") {
                     syslog = Some(address(addr));
+                } else if let Some(addr) = line.strip_prefix("listening syslog-tls on ") {
+                    syslog_tls = Some(address(addr));
                 } else if let Some(addr) = line.strip_prefix("listening popcorn on ") {
                     popcorn = Some(address(addr));
                 } else if let Some(addr) = line.strip_prefix("listening http on ") {
@@ -212,7 +221,17 @@ fn launch(
                     let addr = address(addr);
                     // Keep draining stdout so the server never blocks on a full pipe.
                     std::thread::spawn(move || for _ in lines {});
-                    return Ok(Server { addr, syslog, popcorn, auth: None, child, _dir: dir, config_path, log });
+                    return Ok(Server {
+                        addr,
+                        syslog,
+                        syslog_tls,
+                        popcorn,
+                        auth: None,
+                        child,
+                        _dir: dir,
+                        config_path,
+                        log,
+                    });
                 }
             }
             _ => {

@@ -21,4 +21,5 @@ mod search;
 mod stats;
 mod syslog;
 mod tail;
+mod tls;
 mod user_add;

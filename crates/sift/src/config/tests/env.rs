@@ -35,18 +35,29 @@ fn env_overrides() {
 
 #[test]
 fn env_sets_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = super::tls_files(dir.path());
     let env = [
         ("SIFT_DATA_DIR", "/data"),
         ("SIFT_HTTP_LISTEN", "127.0.0.2:1"),
         ("SIFT_HTTP_MAX_BODY", "1"),
         ("SIFT_HTTP_PUBLIC_URL", "https://logs.example.com"),
         ("SIFT_HTTP_ALLOWED_HOSTS", r#"["sift.internal"]"#),
+        ("SIFT_HTTP_MAX_CONNECTIONS", "1"),
+        ("SIFT_HTTP_HEADER_TIMEOUT", "1s"),
+        ("SIFT_HTTP_IDLE_TIMEOUT", "1s"),
+        ("SIFT_HTTP_BODY_TIMEOUT", "1s"),
+        ("SIFT_HTTP_BODY_MIN_RATE", "1"),
+        ("SIFT_HTTP_SEND_TIMEOUT", "1s"),
+        ("SIFT_HTTP_TLS_CERT", cert.to_str().unwrap()),
+        ("SIFT_HTTP_TLS_KEY", key.to_str().unwrap()),
         ("SIFT_SYSLOG_LISTEN", "127.0.0.2:2"),
         ("SIFT_SYSLOG_CHANNEL", "devices"),
         ("SIFT_SYSLOG_MAX_FRAME", "1KiB"),
         ("SIFT_SYSLOG_MAX_CONNECTIONS", "2"),
         ("SIFT_SYSLOG_IDLE_TIMEOUT", "5s"),
         ("SIFT_SYSLOG_RECV_BUFFER", "1MiB"),
+        ("SIFT_SYSLOG_TLS_LISTEN", "127.0.0.2:4"),
         ("SIFT_POPCORN_LISTEN", "127.0.0.2:3"),
         ("SIFT_POPCORN_CHANNEL", "mobile"),
         ("SIFT_POPCORN_RECV_BUFFER", "1MiB"),

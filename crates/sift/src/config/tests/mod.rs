@@ -14,6 +14,15 @@ use super::*;
 pub(super) const HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$mInV4hmJkGtU8tKtc572ZA$BKXzHd+RJlvLcZLh2oxJkaWiPFSsqTJoJrOXqDgUkw8";
 
+/// A self-signed certificate for `localhost` and its key, written as PEM files in `dir`.
+pub(super) fn tls_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
 pub(super) fn vars(vars: &[(&str, &str)]) -> Vec<(String, String)> {
     vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -30,12 +39,21 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("http.max_body", c.http.max_body.to_string()),
         ("http.public_url", c.http.public_url.as_ref().map(ToString::to_string).unwrap_or_default()),
         ("http.allowed_hosts", format!("{:?}", c.http.allowed_hosts)),
+        ("http.max_connections", c.http.max_connections.to_string()),
+        ("http.header_timeout", format!("{:?}", c.http.header_timeout)),
+        ("http.idle_timeout", format!("{:?}", c.http.idle_timeout)),
+        ("http.body_timeout", format!("{:?}", c.http.body_timeout)),
+        ("http.body_min_rate", c.http.body_min_rate.to_string()),
+        ("http.send_timeout", format!("{:?}", c.http.send_timeout)),
+        ("http.tls_cert", c.http.tls.as_ref().map_or(String::new(), |tls| tls.cert.display().to_string())),
+        ("http.tls_key", c.http.tls.as_ref().map_or(String::new(), |tls| tls.key.display().to_string())),
         ("syslog.listen", c.syslog.listen.to_string()),
         ("syslog.channel", c.syslog.channel.clone()),
         ("syslog.max_frame", c.syslog.max_frame.to_string()),
         ("syslog.max_connections", c.syslog.max_connections.to_string()),
         ("syslog.idle_timeout", format!("{:?}", c.syslog.idle_timeout)),
         ("syslog.recv_buffer", c.syslog.recv_buffer.to_string()),
+        ("syslog.tls_listen", c.syslog.tls_listen.map_or("off".into(), |addr| addr.to_string())),
         ("popcorn.listen", c.popcorn.listen.to_string()),
         ("popcorn.channel", c.popcorn.channel.clone()),
         ("popcorn.recv_buffer", c.popcorn.recv_buffer.to_string()),
@@ -225,7 +243,7 @@ fn unknown_keys_name_their_path() {
         expect![[r#"
             config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
             config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `log`, `classify`, `auth`
-            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`
+            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
             config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected one of `name`, `password_hash`, `channels`
@@ -537,6 +555,87 @@ fn r_channel_names_in_the_configuration_are_checked() {
             config error: popcorn.channel: invalid channel "../../etc": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
             config error: retention.channel.a/b: invalid channel "a/b": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
             config error: auth.users[0].channels[1]: invalid channel "shop floor": a channel name is 1 to 128 ASCII letters, digits, '-', '_' or '.'
+        "#]],
+    );
+}
+
+#[test]
+fn tls_files_and_the_syslog_tls_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = tls_files(dir.path());
+    let missing = dir.path().join("missing.pem");
+    let tls = |cert: &std::path::Path, key: &std::path::Path, more: &str| {
+        let text = format!("[http]\ntls_cert = {:?}\ntls_key = {:?}\n{more}", cert.display(), key.display());
+        render(parse(&text, &[], &Overrides::default())).replace(&dir.path().display().to_string(), "DIR")
+    };
+    expect![[r#"
+        http.tls_cert = DIR/cert.pem
+        http.tls_key = DIR/key.pem
+        syslog.tls_listen = 127.0.0.1:6514
+    "#]]
+    .assert_eq(&tls(&cert, &key, ""));
+    expect![[r#"
+        http.tls_cert = DIR/cert.pem
+        http.tls_key = DIR/key.pem
+    "#]]
+    .assert_eq(&tls(&cert, &key, "[syslog]\ntls_listen = \"off\"\n"));
+    expect![[r#"
+        config error: http.tls_cert: cannot read DIR/missing.pem: No such file or directory (os error 2)
+    "#]]
+    .assert_eq(&tls(&missing, &key, ""));
+    expect![[r#"
+        config error: http.tls_key: no private key in DIR/cert.pem: expected a PEM file (-----BEGIN ...-----)
+    "#]]
+    .assert_eq(&tls(&cert, &cert, ""));
+    expect![[r#"
+        config error: syslog.tls_listen: 127.0.0.1:9125 is also http.listen, and both use TCP
+    "#]]
+    .assert_eq(&tls(&cert, &key, "[syslog]\ntls_listen = \"127.0.0.1:9125\"\n"));
+    expect![[r#"
+        config error: syslog.tls_listen: 0.0.0.0:5514 is not a loopback address and no [[auth.users]] are configured; add a user with `sift user add NAME` and paste its [[auth.users]] entry into the config, or listen on 127.0.0.1
+        config error: syslog.tls_listen: 0.0.0.0:5514 is also syslog.listen, and both use TCP
+    "#]]
+    .assert_eq(&tls(&cert, &key, "[syslog]\ntls_listen = \"0.0.0.0:5514\"\n"));
+    check(
+        "[http]\ntls_cert = \"cert.pem\"\n[syslog]\ntls_listen = \"127.0.0.1:7000\"\n",
+        expect![[r#"
+            config error: http.tls_key: must be set with http.tls_cert: the PEM private key of the certificate
+            config error: syslog.tls_listen: syslog over TLS needs http.tls_cert and http.tls_key (the certificate it serves)
+        "#]],
+    );
+    check(
+        "[http]\ntls_cert = \"\"\ntls_key = \"\"\n[syslog]\ntls_listen = \"127.0.0.1:6514\"\n",
+        expect![[r#"
+            defaults
+        "#]],
+    );
+}
+
+#[test]
+fn connection_limits() {
+    check_values(
+        "http.header_timeout",
+        &["\"2s\"", "\"0s\"", "\"soon\""],
+        expect![[r#"
+            "2s" => 2s
+            "0s" => must be longer than zero
+            "soon" => invalid duration "soon": expected number at 0; expected a duration such as "90s", "1h" or "365d"
+        "#]],
+    );
+    check_values(
+        "http.max_connections",
+        &["1", "0"],
+        expect![[r#"
+            1 => 1
+            0 => must be greater than zero
+        "#]],
+    );
+    check_values(
+        "http.body_min_rate",
+        &["\"10KiB\"", "0"],
+        expect![[r#"
+            "10KiB" => 10240
+            0 => must be greater than zero
         "#]],
     );
 }

@@ -7,6 +7,7 @@
 
 mod auth;
 mod channel_names;
+mod http;
 mod sites;
 mod sources;
 mod tails;
