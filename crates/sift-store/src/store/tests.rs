@@ -6,6 +6,8 @@ use sift_core::{Batch, Event, Source, Timestamp};
 use super::*;
 use crate::search::{Cursor, TimeRange};
 
+mod crash;
+
 fn event(n: u64) -> Event {
     let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64 * 1_000_000);
     let mut event = Event::new(Source::HttpJson, time, format!("event {n}"));
@@ -30,6 +32,8 @@ fn options(dir: &std::path::Path) -> StoreOptions {
         max_in_memory: 1_000_000,
         max_backlog_bytes: u64::MAX,
         flush_events: 1_000_000,
+        wal_file_bytes: 64 << 20,
+        wal_fault_hook: None,
     }
 }
 
