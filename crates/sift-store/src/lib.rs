@@ -27,7 +27,7 @@ pub mod wal;
 
 pub use dir_lock::{DirLock, LockError};
 pub use retention::{Expiry, Retention};
-pub use ring::{Ring, RingLimits, RingStats, Snapshot};
+pub use ring::{Ring, RingFront, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, Token};

@@ -50,9 +50,14 @@ pub struct Report {
 
 impl Ingest {
     pub fn new(config: &Config, store: Option<Arc<Store>>) -> Ingest {
+        let ring = Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes });
+        if let Some(store) = &store {
+            // Pending batches stay in memory only while the ring holds them.
+            store.follow_ring(ring.front());
+        }
         Ingest {
             pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), config.classify.clone()),
-            ring: Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes }),
+            ring,
             retention: Arc::new(crate::app::retention(&config.retention)),
             store,
             bus: Bus::new(),

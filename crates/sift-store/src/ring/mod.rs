@@ -4,12 +4,17 @@
 //! oldest events are evicted from the front (a partly evicted batch is skipped into). Readers
 //! take a [`Snapshot`] (a list of batch pointers, taken under a short lock) and scan it without
 //! holding any lock, so a long query never blocks ingest.
+//!
+//! As it evicts, the ring publishes the sequence number of the oldest batch it still holds
+//! ([`RingFront`]): the durable store keeps a pending batch in memory only while the ring
+//! holds it (docs/adr/0009-wal-backlog.md), whoever else (a tail, a drain) holds it too.
 
 mod snapshot;
 #[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sift_core::{Batch, Event};
@@ -37,6 +42,21 @@ pub struct RingStats {
 pub struct Ring {
     limits: RingLimits,
     inner: Mutex<Inner>,
+    front: RingFront,
+}
+
+/// Which batches the ring holds: those numbered from its front on (a batch partly evicted
+/// is still held), never one below. The ring moves it as it evicts; a reader asks it without
+/// taking the ring's lock. It only rises.
+#[derive(Debug, Clone)]
+pub struct RingFront(Arc<AtomicU64>);
+
+impl RingFront {
+    /// Whether the ring still holds the batch numbered `seq` (wholly or in part), or has not
+    /// been given it yet.
+    pub fn holds(&self, seq: u64) -> bool {
+        seq >= self.0.load(Ordering::Acquire)
+    }
 }
 
 #[derive(Default)]
@@ -53,7 +73,12 @@ struct Inner {
 
 impl Ring {
     pub fn new(limits: RingLimits) -> Ring {
-        Ring { limits, inner: Mutex::new(Inner::default()) }
+        Ring { limits, inner: Mutex::new(Inner::default()), front: RingFront(Arc::new(AtomicU64::new(1))) }
+    }
+
+    /// The oldest batch the ring holds, as it moves.
+    pub fn front(&self) -> RingFront {
+        self.front.clone()
     }
 
     pub fn limits(&self) -> RingLimits {
@@ -68,6 +93,7 @@ impl Ring {
         inner.last_seq += 1;
         let batch = Arc::new(Batch { seq: inner.last_seq, events });
         inner.hold(Arc::clone(&batch), bytes, self.limits);
+        self.front.0.store(inner.front_seq(), Ordering::Release);
         batch
     }
 
@@ -83,6 +109,7 @@ impl Ring {
             let bytes: usize = batch.events.iter().map(Event::approx_bytes).sum();
             inner.hold(batch, bytes, self.limits);
         }
+        self.front.0.store(inner.front_seq(), Ordering::Release);
     }
 
     /// A consistent view of the events held now, to scan without holding the ring's lock.
@@ -110,6 +137,11 @@ impl Ring {
 }
 
 impl Inner {
+    /// The number of the oldest batch held; past the newest when none is.
+    fn front_seq(&self) -> u64 {
+        self.batches.front().map_or(self.last_seq + 1, |(batch, _)| batch.seq)
+    }
+
     /// Holds a batch of `bytes` (an empty one is not held), evicting beyond the limits.
     fn hold(&mut self, batch: Arc<Batch>, bytes: usize, limits: RingLimits) {
         let count = batch.events.len();

@@ -43,6 +43,23 @@ fn restored_batches_are_shared_keep_their_numbers_and_obey_the_limits() {
 }
 
 #[test]
+fn the_front_says_which_batches_are_held_as_the_ring_evicts() {
+    let pushed = ring(3);
+    let front = pushed.front();
+    let first = pushed.push(vec![event(1), event(2)]);
+    let second = pushed.push(vec![event(3)]);
+    assert!(front.holds(first.seq) && front.holds(second.seq));
+    pushed.push(vec![event(4)]);
+    assert!(front.holds(first.seq), "a batch partly evicted is still held");
+    pushed.push(vec![event(5)]);
+    assert!(!front.holds(first.seq), "wholly evicted");
+    assert!(front.holds(second.seq));
+    let restored = ring(1);
+    restored.restore((1..=3).map(|seq| Arc::new(Batch { seq, events: vec![event(seq as i64)] })));
+    assert!(!restored.front().holds(2) && restored.front().holds(3), "restored batches evict the same way");
+}
+
+#[test]
 fn evicts_oldest_beyond_count_even_inside_a_batch() {
     let ring = ring(3);
     ring.push(vec![event(1), event(2)]);

@@ -53,6 +53,7 @@ use ulid::Ulid;
 
 use crate::dir_lock::{DirLock, LockError};
 use crate::retention::Retention;
+use crate::ring::RingFront;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
 use pending::{Pending, PendingBatch};
@@ -317,6 +318,12 @@ impl Store {
             }
         }
         self.write_round(&batches, round_through).map(drop)
+    }
+
+    /// From now on, holds a pending batch in memory only while `ring` holds it (the ring
+    /// that `append`'s `publish` puts batches in, and [`Opened::replayed`] goes back to).
+    pub fn follow_ring(&self, ring: RingFront) {
+        self.lock_tiers().pending.follow(ring);
     }
 
     /// Makes a batch durable, then hands it to `publish` (which puts it in the ring and
