@@ -32,4 +32,4 @@ pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, Token};
 pub use store::{Backlog, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
-pub use wal::{Appended, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};
+pub use wal::{Appended, Encoded, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

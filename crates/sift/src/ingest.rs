@@ -131,13 +131,15 @@ impl Ingest {
         stop: Option<&AtomicBool>,
     ) -> Result<Arc<Batch>, Unavailable> {
         let count = events.len();
+        // Work per event outside the store's gate, which `publish` runs under.
+        let bytes = Ring::weigh(&events);
         loop {
-            let appended = store.append(events, |events| {
-                self.stats.record_accepted(&events);
-                self.ring.push(events)
-            });
+            let appended = store.append(events, |events| self.ring.push_weighed(events, bytes));
             let refused = match appended {
-                Ok(batch) => return Ok(batch),
+                Ok(batch) => {
+                    self.stats.record_accepted(&batch.events);
+                    return Ok(batch);
+                }
                 Err(refused) => refused,
             };
             let transient = refused.error.is_full() || refused.error.is_behind();

@@ -88,7 +88,19 @@ impl Ring {
     /// Appends events as the next batch, evicting the oldest events beyond the limits, and
     /// returns the batch with its sequence number for the consumers after the ring.
     pub fn push(&self, events: Vec<Event>) -> Arc<Batch> {
-        let bytes: usize = events.iter().map(Event::approx_bytes).sum();
+        let bytes = Ring::weigh(&events);
+        self.push_weighed(events, bytes)
+    }
+
+    /// The bytes the ring counts `events` for: work per event, for a caller to do before it
+    /// takes a lock that others wait on, and hand to [`Ring::push_weighed`].
+    pub fn weigh(events: &[Event]) -> usize {
+        events.iter().map(Event::approx_bytes).sum()
+    }
+
+    /// [`Ring::push`] with the batch's bytes from [`Ring::weigh`]: no work per event but
+    /// what eviction needs (a step per batch evicted), under the ring's lock.
+    pub fn push_weighed(&self, events: Vec<Event>, bytes: usize) -> Arc<Batch> {
         let mut inner = self.lock();
         inner.last_seq += 1;
         let batch = Arc::new(Batch { seq: inner.last_seq, events });
@@ -106,7 +118,7 @@ impl Ring {
         for batch in batches {
             debug_assert!(batch.seq > inner.last_seq, "restored batches keep rising sequence numbers");
             inner.last_seq = inner.last_seq.max(batch.seq);
-            let bytes: usize = batch.events.iter().map(Event::approx_bytes).sum();
+            let bytes = Ring::weigh(&batch.events);
             inner.hold(batch, bytes, self.limits);
         }
         self.front.0.store(inner.front_seq(), Ordering::Release);
@@ -154,24 +166,34 @@ impl Inner {
         self.evict(limits);
     }
 
-    /// Evicts the oldest events until both limits hold. An evicted event counts for its
-    /// batch's average size (sizes are estimated once, when the batch arrives); the batch's
-    /// last event takes whatever its batch still counts for, so the total stays exact.
+    /// Evicts the oldest events until both limits hold, a batch (or the part of one) at a
+    /// step. Evicted events count for their batch's average size (sizes are estimated once,
+    /// when the batch arrives); a batch's last events take whatever it still counts for, so
+    /// the total stays exact.
     fn evict(&mut self, limits: RingLimits) {
         while self.events > limits.max_events || (self.bytes > limits.max_bytes && self.events > 0) {
             let Some((front, remaining)) = self.batches.front_mut() else { break };
-            let len = front.events.len();
-            let share = if self.front_skip + 1 == len {
+            let left = front.events.len() - self.front_skip;
+            // Enough events for the count, and enough at the batch's average size for the bytes.
+            let for_count = self.events.saturating_sub(limits.max_events);
+            let over_bytes = self.bytes.saturating_sub(limits.max_bytes);
+            let for_bytes = match over_bytes {
+                0 => 0,
+                _ if *remaining == 0 => left,
+                over => (over as u128 * left as u128).div_ceil(*remaining as u128) as usize,
+            };
+            let evicted = for_count.max(for_bytes).clamp(1, left);
+            let share = if evicted == left {
                 *remaining
             } else {
-                (*remaining / (len - self.front_skip)).min(*remaining)
+                (*remaining as u128 * evicted as u128 / left as u128) as usize
             };
             *remaining -= share;
             self.bytes = self.bytes.saturating_sub(share);
-            self.events -= 1;
-            self.evicted += 1;
-            self.front_skip += 1;
-            if self.front_skip == len {
+            self.events -= evicted;
+            self.evicted += evicted as u64;
+            self.front_skip += evicted;
+            if evicted == left {
                 self.batches.pop_front();
                 self.front_skip = 0;
             }

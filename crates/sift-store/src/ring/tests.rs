@@ -89,6 +89,24 @@ fn evicts_oldest_beyond_bytes() {
 }
 
 #[test]
+fn evicts_part_of_a_large_batch_at_its_average_size_and_keeps_the_total_exact() {
+    let first: Vec<Event> = (0..1_000).map(event).collect();
+    let average = Ring::weigh(&first) / first.len();
+    let by_bytes = Ring::new(RingLimits { max_events: 1_000, max_bytes: 100 * average });
+    by_bytes.push(first);
+    let stats = by_bytes.stats();
+    assert!(stats.bytes <= 100 * average, "{stats:?}");
+    assert!((99..=100).contains(&stats.events), "the oldest beyond the bytes, at the average size: {stats:?}");
+    assert_eq!(messages(&by_bytes.snapshot().latest(&Query::all(), 1)), ["event 999"]);
+    let whole = ring(10);
+    whole.push((0..1_000).map(event).collect());
+    let newest: Vec<Event> = (1_000..1_010).map(event).collect();
+    let newest_bytes = Ring::weigh(&newest);
+    whole.push(newest);
+    assert_eq!((whole.stats().bytes, whole.stats().evicted), (newest_bytes, 1_000), "exact once evicted whole");
+}
+
+#[test]
 fn search_is_newest_first_by_time_and_pages_with_cursors() {
     let ring = ring(100_000);
     // Arrival order differs from time order: the search orders by time.

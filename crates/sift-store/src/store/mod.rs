@@ -330,22 +330,32 @@ impl Store {
     /// returns it with its sequence number) and keeps it pending until the next flush.
     /// Returns once the WAL record is durable per the fsync policy: then it may be acknowledged.
     /// Refused, the events come back with the reason.
+    ///
+    /// The work per event (encoding the record, its checksum, its time range) is done before
+    /// the gate is taken: a flush waits for the gate, and appends wait behind a waiting
+    /// flush, so nothing under it may grow with the size of a batch. `publish` runs under
+    /// the gate too: it must do no work per event either (see [`crate::Ring::push_weighed`]).
     pub fn append(
         &self,
         events: Vec<Event>,
         publish: impl FnOnce(Vec<Event>) -> Arc<Batch>,
     ) -> Result<Arc<Batch>, Refused> {
+        let encoded = match Wal::encode(&events) {
+            Ok(encoded) => encoded,
+            Err(error) => return Err(Refused { error: error.into(), events }),
+        };
+        let times = pending::time_range(&events);
         // Before the gate: a flush needs the gate to make room.
         if let Err(error) = self.wait_for_room() {
             return Err(Refused { error, events });
         }
         let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let appended = match self.wal.append(&events) {
+        let appended = match self.wal.write(encoded) {
             Ok(appended) => appended,
             Err(error) => return Err(Refused { error: error.into(), events }),
         };
         let batch = publish(events);
-        let pending = PendingBatch::new(appended.lsn, appended.at, Arc::clone(&batch));
+        let pending = PendingBatch::with_times(appended.lsn, appended.at, Arc::clone(&batch), times);
         let mut tiers = self.lock_tiers();
         tiers.pending.push(pending, self.max_in_memory);
         tiers.pending.spill_let_go();

@@ -30,6 +30,11 @@ pub struct PendingBatch {
 impl PendingBatch {
     pub fn new(lsn: Lsn, at: RecordAt, batch: Arc<Batch>) -> PendingBatch {
         let times = time_range(&batch.events);
+        PendingBatch::with_times(lsn, at, batch, times)
+    }
+
+    /// As [`PendingBatch::new`], with the batch's [`time_range`] found beforehand.
+    pub fn with_times(lsn: Lsn, at: RecordAt, batch: Arc<Batch>, times: (Timestamp, Timestamp)) -> PendingBatch {
         PendingBatch { lsn, at, events: batch.events.len(), times, batch: Some(batch) }
     }
 
@@ -42,7 +47,8 @@ impl PendingBatch {
     }
 }
 
-fn time_range(events: &[Event]) -> (Timestamp, Timestamp) {
+/// The oldest and newest times of `events`.
+pub(super) fn time_range(events: &[Event]) -> (Timestamp, Timestamp) {
     let mut times = events.iter().map(|e| e.time);
     let first = times.next().unwrap_or_default();
     times.fold((first, first), |(min, max), t| (min.min(t), max.max(t)))

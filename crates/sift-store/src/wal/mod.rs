@@ -145,6 +145,12 @@ pub struct Appended {
     pub at: RecordAt,
 }
 
+/// A batch encoded as a WAL record by [`Wal::encode`], to append with [`Wal::write`].
+pub struct Encoded {
+    record: Unsealed,
+    events: usize,
+}
+
 /// A record found by [`Wal::open_with`]: its LSN, where it lies and its batch.
 pub struct Replayed {
     pub lsn: Lsn,
@@ -431,6 +437,13 @@ impl Wal {
 
     /// Appends a batch and returns its LSN and place once it is durable as the policy says.
     pub fn append(&self, events: &[Event]) -> Result<Appended, WalError> {
+        self.write(Wal::encode(events)?)
+    }
+
+    /// Encodes a batch as a record, with its checksum: the work per event of an append,
+    /// which a caller does before it takes any lock that others wait on, then hands the
+    /// record to [`Wal::write`].
+    pub fn encode(events: &[Event]) -> Result<Encoded, WalError> {
         // Encoded into this thread's buffer of the last append, which the writer hands back:
         // a fresh buffer of a few hundred kilobytes for every batch cost page faults.
         let mut bytes = ENCODE_BUFFER.take();
@@ -441,8 +454,14 @@ impl Wal {
             return Err(WalError::TooLarge { bytes: bytes.len() - BATCH_OFFSET });
         }
         let batch_crc = crc32c::crc32c(&bytes[BATCH_OFFSET..]);
+        Ok(Encoded { record: Unsealed { bytes, batch_crc }, events: events.len() })
+    }
+
+    /// Appends an encoded batch and returns its LSN and place once it is durable as the
+    /// policy says.
+    pub fn write(&self, encoded: Encoded) -> Result<Appended, WalError> {
         let (reply, answer) = sync_channel(1);
-        let request = writer::Request { record: Unsealed { bytes, batch_crc }, events: events.len(), reply };
+        let request = writer::Request { record: encoded.record, events: encoded.events, reply };
         let requests = self.requests.as_ref().ok_or(WalError::Closed)?;
         self.shared.queued.fetch_add(1, Ordering::Relaxed);
         requests.send(request).map_err(|_| {
