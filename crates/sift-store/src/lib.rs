@@ -5,6 +5,7 @@
 //! - [`ring`]: the latest events in memory, bounded by count and bytes; the backlog for live
 //!   tails and the fastest path for recent queries.
 //! - [`dir_lock`]: one process at a time keeps its data in a directory.
+//! - [`private`]: every file and directory sift makes is its own user's alone (`0600`, `0700`).
 //! - [`codec`]: the compact binary encoding of a batch of events, as the WAL stores it.
 //! - [`wal`]: the write-ahead log: every accepted batch is durable before it is acknowledged,
 //!   and replayed on start until the segments hold it.
@@ -17,6 +18,7 @@
 
 pub mod codec;
 pub mod dir_lock;
+pub mod private;
 pub mod retention;
 pub mod ring;
 pub mod search;

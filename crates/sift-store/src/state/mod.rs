@@ -10,10 +10,13 @@ mod migrations;
 #[cfg(test)]
 mod tests;
 
+use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::private;
 
 /// A failure of the state database, with what was being done.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,8 @@ pub enum StateError {
     TooNew { found: i64, supported: i64 },
     #[error("state database {action} failed: {source}")]
     Query { action: &'static str, source: rusqlite::Error },
+    #[error("cannot make {path} private to its owner: {source}")]
+    Private { path: String, source: std::io::Error },
     #[error("a channel named {0:?} already exists")]
     DuplicateChannel(String),
 }
@@ -49,7 +54,16 @@ pub struct StateDb {
 
 impl StateDb {
     /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// The file is its owner's alone (`0600`, as are the journal files SQLite makes beside
+    /// it with the same mode), including one that an earlier sift made readable by others.
     pub fn open(path: &Path) -> Result<StateDb, StateError> {
+        let private = |source| StateError::Private { path: path.display().to_string(), source };
+        private::create_file(OpenOptions::new().write(true), path).map_err(private)?;
+        for journal in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(journal);
+            private::restrict(Path::new(&name)).map_err(private)?;
+        }
         let connection =
             Connection::open(path).map_err(|source| StateError::Open { path: path.display().to_string(), source })?;
         // WAL mode: readers never wait for the writer, and a crash never leaves a torn page.

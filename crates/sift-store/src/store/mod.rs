@@ -52,6 +52,7 @@ use sift_core::{Batch, Event, Timestamp};
 use ulid::Ulid;
 
 use crate::dir_lock::{DirLock, LockError};
+use crate::private;
 use crate::retention::Retention;
 use crate::ring::RingFront;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
@@ -228,7 +229,7 @@ impl Store {
     pub fn open(options: StoreOptions) -> Result<(Store, Opened), StoreError> {
         let segments_dir = options.dir.join("segments");
         for dir in [&options.dir, &segments_dir] {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
+            private::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
         }
         let lock = DirLock::acquire(&options.dir)?;
         let listing = segment::list_segments(&segments_dir)?;

@@ -562,3 +562,43 @@ fn the_backlog_presses_from_three_quarters_of_max_backlog() {
     store.flush().unwrap();
     assert!(!store.backlog_is_pressing());
 }
+
+#[test]
+fn r_every_file_and_directory_sift_makes_is_its_owners_alone_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    // The widest umask: without modes of its own, everything would be readable by anyone.
+    // Process-wide, but no other test looks at modes, and each is private to its owner.
+    // SAFETY: umask only sets the process's file mode creation mask.
+    let before = unsafe { libc::umask(0) };
+    {
+        let (store, _) = open_with_options(StoreOptions { wal_file_bytes: 1024, ..options(&dir) });
+        for first in (0..100).step_by(10) {
+            append(&store, first..first + 10);
+        }
+        store.flush().unwrap();
+        drop(crate::StateDb::open(&dir.join("state.db")).unwrap());
+    }
+    // SAFETY: as above.
+    unsafe { libc::umask(before) };
+    let mut seen = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(path) = stack.pop() {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if path.is_dir() {
+            assert_eq!(mode, 0o700, "directory {name:?}");
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "file {name:?}");
+        }
+        seen.push(name);
+    }
+    seen.sort();
+    for made in ["lock", "state.db", "wal", "wal/released", "segments"] {
+        assert!(seen.iter().any(|name| name == made), "{made} was made: {seen:?}");
+    }
+    assert!(seen.iter().any(|name| name.ends_with(".parquet")), "{seen:?}");
+    assert!(seen.iter().any(|name| name.ends_with(".wal")), "{seen:?}");
+}

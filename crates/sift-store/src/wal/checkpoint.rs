@@ -17,6 +17,7 @@ use std::path::Path;
 use super::format::{self, CHECKPOINT_NAME, CHECKPOINT_SLOT_LEN};
 use super::open::sync_dir;
 use super::{Lsn, Op, WalError};
+use crate::private;
 
 pub(super) struct Checkpoint {
     /// Every record through this LSN is released.
@@ -80,11 +81,7 @@ pub(super) fn create(dir: &Path, lsn: Lsn) -> Result<File, WalError> {
     let path = dir.join(CHECKPOINT_NAME);
     let temporary = dir.join(format!("{CHECKPOINT_NAME}.tmp"));
     let io = |op, path: &Path, e| WalError::io(op, path, e);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&temporary)
+    let mut file = private::create_file(OpenOptions::new().write(true).truncate(true), &temporary)
         .map_err(|e| io(Op::Create, &temporary, e))?;
     let slot = format::checkpoint_slot(lsn);
     file.write_all(&slot).and_then(|()| file.write_all(&slot)).map_err(|e| io(Op::Write, &temporary, e))?;

@@ -14,6 +14,7 @@ use super::checkpoint::Checkpoint;
 use super::format::{self, BATCH_OFFSET, Corruption, FILE_HEADER_LEN, Frame, Header};
 use super::{FileEntry, Lsn, Op, RecordAt, Replay, Replayed, Truncation, WalError, WalFile};
 use crate::codec::{self, CodecErrorKind};
+use crate::private;
 
 /// What [`recover`] hands to the writer and to the caller.
 pub(super) struct Recovered {
@@ -33,7 +34,7 @@ pub(super) struct Active {
 
 /// Replays the WAL in `dir`, handing every record not yet released to `sink`, oldest first.
 pub(super) fn recover(dir: &Path, mut sink: impl FnMut(Replayed)) -> Result<Recovered, WalError> {
-    fs::create_dir_all(dir).map_err(|e| WalError::io(Op::Create, dir, e))?;
+    private::create_dir_all(dir).map_err(|e| WalError::io(Op::Create, dir, e))?;
     let mut replay = Replay::default();
     let (checkpoint, damaged) = Checkpoint::open(dir)?;
     (replay.released_through, replay.checkpoint_damaged) = (checkpoint.through, damaged);
@@ -183,7 +184,7 @@ fn cut(path: &Path, bytes: &[u8], offset: usize, corruption: Option<Corruption>)
         Some(_) if !cut_bytes.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let saved = path.with_file_name(format!("{name}.{offset}.corrupt"));
-            fs::write(&saved, cut_bytes).ok().map(|()| saved)
+            private::write(&saved, cut_bytes).ok().map(|()| saved)
         }
         _ => None,
     };
@@ -225,12 +226,7 @@ fn list(dir: &Path) -> Result<Vec<Lsn>, WalError> {
 pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<WalFile, WalError> {
     let path = format::file_path(dir, first);
     let io = |op, e| WalError::io(op, &path, e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
+    let mut file = private::create_file(OpenOptions::new().read(true).write(true).truncate(true), &path)
         .map_err(|e| io(Op::Create, e))?;
     let written = file.write_all(&format::file_header()).map_err(|e| io(Op::Write, e));
     if let Err(error) = written.and_then(|()| file.sync_data().map_err(|e| io(Op::Sync, e))) {
