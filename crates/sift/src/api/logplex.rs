@@ -83,7 +83,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Who writes.
 enum Writer {
-    Token(Token, String),
+    /// The token's text (as the client sent it: the database keeps only its hash), the
+    /// token, and its channel's name.
+    Token(String, Token, String),
     /// A user (or anyone, without configured users), naming tokens frame by frame.
     Credential(Option<User>),
 }
@@ -95,7 +97,7 @@ fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Writer,
             Ok(Some(token)) => {
                 let channel = state.state_db.channel(token.channel_id).map_err(ApiError::internal)?;
                 let channel = channel.ok_or_else(|| logplex_unauthorized("the token's channel is gone"))?;
-                Ok(Writer::Token(token, channel.name))
+                Ok(Writer::Token(password, token, channel.name))
             }
             Ok(None) => Err(logplex_unauthorized("unknown token")),
             Err(error) => Err(ApiError::internal(error)),
@@ -160,8 +162,8 @@ fn ingest(
     let mut kept = Vec::with_capacity(events.len());
     for mut event in events {
         match writer {
-            Writer::Token(token, channel) => {
-                if event.app.as_deref() == Some(token.token.as_str()) {
+            Writer::Token(text, token, channel) => {
+                if event.app.as_deref() == Some(text.as_str()) {
                     event.app = Some(interner.intern(&token.name));
                 } else if let Some((name, _)) = tokens.find(state, event.app.as_deref())? {
                     // Another token's text is as secret as the writer's own.

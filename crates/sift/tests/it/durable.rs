@@ -180,7 +180,7 @@ async fn r_the_data_directory_sift_makes_is_readable_by_its_owner_alone() {
     for dir in ["wal", "segments"] {
         assert_eq!(mode(&data.join(dir)), 0o700, "{dir}");
     }
-    for file in ["state.db", "lock", "wal/released"] {
+    for file in ["state.db", "state.key", "lock", "wal/released"] {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
 }
