@@ -21,6 +21,8 @@ const KEY_LEN: usize = 32;
 /// A keyed hash of a token: what the database stores and looks tokens up by.
 pub type TokenHash = [u8; 32];
 
+/// A secret key for keyed hashes: the state database's (its tokens), or a process's own for
+/// what it must recognise without keeping (the HTTP credential cache).
 #[derive(Clone)]
 pub struct StateKey([u8; KEY_LEN]);
 

@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use sift_store::StateKey;
 
 use super::error::ApiError;
 use crate::app::AppState;
@@ -24,16 +25,19 @@ const MAX_REMEMBERED: usize = 1024;
 /// routes without credentials, and Logplex input (`/logs`) checks tokens and users itself.
 const OPEN_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/logs"];
 
-#[derive(Default)]
 pub struct Authenticator {
     users: Vec<User>,
-    /// `Authorization` header values already verified, with the index of their user.
-    verified: Mutex<HashMap<String, usize>>,
+    /// `Authorization` header values already verified, by their hash keyed with
+    /// `cache_key` (never the header itself, which holds the password), with the index of
+    /// their user.
+    verified: Mutex<HashMap<[u8; 32], usize>>,
+    /// This process's own key for those hashes.
+    cache_key: StateKey,
 }
 
 impl Authenticator {
     pub fn new(users: Vec<User>) -> Authenticator {
-        Authenticator { users, verified: Mutex::default() }
+        Authenticator { users, verified: Mutex::default(), cache_key: StateKey::random() }
     }
 
     pub fn enabled(&self) -> bool {
@@ -44,7 +48,8 @@ impl Authenticator {
     /// Costs an argon2 verification the first time a header value is seen: call it off the
     /// async runtime's worker threads.
     pub fn user(&self, authorization: &str) -> Option<&User> {
-        if let Some(&index) = self.remembered().get(authorization) {
+        let remembered_as = self.cache_key.hash(authorization);
+        if let Some(&index) = self.remembered().get(&remembered_as) {
             return Some(&self.users[index]);
         }
         let (name, password) = decode_basic(authorization)?;
@@ -54,11 +59,11 @@ impl Authenticator {
         if remembered.len() >= MAX_REMEMBERED {
             remembered.clear();
         }
-        remembered.insert(authorization.to_owned(), index);
+        remembered.insert(remembered_as, index);
         Some(&self.users[index])
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], usize>> {
         self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -89,6 +94,18 @@ pub async fn require_user(State(state): State<Arc<AppState>>, request: Request, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_the_credential_cache_keeps_a_keyed_hash_of_the_header_not_the_password() {
+        let hash = crate::config::users::hash_password("s3cret").unwrap();
+        let auth = Authenticator::new(vec![User { name: "alice".into(), password_hash: hash, channels: None }]);
+        let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("alice:s3cret"));
+        assert_eq!(auth.user(&header).map(|user| user.name.as_str()), Some("alice"));
+        assert_eq!(auth.user(&header).map(|user| user.name.as_str()), Some("alice"), "from the cache");
+        let remembered = auth.remembered();
+        assert_eq!(remembered.keys().collect::<Vec<_>>(), [&auth.cache_key.hash(&header)]);
+        assert_ne!(auth.cache_key.hash(&header), StateKey::random().hash(&header), "keyed by this process alone");
+    }
 
     #[test]
     fn decodes_basic_credentials() {
