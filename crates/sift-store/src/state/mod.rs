@@ -42,6 +42,8 @@ pub enum StateError {
     WrongKey { path: String },
     #[error("cannot make {path} private to its owner: {source}")]
     Private { path: String, source: std::io::Error },
+    #[error("{max} channels exist, the most allowed")]
+    TooManyChannels { max: usize },
     #[error("a channel named {0:?} already exists")]
     DuplicateChannel(String),
 }
@@ -172,12 +174,22 @@ impl StateDb {
         transaction.commit().map_err(failed)
     }
 
-    /// Creates a channel with tokens (name → token text), in one transaction. A channel
-    /// created without a name is named `channel-<id>`.
-    pub fn create_channel(&self, name: Option<&str>, tokens: &[(String, String)]) -> Result<Channel, StateError> {
+    /// Creates a channel with tokens (name → token text), in one transaction, unless
+    /// `max_channels` exist already. A channel created without a name is named `channel-<id>`.
+    pub fn create_channel(
+        &self,
+        name: Option<&str>,
+        tokens: &[(String, String)],
+        max_channels: usize,
+    ) -> Result<Channel, StateError> {
         let mut connection = self.lock();
         let failed = |source| StateError::Query { action: "create channel", source };
         let transaction = connection.transaction().map_err(failed)?;
+        let channels: i64 =
+            transaction.query_row("SELECT count(*) FROM channels", [], |row| row.get(0)).map_err(failed)?;
+        if usize::try_from(channels).unwrap_or(usize::MAX) >= max_channels {
+            return Err(StateError::TooManyChannels { max: max_channels });
+        }
         // Unnamed: a placeholder no name can equal (names are checked), replaced below.
         let inserted = transaction.execute("INSERT INTO channels (name) VALUES (?1)", params![name.unwrap_or("\0")]);
         match inserted {

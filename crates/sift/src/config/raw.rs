@@ -50,6 +50,8 @@ pub(super) const KEYS: &[&str] = &[
     "alerts.topics",
     "tail.queue",
     "tail.max_backlog",
+    "channels.max_channels",
+    "channels.max_tokens_per_channel",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -77,6 +79,8 @@ pub(super) struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub tail: RawTail,
+    #[serde(default)]
+    pub channels: RawChannels,
     #[serde(default)]
     pub retention: RawRetention,
     /// Ordered classification rules (`[[classify]]`). Default none.
@@ -184,6 +188,15 @@ pub(super) struct RawTail {
     pub queue: Option<usize>,
     /// Largest backlog a tail may ask for. Default `10000`.
     pub max_backlog: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawChannels {
+    /// Most Logplex channels kept. Default `1000`.
+    pub max_channels: Option<usize>,
+    /// Most tokens one channel is made with. Default `100`.
+    pub max_tokens_per_channel: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

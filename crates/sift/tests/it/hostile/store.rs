@@ -41,3 +41,38 @@ async fn r_a_request_from_100k_distinct_hosts_holds_no_one_up() {
     // Its 4 MB body, its events in the ring and the WAL: 130 MB measured (debug build).
     assert_peak_rss_below(&server, 512 << 20, "a request from 100,000 distinct hosts");
 }
+
+/// Channels and their tokens were made without bound: a client could fill the state
+/// database one `POST /channels` at a time.
+#[tokio::test(flavor = "multi_thread")]
+async fn r_channels_and_tokens_stop_at_their_limits_with_an_answer_naming_them() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = "[channels]\nmax_channels = 3\nmax_tokens_per_channel = 2\n";
+    let mut server = start_hostile_durable_server(data.path(), config);
+    let http = client();
+    let create = |body: Value| {
+        let request = http.post(server.url("/channels")).json(&body);
+        async move {
+            let answer = request.send().await.expect("an answer");
+            (answer.status().as_u16(), answer.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, answer) = create(json!({ "tokens": ["a", "b", "c"] })).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["detail"]["limit"], "channels.max_tokens_per_channel", "{answer}");
+    for n in 0..3 {
+        let (status, answer) = create(json!({ "name": format!("c{n}"), "tokens": ["a", "b"] })).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    for n in 3..6 {
+        let (status, answer) = create(json!({ "name": format!("c{n}") })).await;
+        assert_eq!(status, 409, "{answer}");
+        assert_eq!(answer["detail"], json!({ "limit": "channels.max_channels", "max": 3 }), "{answer}");
+        assert!(answer["error"].as_str().unwrap_or_default().contains("channels.max_channels"), "{answer}");
+    }
+    let (_, stats) = crate::harness::get_json(&server, "/api/v1/stats").await;
+    assert_eq!(stats["requests_rejected"]["channel_limit"], 3, "{stats}");
+    assert_eq!(stats["requests_rejected"]["token_limit"], 1, "{stats}");
+    assert_serves_others(&mut server, "channels made up to the limit and past it").await;
+    assert_peak_rss_below(&server, 200 << 20, "channels made up to the limit and past it");
+}
