@@ -114,11 +114,18 @@ impl Ring {
     /// from 1 for an empty ring), so that the ring shares them with the store's pending
     /// batches instead of holding copies.
     pub fn restore(&self, batches: impl IntoIterator<Item = Arc<Batch>>) {
+        // Weighed before the lock: work per event.
+        let weighed: Vec<(Arc<Batch>, usize)> = batches
+            .into_iter()
+            .map(|batch| {
+                let bytes = Ring::weigh(&batch.events);
+                (batch, bytes)
+            })
+            .collect();
         let mut inner = self.lock();
-        for batch in batches {
+        for (batch, bytes) in weighed {
             debug_assert!(batch.seq > inner.last_seq, "restored batches keep rising sequence numbers");
             inner.last_seq = inner.last_seq.max(batch.seq);
-            let bytes = Ring::weigh(&batch.events);
             inner.hold(batch, bytes, self.limits);
         }
         self.front.0.store(inner.front_seq(), Ordering::Release);
