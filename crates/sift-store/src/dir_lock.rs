@@ -12,6 +12,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use crate::private;
+
 /// The lock file's name in the data directory.
 pub const LOCK_FILE: &str = "lock";
 
@@ -41,7 +43,7 @@ impl DirLock {
         let io = |source| LockError::Io { path: path.clone(), source };
         // Not truncated on open: until the lock is ours, the holder's pid must stay readable.
         let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+            private::create_file(OpenOptions::new().read(true).write(true).truncate(false), &path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

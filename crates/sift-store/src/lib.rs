@@ -5,6 +5,7 @@
 //! - [`ring`]: the latest events in memory, bounded by count and bytes; the backlog for live
 //!   tails and the fastest path for recent queries.
 //! - [`dir_lock`]: one process at a time keeps its data in a directory.
+//! - [`private`]: every file and directory sift makes is its own user's alone (`0600`, `0700`).
 //! - [`codec`]: the compact binary encoding of a batch of events, as the WAL stores it.
 //! - [`wal`]: the write-ahead log: every accepted batch is durable before it is acknowledged,
 //!   and replayed on start until the segments hold it.
@@ -17,6 +18,7 @@
 
 pub mod codec;
 pub mod dir_lock;
+pub mod private;
 pub mod retention;
 pub mod ring;
 pub mod search;
@@ -27,9 +29,9 @@ pub mod wal;
 
 pub use dir_lock::{DirLock, LockError};
 pub use retention::{Expiry, Retention};
-pub use ring::{Ring, RingLimits, RingStats, Snapshot};
+pub use ring::{Ring, RingFront, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
-pub use state::{Channel, StateDb, StateError, Token};
+pub use state::{Channel, StateDb, StateError, StateKey, Token};
 pub use store::{Backlog, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
-pub use wal::{Appended, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};
+pub use wal::{Appended, Encoded, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

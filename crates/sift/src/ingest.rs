@@ -95,6 +95,10 @@ impl Ingest {
         registry: Arc<Registry>,
     ) -> Ingest {
         let ring = Ring::new(RingLimits { max_events: config.ring.max_events, max_bytes: config.ring.max_bytes });
+        if let Some(store) = &store {
+            // Pending batches stay in memory only while the ring holds them.
+            store.follow_ring(ring.front());
+        }
         ring.restore(replayed);
         Ingest {
             pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), rules),
@@ -233,13 +237,15 @@ impl Ingest {
         stop: Option<&AtomicBool>,
     ) -> Result<Arc<Batch>, Unavailable> {
         let count = events.len();
+        // Work per event outside the store's gate, which `publish` runs under.
+        let bytes = Ring::weigh(&events);
         loop {
-            let appended = store.append(events, |events| {
-                self.stats.record_accepted(&events);
-                self.ring.push(events)
-            });
+            let appended = store.append(events, |events| self.ring.push_weighed(events, bytes));
             let refused = match appended {
-                Ok(batch) => return Ok(batch),
+                Ok(batch) => {
+                    self.stats.record_accepted(&batch.events);
+                    return Ok(batch);
+                }
                 Err(refused) => refused,
             };
             let transient = refused.error.is_full() || refused.error.is_behind();

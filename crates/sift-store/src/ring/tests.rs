@@ -43,6 +43,23 @@ fn restored_batches_are_shared_keep_their_numbers_and_obey_the_limits() {
 }
 
 #[test]
+fn the_front_says_which_batches_are_held_as_the_ring_evicts() {
+    let pushed = ring(3);
+    let front = pushed.front();
+    let first = pushed.push(vec![event(1), event(2)]);
+    let second = pushed.push(vec![event(3)]);
+    assert!(front.holds(first.seq) && front.holds(second.seq));
+    pushed.push(vec![event(4)]);
+    assert!(front.holds(first.seq), "a batch partly evicted is still held");
+    pushed.push(vec![event(5)]);
+    assert!(!front.holds(first.seq), "wholly evicted");
+    assert!(front.holds(second.seq));
+    let restored = ring(1);
+    restored.restore((1..=3).map(|seq| Arc::new(Batch { seq, events: vec![event(seq as i64)] })));
+    assert!(!restored.front().holds(2) && restored.front().holds(3), "restored batches evict the same way");
+}
+
+#[test]
 fn evicts_oldest_beyond_count_even_inside_a_batch() {
     let ring = ring(3);
     ring.push(vec![event(1), event(2)]);
@@ -69,6 +86,24 @@ fn evicts_oldest_beyond_bytes() {
     assert_eq!(stats.events, 2);
     assert!(stats.bytes <= one * 2 + one / 2);
     assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 10)), ["event 4", "event 5"]);
+}
+
+#[test]
+fn evicts_part_of_a_large_batch_at_its_average_size_and_keeps_the_total_exact() {
+    let first: Vec<Event> = (0..1_000).map(event).collect();
+    let average = Ring::weigh(&first) / first.len();
+    let by_bytes = Ring::new(RingLimits { max_events: 1_000, max_bytes: 100 * average });
+    by_bytes.push(first);
+    let stats = by_bytes.stats();
+    assert!(stats.bytes <= 100 * average, "{stats:?}");
+    assert!((99..=100).contains(&stats.events), "the oldest beyond the bytes, at the average size: {stats:?}");
+    assert_eq!(messages(&by_bytes.snapshot().latest(&Query::all(), 1)), ["event 999"]);
+    let whole = ring(10);
+    whole.push((0..1_000).map(event).collect());
+    let newest: Vec<Event> = (1_000..1_010).map(event).collect();
+    let newest_bytes = Ring::weigh(&newest);
+    whole.push(newest);
+    assert_eq!((whole.stats().bytes, whole.stats().evicted), (newest_bytes, 1_000), "exact once evicted whole");
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! where.
 
 use std::borrow::Borrow;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
@@ -17,6 +18,7 @@ use super::encode::encode;
 use super::ngram::{NgramBuilder, encode_blocks};
 use super::schema::{NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema, writer_properties};
 use super::{SegmentError, SegmentMeta, key};
+use crate::private;
 
 /// Row groups per file at most.
 const FILE_ROW_GROUPS: usize = 2;
@@ -227,7 +229,8 @@ fn write_temp(
     metadata: Vec<KeyValue>,
     options: WriteOptions,
 ) -> Result<(), SegmentError> {
-    let file = File::create(temp).map_err(SegmentError::io(temp))?;
+    let file =
+        private::create_file(OpenOptions::new().write(true).truncate(true), temp).map_err(SegmentError::io(temp))?;
     let properties = writer_properties()
         .into_builder()
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
@@ -286,7 +289,9 @@ fn create_dirs(root: &Path, folder: &Path) -> Result<(), SegmentError> {
         create_dirs(root, parent)?;
     }
     match fs::create_dir(folder) {
-        Ok(()) => {}
+        Ok(()) => {
+            fs::set_permissions(folder, Permissions::from_mode(private::DIR_MODE)).map_err(SegmentError::io(folder))?
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
         Err(e) => return Err(SegmentError::io(folder)(e)),
     }

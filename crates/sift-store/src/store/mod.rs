@@ -25,11 +25,13 @@
 //! On open, batches found in the WAL become pending again (the newest go back to the ring;
 //! the others are spilled as they are read, so a large backlog never sits decoded in memory),
 //! and the flusher writes them later, so a restart does not wait for Parquet. Each segment
-//! records the highest LSN of the flush that wrote it (`wal_through`). A crash between a
-//! flush's segment renames and its WAL release leaves that flush's records in both; so when
-//! replayed records remain at or below the highest `wal_through` of the segments (exactly the
-//! set that flush took), the files naming that `wal_through` are deleted and the flush is
+//! records the highest LSN of the round that wrote it (`wal_through`). A crash between a
+//! round's segment renames and its WAL release leaves that round's records in both; so the
+//! files naming a `wal_through` after the WAL's release checkpoint are deleted and the
+//! replayed records through the highest of them (exactly the set those rounds took) are
 //! written again at once, so that no event is stored twice (docs/adr/0006-replay-into-pending.md).
+//! The WAL writes its checkpoint before it deletes a file, so a round whose records are
+//! partly deleted is never replayed (docs/adr/0003-wal-format.md).
 //! A round that fails while the process runs deletes the files it had written
 //! ([`segment::write_segments`]), for the same reason.
 
@@ -50,7 +52,9 @@ use sift_core::{Batch, Event, Timestamp};
 use ulid::Ulid;
 
 use crate::dir_lock::{DirLock, LockError};
+use crate::private;
 use crate::retention::Retention;
+use crate::ring::RingFront;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
 use pending::{Pending, PendingBatch};
@@ -121,6 +125,12 @@ pub struct StoreOptions {
     /// soon as its segments are in place, so that writers waiting for room go on while the
     /// next round is encoded instead of waiting for the whole backlog.
     pub flush_events: usize,
+    /// Tests only: the size past which a WAL file is rotated.
+    #[cfg(test)]
+    pub(crate) wal_file_bytes: u64,
+    /// Tests only: a failpoint in the WAL's writes, syncs and releases.
+    #[cfg(test)]
+    pub(crate) wal_fault_hook: Option<crate::wal::FaultHook>,
 }
 
 /// How long `append` waits for room in the backlog before it refuses.
@@ -219,12 +229,17 @@ impl Store {
     pub fn open(options: StoreOptions) -> Result<(Store, Opened), StoreError> {
         let segments_dir = options.dir.join("segments");
         for dir in [&options.dir, &segments_dir] {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
+            private::create_dir_all(dir).map_err(|source| StoreError::Create { path: dir.clone(), source })?;
         }
         let lock = DirLock::acquire(&options.dir)?;
         let listing = segment::list_segments(&segments_dir)?;
         let mut wal_options = WalOptions::new(options.dir.join("wal"));
         wal_options.fsync = options.fsync;
+        #[cfg(test)]
+        {
+            wal_options.segment_bytes = options.wal_file_bytes;
+            wal_options.fault_hook = options.wal_fault_hook.clone();
+        }
         let max_in_memory = options.max_in_memory.max(1);
         // The oldest replayed batches are spilled as the replay goes, past `max_in_memory`.
         let mut replayed = Pending::default();
@@ -259,22 +274,25 @@ impl Store {
                 broken_segments: opened.broken_segments.len(),
             },
         };
-        store.rewrite_unreleased_round()?;
+        store.rewrite_unreleased_rounds(replay.released_through)?;
         Ok((store, opened))
     }
 
     /// A crash between a round's segment renames and its WAL release leaves that round's
-    /// events in both. Its records are still pending, so its files (those that name its
-    /// `wal_through`) are deleted and the round is written again whole. Written again as the
-    /// one round it was (not cut again by `flush_events`, which may have changed); whatever
-    /// files it makes now (retention may have expired some events since), none is left from
-    /// before to be read twice.
-    fn rewrite_unreleased_round(&self) -> Result<(), StoreError> {
-        let Some(through) = self.lock_tiers().segments.iter().filter_map(|s| s.wal_through).max() else {
+    /// events in both (and so does a release that failed, in an earlier round, while the
+    /// process went on). Their records are still pending, so the files of every round not
+    /// released (those that name a `wal_through` after the WAL's checkpoint) are deleted and
+    /// the rounds written again, whole, as one. Not cut again by `flush_events`, which may
+    /// have changed; whatever files it makes now (retention may have expired some events
+    /// since), none is left from before to be read twice. The WAL writes its checkpoint
+    /// before it deletes any file, so a round's records are all replayed or none is.
+    fn rewrite_unreleased_rounds(&self, released: Lsn) -> Result<(), StoreError> {
+        let unreleased = |segment: &SegmentMeta| segment.wal_through.filter(|&through| through > released);
+        let Some(through) = self.lock_tiers().segments.iter().filter_map(unreleased).max() else {
             return Ok(());
         };
         let round = self.lock_tiers().pending.oldest(through, usize::MAX);
-        let Some((batches, round_through)) = round else { return Ok(()) }; // it was released
+        let Some((batches, round_through)) = round else { return Ok(()) };
         // Only files whose first and last events are in the round are its own. Others can
         // name the same LSN when the WAL was deleted by hand and numbering began again: those
         // hold events stored nowhere else, and stay (a damaged record's events, likewise).
@@ -284,10 +302,11 @@ impl Store {
         }
         let stale: Vec<SegmentMeta> = {
             let mut tiers = self.lock_tiers();
-            let (stale, kept) =
-                tiers.segments.iter().cloned().partition(|s| {
-                    s.wal_through == Some(through) && ids.contains(&s.min_id) && ids.contains(&s.max_id)
-                });
+            let (stale, kept) = tiers
+                .segments
+                .iter()
+                .cloned()
+                .partition(|s| unreleased(s).is_some() && ids.contains(&s.min_id) && ids.contains(&s.max_id));
             tiers.segments = Arc::new(kept);
             stale
         };
@@ -302,26 +321,42 @@ impl Store {
         self.write_round(&batches, round_through).map(drop)
     }
 
+    /// From now on, holds a pending batch in memory only while `ring` holds it (the ring
+    /// that `append`'s `publish` puts batches in, and [`Opened::replayed`] goes back to).
+    pub fn follow_ring(&self, ring: RingFront) {
+        self.lock_tiers().pending.follow(ring);
+    }
+
     /// Makes a batch durable, then hands it to `publish` (which puts it in the ring and
     /// returns it with its sequence number) and keeps it pending until the next flush.
     /// Returns once the WAL record is durable per the fsync policy: then it may be acknowledged.
     /// Refused, the events come back with the reason.
+    ///
+    /// The work per event (encoding the record, its checksum, its time range) is done before
+    /// the gate is taken: a flush waits for the gate, and appends wait behind a waiting
+    /// flush, so nothing under it may grow with the size of a batch. `publish` runs under
+    /// the gate too: it must do no work per event either (see [`crate::Ring::push_weighed`]).
     pub fn append(
         &self,
         events: Vec<Event>,
         publish: impl FnOnce(Vec<Event>) -> Arc<Batch>,
     ) -> Result<Arc<Batch>, Refused> {
+        let encoded = match Wal::encode(&events) {
+            Ok(encoded) => encoded,
+            Err(error) => return Err(Refused { error: error.into(), events }),
+        };
+        let times = pending::time_range(&events);
         // Before the gate: a flush needs the gate to make room.
         if let Err(error) = self.wait_for_room() {
             return Err(Refused { error, events });
         }
         let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let appended = match self.wal.append(&events) {
+        let appended = match self.wal.write(encoded) {
             Ok(appended) => appended,
             Err(error) => return Err(Refused { error: error.into(), events }),
         };
         let batch = publish(events);
-        let pending = PendingBatch::new(appended.lsn, appended.at, Arc::clone(&batch));
+        let pending = PendingBatch::with_times(appended.lsn, appended.at, Arc::clone(&batch), times);
         let mut tiers = self.lock_tiers();
         tiers.pending.push(pending, self.max_in_memory);
         tiers.pending.spill_let_go();

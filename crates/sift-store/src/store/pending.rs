@@ -11,6 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use sift_core::{Batch, Event, Timestamp};
 
+use crate::ring::RingFront;
 use crate::search::TimeRange;
 use crate::wal::{self, Lsn, RecordAt, WalError};
 
@@ -29,6 +30,11 @@ pub struct PendingBatch {
 impl PendingBatch {
     pub fn new(lsn: Lsn, at: RecordAt, batch: Arc<Batch>) -> PendingBatch {
         let times = time_range(&batch.events);
+        PendingBatch::with_times(lsn, at, batch, times)
+    }
+
+    /// As [`PendingBatch::new`], with the batch's [`time_range`] found beforehand.
+    pub fn with_times(lsn: Lsn, at: RecordAt, batch: Arc<Batch>, times: (Timestamp, Timestamp)) -> PendingBatch {
         PendingBatch { lsn, at, events: batch.events.len(), times, batch: Some(batch) }
     }
 
@@ -41,7 +47,8 @@ impl PendingBatch {
     }
 }
 
-fn time_range(events: &[Event]) -> (Timestamp, Timestamp) {
+/// The oldest and newest times of `events`.
+pub(super) fn time_range(events: &[Event]) -> (Timestamp, Timestamp) {
     let mut times = events.iter().map(|e| e.time);
     let first = times.next().unwrap_or_default();
     times.fold((first, first), |(min, max), t| (min.min(t), max.max(t)))
@@ -64,6 +71,8 @@ pub(super) struct Pending {
     pub since: Option<Instant>,
     /// Every batch before this index is spilled: where spilling goes on from.
     spilled_to: usize,
+    /// The ring whose batches these are, once the store follows one.
+    ring: Option<RingFront>,
 }
 
 impl Pending {
@@ -86,14 +95,20 @@ impl Pending {
         }
     }
 
-    /// Spills the oldest batches held in memory that nothing else holds any more: the ring
-    /// has evicted them, so keeping them would cost memory that the ring's limits
-    /// (`ring.max_events`, `ring.max_bytes`) do not count. So a durable server holds no more
-    /// events in memory than a ring-only one.
+    /// Holds batches in memory only while `ring` holds them, from now on.
+    pub fn follow(&mut self, ring: RingFront) {
+        self.ring = Some(ring);
+    }
+
+    /// Spills the oldest batches held in memory that the ring no longer holds: keeping them
+    /// would cost memory that the ring's limits (`ring.max_events`, `ring.max_bytes`) do not
+    /// count. So a durable server holds no more pending events in memory than a ring-only
+    /// one holds events. Without a ring to follow, `max_in_memory` alone bounds them.
     pub fn spill_let_go(&mut self) {
+        let Some(ring) = &self.ring else { return };
         while let Some(oldest) = self.batches.get_mut(self.spilled_to) {
             match &oldest.batch {
-                Some(held) if Arc::strong_count(held) > 1 => break,
+                Some(held) if ring.holds(held.seq) => break,
                 Some(_) => {
                     oldest.batch = None;
                     self.in_memory -= oldest.events;

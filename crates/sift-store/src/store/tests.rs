@@ -6,6 +6,8 @@ use sift_core::{Batch, Event, Source, Timestamp};
 use super::*;
 use crate::search::{Cursor, TimeRange};
 
+mod crash;
+
 fn event(n: u64) -> Event {
     let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64 * 1_000_000);
     let mut event = Event::new(Source::HttpJson, time, format!("event {n}"));
@@ -30,6 +32,8 @@ fn options(dir: &std::path::Path) -> StoreOptions {
         max_in_memory: 1_000_000,
         max_backlog_bytes: u64::MAX,
         flush_events: 1_000_000,
+        wal_file_bytes: 64 << 20,
+        wal_fault_hook: None,
     }
 }
 
@@ -407,21 +411,19 @@ fn spilled_batches_are_read_back_by_queries_and_by_the_flush() {
 }
 
 #[test]
-fn a_batch_the_ring_has_let_go_is_spilled_and_one_it_holds_stays_in_memory() {
+fn a_batch_the_ring_has_let_go_is_spilled_whoever_else_holds_it() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path());
-    // The ring's part: the batches it holds, oldest first.
-    let mut ring = std::collections::VecDeque::new();
-    let hold = |ring: &mut std::collections::VecDeque<_>, range: std::ops::Range<u64>| {
-        let batch = store.append(range.map(event).collect(), |events| Arc::new(Batch { seq: 0, events })).unwrap();
-        ring.push_back(batch);
-    };
-    hold(&mut ring, 0..10);
-    hold(&mut ring, 10..20);
-    hold(&mut ring, 20..30);
+    let ring = crate::Ring::new(crate::RingLimits { max_events: 30, max_bytes: usize::MAX });
+    store.follow_ring(ring.front());
+    // Another consumer of the batches (a tail, a drain) that holds every one: what it holds
+    // is its own memory, not a reason for pending to keep a batch the ring has let go.
+    let mut consumer = Vec::new();
+    for first in (0..30).step_by(10) {
+        consumer.push(store.append((first..first + 10).map(event).collect(), |events| ring.push(events)).unwrap());
+    }
     assert_eq!(store.backlog().in_memory, 30, "all three are in the ring");
-    ring.pop_front();
-    hold(&mut ring, 30..40);
+    consumer.push(store.append((30..40).map(event).collect(), |events| ring.push(events)).unwrap());
     assert_eq!((store.backlog().events, store.backlog().in_memory), (40, 30), "the evicted batch is spilled");
     let expected: Vec<String> = (0..40).rev().map(|n| format!("event {n}")).collect();
     assert_eq!(all_messages(&store), expected, "a spilled batch is still found");
@@ -559,4 +561,44 @@ fn the_backlog_presses_from_three_quarters_of_max_backlog() {
     assert!(store.backlog_is_pressing(), "three quarters full");
     store.flush().unwrap();
     assert!(!store.backlog_is_pressing());
+}
+
+#[test]
+fn r_every_file_and_directory_sift_makes_is_its_owners_alone_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    // The widest umask: without modes of its own, everything would be readable by anyone.
+    // Process-wide, but no other test looks at modes, and each is private to its owner.
+    // SAFETY: umask only sets the process's file mode creation mask.
+    let before = unsafe { libc::umask(0) };
+    {
+        let (store, _) = open_with_options(StoreOptions { wal_file_bytes: 1024, ..options(&dir) });
+        for first in (0..100).step_by(10) {
+            append(&store, first..first + 10);
+        }
+        store.flush().unwrap();
+        drop(crate::StateDb::open(&dir.join("state.db")).unwrap());
+    }
+    // SAFETY: as above.
+    unsafe { libc::umask(before) };
+    let mut seen = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(path) = stack.pop() {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if path.is_dir() {
+            assert_eq!(mode, 0o700, "directory {name:?}");
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "file {name:?}");
+        }
+        seen.push(name);
+    }
+    seen.sort();
+    for made in ["lock", "state.db", "wal", "wal/released", "segments"] {
+        assert!(seen.iter().any(|name| name == made), "{made} was made: {seen:?}");
+    }
+    assert!(seen.iter().any(|name| name.ends_with(".parquet")), "{seen:?}");
+    assert!(seen.iter().any(|name| name.ends_with(".wal")), "{seen:?}");
 }

@@ -19,7 +19,10 @@ pub(super) const BATCH_OFFSET: usize = RECORD_HEADER_LEN + LSN_LEN;
 pub const MAX_PAYLOAD: usize = 256 << 20;
 
 const CHECKPOINT_MAGIC: [u8; 8] = *b"SIFTREL\0";
-const CHECKPOINT_LEN: usize = 20;
+/// One slot of the checkpoint: magic, LSN, CRC.
+pub(super) const CHECKPOINT_SLOT_LEN: usize = 20;
+/// The checkpoint file: two slots, written in turn in place (a sift before them wrote one).
+pub(super) const CHECKPOINT_LEN: usize = 2 * CHECKPOINT_SLOT_LEN;
 pub(super) const CHECKPOINT_NAME: &str = "released";
 
 /// `000000000042.wal`: the file whose first record will be (or is) LSN 42.
@@ -165,9 +168,9 @@ pub(super) fn read_frame(bytes: &[u8], pos: usize) -> Frame {
     Frame::Record { lsn: Lsn::from_le_bytes(lsn), batch: (start, end), end }
 }
 
-/// The checkpoint file's bytes: everything through `lsn` is released.
-pub(super) fn checkpoint(lsn: Lsn) -> [u8; CHECKPOINT_LEN] {
-    let mut bytes = [0; CHECKPOINT_LEN];
+/// One checkpoint slot's bytes: everything through `lsn` is released.
+pub(super) fn checkpoint_slot(lsn: Lsn) -> [u8; CHECKPOINT_SLOT_LEN] {
+    let mut bytes = [0; CHECKPOINT_SLOT_LEN];
     bytes[..8].copy_from_slice(&CHECKPOINT_MAGIC);
     bytes[8..16].copy_from_slice(&lsn.to_le_bytes());
     let crc = crc32c::crc32c(&bytes[..16]);
@@ -175,8 +178,17 @@ pub(super) fn checkpoint(lsn: Lsn) -> [u8; CHECKPOINT_LEN] {
     bytes
 }
 
-pub(super) fn parse_checkpoint(bytes: &[u8]) -> Option<Lsn> {
-    let bytes: &[u8; CHECKPOINT_LEN] = bytes.try_into().ok()?;
+/// What a checkpoint file says: the highest LSN among its valid slots, and which slot holds
+/// it; `None` when no slot is valid. A file of one slot is what a sift before two wrote.
+pub(super) fn parse_checkpoint(bytes: &[u8]) -> Option<(Lsn, usize)> {
+    if bytes.len() != CHECKPOINT_SLOT_LEN && bytes.len() != CHECKPOINT_LEN {
+        return None;
+    }
+    let slots = bytes.chunks_exact(CHECKPOINT_SLOT_LEN).enumerate();
+    slots.filter_map(|(slot, bytes)| parse_slot(bytes).map(|lsn| (lsn, slot))).max()
+}
+
+fn parse_slot(bytes: &[u8]) -> Option<Lsn> {
     let crc = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
     if bytes[..8] != CHECKPOINT_MAGIC || crc32c::crc32c(&bytes[..16]) != crc {
         return None;

@@ -21,8 +21,12 @@
 //! record     = "SWR1"  len:u32  crc:u32  payload{len}
 //! payload    = lsn:u64  batch                    (batch: crate::codec, self-versioned)
 //! crc        = CRC32C of magic, len and payload (the 12 header bytes but the crc itself)
-//! released   = "SIFTREL\0"  lsn:u64  crc:u32 (CRC32C of the 16 bytes before it)
+//! released   = slot slot                        (a sift before slots wrote one alone)
+//! slot       = "SIFTREL\0"  lsn:u64  crc:u32 (CRC32C of the 16 bytes before it)
 //! ```
+//!
+//! The checkpoint is the highest LSN of its valid slots. A release overwrites the other slot
+//! in place and syncs it before it deletes any file (see `checkpoint`).
 //!
 //! A file is written to its end and rotated (a new file named by the next LSN) once it is
 //! past [`WalOptions::segment_bytes`] after a write; records never span files.
@@ -66,6 +70,7 @@
 //! keep in memory every batch that waits for the segments (docs/adr/0009-wal-backlog.md).
 //! A `RecordAt` holds the file open: it stays readable after a release deletes the file.
 
+mod checkpoint;
 mod crc;
 mod format;
 mod open;
@@ -140,6 +145,12 @@ pub struct Appended {
     pub at: RecordAt,
 }
 
+/// A batch encoded as a WAL record by [`Wal::encode`], to append with [`Wal::write`].
+pub struct Encoded {
+    record: Unsealed,
+    events: usize,
+}
+
 /// A record found by [`Wal::open_with`]: its LSN, where it lies and its batch.
 pub struct Replayed {
     pub lsn: Lsn,
@@ -171,11 +182,16 @@ pub enum IoOp {
     Sync,
     /// Cutting the file back after a failed write or sync.
     Truncate,
+    /// A release writing its checkpoint.
+    Checkpoint,
+    /// A release deleting the files it released.
+    Delete,
 }
 
-/// Called before every write and sync of the writer thread; an error is taken as the
-/// operation's own error. A failed write first writes half its bytes, as a write that runs
-/// out of space does. For tests of the error paths.
+/// Called before every write and sync of the writer thread, and before each step of a
+/// release; an error is taken as the operation's own error. A failed write first writes half
+/// its bytes, as a write that runs out of space does; a failed release step stops the release
+/// there, leaving the disk as a crash at that point would. For tests of the error paths.
 pub type FaultHook = Arc<dyn Fn(IoOp) -> io::Result<()> + Send + Sync>;
 
 #[derive(Clone)]
@@ -355,8 +371,9 @@ struct Shared {
     /// The WAL files in LSN order; the last one is the one written.
     files: Mutex<Vec<FileEntry>>,
     /// Held through a whole release, so releases run one at a time.
-    released: Mutex<Lsn>,
+    released: Mutex<checkpoint::Checkpoint>,
     last_lsn: AtomicU64,
+    hook: Option<FaultHook>,
     queued: AtomicU64,
     appended_batches: AtomicU64,
     appended_events: AtomicU64,
@@ -399,8 +416,9 @@ impl Wal {
         let shared = Arc::new(Shared {
             dir: options.dir.clone(),
             files: Mutex::new(recovered.files),
-            released: Mutex::new(recovered.replay.released_through),
+            released: Mutex::new(recovered.checkpoint),
             last_lsn: AtomicU64::new(recovered.next_lsn - 1),
+            hook: options.fault_hook.clone(),
             queued: AtomicU64::new(0),
             appended_batches: AtomicU64::new(0),
             appended_events: AtomicU64::new(0),
@@ -419,6 +437,13 @@ impl Wal {
 
     /// Appends a batch and returns its LSN and place once it is durable as the policy says.
     pub fn append(&self, events: &[Event]) -> Result<Appended, WalError> {
+        self.write(Wal::encode(events)?)
+    }
+
+    /// Encodes a batch as a record, with its checksum: the work per event of an append,
+    /// which a caller does before it takes any lock that others wait on, then hands the
+    /// record to [`Wal::write`].
+    pub fn encode(events: &[Event]) -> Result<Encoded, WalError> {
         // Encoded into this thread's buffer of the last append, which the writer hands back:
         // a fresh buffer of a few hundred kilobytes for every batch cost page faults.
         let mut bytes = ENCODE_BUFFER.take();
@@ -429,8 +454,14 @@ impl Wal {
             return Err(WalError::TooLarge { bytes: bytes.len() - BATCH_OFFSET });
         }
         let batch_crc = crc32c::crc32c(&bytes[BATCH_OFFSET..]);
+        Ok(Encoded { record: Unsealed { bytes, batch_crc }, events: events.len() })
+    }
+
+    /// Appends an encoded batch and returns its LSN and place once it is durable as the
+    /// policy says.
+    pub fn write(&self, encoded: Encoded) -> Result<Appended, WalError> {
         let (reply, answer) = sync_channel(1);
-        let request = writer::Request { record: Unsealed { bytes, batch_crc }, events: events.len(), reply };
+        let request = writer::Request { record: encoded.record, events: encoded.events, reply };
         let requests = self.requests.as_ref().ok_or(WalError::Closed)?;
         self.shared.queued.fetch_add(1, Ordering::Relaxed);
         requests.send(request).map_err(|_| {
@@ -447,17 +478,24 @@ impl Wal {
     /// Marks every record through `lsn` as safe elsewhere: it is not replayed any more, and
     /// the files that hold only such records are deleted (never the file being written).
     /// The release is durable when this returns.
+    ///
+    /// The checkpoint is written first: once it is durable no record through `lsn` is
+    /// replayed, so the deletions may stop anywhere (a crash, an error) without leaving some
+    /// records of a flush round deleted and others replayed, which a restart would store
+    /// again. It is written in place, which needs no free space, so that a full disk still
+    /// gets the deleted files' space back.
     pub fn release_through(&self, lsn: Lsn) -> Result<(), WalError> {
-        let mut released = lock(&self.shared.released);
-        if lsn <= *released {
+        let mut checkpoint = lock(&self.shared.released);
+        if lsn <= checkpoint.through {
             return Ok(());
         }
         let last = self.shared.last_lsn.load(Ordering::Acquire);
         if lsn > last {
             return Err(WalError::ReleaseAhead { lsn, last });
         }
-        // Deleting a file needs no space, the checkpoint might: delete first, so that a full
-        // disk still gets its space back.
+        let dir = &self.shared.dir;
+        self.failpoint(IoOp::Checkpoint, Op::Write)?;
+        checkpoint.write(dir, lsn)?;
         let doomed: Vec<Lsn> = {
             let files = lock(&self.shared.files);
             files
@@ -466,16 +504,20 @@ impl Wal {
                 .map(|pair| pair[0].first)
                 .collect()
         };
-        let result = open::delete_files(&self.shared.dir, &doomed);
+        self.failpoint(IoOp::Delete, Op::Delete)?;
+        let result = open::delete_files(dir, &doomed);
         let deleted = match &result {
             Ok(()) => doomed.len(),
             Err((deleted, _)) => *deleted,
         };
         lock(&self.shared.files).retain(|file| !doomed[..deleted].contains(&file.first));
-        result.map_err(|(_, error)| error)?;
-        open::write_checkpoint(&self.shared.dir, lsn)?;
-        *released = lsn;
-        Ok(())
+        result.map_err(|(_, error)| error)
+    }
+
+    /// The fault hook's answer for a step of a release (tests' crash points).
+    fn failpoint(&self, step: IoOp, op: Op) -> Result<(), WalError> {
+        let hooked = self.shared.hook.as_ref().map_or(Ok(()), |hook| hook(step));
+        hooked.map_err(|error| WalError::io(op, &self.shared.dir, error))
     }
 
     pub fn stats(&self) -> WalStats {
@@ -494,7 +536,7 @@ impl Wal {
             io_errors: shared.io_errors.load(Ordering::Relaxed),
             truncations: shared.truncations.load(Ordering::Relaxed),
             last_lsn: shared.last_lsn.load(Ordering::Acquire),
-            released_through: *lock(&shared.released),
+            released_through: lock(&shared.released).through,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Opening the WAL directory: reading the checkpoint, replaying every file in LSN order with
 //! large reads and parallel decoding, cutting damaged tails, and the file operations the
-//! writer and [`super::Wal::release_through`] share (creating files, checkpoints, deleting).
+//! writer and [`super::Wal::release_through`] share (creating and deleting files).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -10,13 +10,16 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use sift_core::Event;
 
+use super::checkpoint::Checkpoint;
 use super::format::{self, BATCH_OFFSET, Corruption, FILE_HEADER_LEN, Frame, Header};
 use super::{FileEntry, Lsn, Op, RecordAt, Replay, Replayed, Truncation, WalError, WalFile};
 use crate::codec::{self, CodecErrorKind};
+use crate::private;
 
 /// What [`recover`] hands to the writer and to the caller.
 pub(super) struct Recovered {
     pub replay: Replay,
+    pub checkpoint: Checkpoint,
     pub files: Vec<FileEntry>,
     pub active: Active,
     pub next_lsn: Lsn,
@@ -31,9 +34,10 @@ pub(super) struct Active {
 
 /// Replays the WAL in `dir`, handing every record not yet released to `sink`, oldest first.
 pub(super) fn recover(dir: &Path, mut sink: impl FnMut(Replayed)) -> Result<Recovered, WalError> {
-    fs::create_dir_all(dir).map_err(|e| WalError::io(Op::Create, dir, e))?;
+    private::create_dir_all(dir).map_err(|e| WalError::io(Op::Create, dir, e))?;
     let mut replay = Replay::default();
-    (replay.released_through, replay.checkpoint_damaged) = read_checkpoint(dir)?;
+    let (checkpoint, damaged) = Checkpoint::open(dir)?;
+    (replay.released_through, replay.checkpoint_damaged) = (checkpoint.through, damaged);
     let listed = list(dir)?;
 
     // Files that hold only released records (a deletion that did not reach the disk) are
@@ -85,7 +89,7 @@ pub(super) fn recover(dir: &Path, mut sink: impl FnMut(Replayed)) -> Result<Reco
             Active { file, first: next_lsn, len: FILE_HEADER_LEN as u64 }
         }
     };
-    Ok(Recovered { replay, files, active, next_lsn })
+    Ok(Recovered { replay, checkpoint, files, active, next_lsn })
 }
 
 /// Opens a WAL file to append to and read back from.
@@ -180,7 +184,7 @@ fn cut(path: &Path, bytes: &[u8], offset: usize, corruption: Option<Corruption>)
         Some(_) if !cut_bytes.is_empty() => {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let saved = path.with_file_name(format!("{name}.{offset}.corrupt"));
-            fs::write(&saved, cut_bytes).ok().map(|()| saved)
+            private::write(&saved, cut_bytes).ok().map(|()| saved)
         }
         _ => None,
     };
@@ -222,12 +226,7 @@ fn list(dir: &Path) -> Result<Vec<Lsn>, WalError> {
 pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<WalFile, WalError> {
     let path = format::file_path(dir, first);
     let io = |op, e| WalError::io(op, &path, e);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
+    let mut file = private::create_file(OpenOptions::new().read(true).write(true).truncate(true), &path)
         .map_err(|e| io(Op::Create, e))?;
     let written = file.write_all(&format::file_header()).map_err(|e| io(Op::Write, e));
     if let Err(error) = written.and_then(|()| file.sync_data().map_err(|e| io(Op::Sync, e))) {
@@ -237,27 +236,6 @@ pub(super) fn create_file(dir: &Path, first: Lsn) -> Result<WalFile, WalError> {
     }
     sync_dir(dir)?;
     Ok(WalFile { file, path })
-}
-
-fn read_checkpoint(dir: &Path) -> Result<(Lsn, bool), WalError> {
-    let path = dir.join(format::CHECKPOINT_NAME);
-    match fs::read(&path) {
-        Ok(bytes) => Ok(format::parse_checkpoint(&bytes).map_or((0, true), |lsn| (lsn, false))),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok((0, false)),
-        Err(error) => Err(WalError::io(Op::Read, &path, error)),
-    }
-}
-
-/// Records durably that everything through `lsn` is released: write aside, sync, rename.
-pub(super) fn write_checkpoint(dir: &Path, lsn: Lsn) -> Result<(), WalError> {
-    let path = dir.join(format::CHECKPOINT_NAME);
-    let temporary = dir.join(format!("{}.tmp", format::CHECKPOINT_NAME));
-    let io = |op, path: &Path, e| WalError::io(op, path, e);
-    let mut file = File::create(&temporary).map_err(|e| io(Op::Create, &temporary, e))?;
-    file.write_all(&format::checkpoint(lsn)).map_err(|e| io(Op::Write, &temporary, e))?;
-    file.sync_data().map_err(|e| io(Op::Sync, &temporary, e))?;
-    fs::rename(&temporary, &path).map_err(|e| io(Op::Write, &path, e))?;
-    sync_dir(dir)
 }
 
 /// Deletes the files that start at `firsts`, in order; on an error, says how many went.

@@ -255,7 +255,7 @@ fn files_wholly_released_are_deleted_on_open() {
     drop(wal);
     let files = wal_files(&options);
     // The checkpoint reached the disk, the deletions did not.
-    open::write_checkpoint(&options.dir, 20).expect("checkpoint");
+    checkpoint::create(&options.dir, 20).expect("checkpoint");
     let (_wal, replay) = open(&options);
     assert!(replay.batches.is_empty());
     assert_eq!(wal_files(&options), files[files.len() - 1..]);
@@ -276,6 +276,52 @@ fn a_damaged_checkpoint_replays_everything_and_says_so() {
     assert!(replay.checkpoint_damaged);
     assert_eq!(lsns(&replay), [1, 2, 3]);
     assert_eq!(append(&wal, &batch(3, 1)), 4);
+}
+
+#[test]
+fn a_checkpoint_write_torn_by_a_crash_leaves_the_one_before() {
+    let dir = tempdir();
+    let options = options(dir.path());
+    let (wal, _) = open(&options);
+    for i in 0..4 {
+        append(&wal, &batch(i, 1));
+    }
+    wal.release_through(2).expect("release");
+    wal.release_through(3).expect("release");
+    drop(wal);
+    let path = options.dir.join("released");
+    let mut bytes = std::fs::read(&path).expect("read");
+    assert_eq!(bytes.len(), format::CHECKPOINT_LEN, "two slots, written in place");
+    let (newest, slot) = format::parse_checkpoint(&bytes).expect("valid");
+    assert_eq!(newest, 3);
+    // The last write torn: its slot half written.
+    bytes[slot * format::CHECKPOINT_SLOT_LEN + 12] ^= 0xff;
+    std::fs::write(&path, &bytes).expect("write");
+    let (_wal, replay) = open(&options);
+    assert!(!replay.checkpoint_damaged, "one slot holds the checkpoint before");
+    assert_eq!(replay.released_through, 2);
+    assert_eq!(lsns(&replay), [3, 4]);
+}
+
+#[test]
+fn a_checkpoint_of_one_slot_from_an_earlier_sift_is_read_and_made_two() {
+    let dir = tempdir();
+    let options = options(dir.path());
+    let (wal, _) = open(&options);
+    for i in 0..3 {
+        append(&wal, &batch(i, 1));
+    }
+    drop(wal);
+    let path = options.dir.join("released");
+    std::fs::write(&path, format::checkpoint_slot(1)).expect("write");
+    let (wal, replay) = open(&options);
+    assert_eq!((replay.released_through, replay.checkpoint_damaged), (1, false));
+    assert_eq!(lsns(&replay), [2, 3]);
+    assert_eq!(std::fs::read(&path).expect("read").len(), format::CHECKPOINT_LEN);
+    wal.release_through(2).expect("release");
+    drop(wal);
+    let (_wal, replay) = open(&options);
+    assert_eq!(lsns(&replay), [3]);
 }
 
 #[test]

@@ -15,12 +15,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sift_store::StateError;
 
+use super::Limits;
 use super::auth::Caller;
 use super::error::ApiError;
 use sift_store::StateDb;
-
-/// Most tokens one request may create.
-const MAX_TOKENS: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,7 +29,12 @@ struct NewChannel {
     tokens: Vec<String>,
 }
 
-pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller, body: Bytes) -> Response {
+pub async fn create_channel(
+    State(state_db): State<Arc<StateDb>>,
+    State(limits): State<Arc<Limits>>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
     let request: NewChannel = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
@@ -42,6 +45,17 @@ pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller
             .into_response();
         }
     };
+    let limits = &limits.channels;
+    if request.tokens.len() > limits.max_tokens_per_channel {
+        return ApiError::bad_request(format!(
+            "{} tokens asked for, at most {} per channel (channels.max_tokens_per_channel)",
+            request.tokens.len(),
+            limits.max_tokens_per_channel
+        ))
+        .with_detail(json!({ "limit": "channels.max_tokens_per_channel", "max": limits.max_tokens_per_channel }))
+        .because("token_limit")
+        .into_response();
+    }
     if let Err(error) = check(&request) {
         return ApiError::bad_request(error).because("invalid_channel").into_response();
     }
@@ -58,10 +72,11 @@ pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller
             }
         }
     }
+    let max_channels = limits.max_channels;
     let tokens: Vec<(String, String)> =
         request.tokens.iter().map(|name| (name.clone(), format!("t.{}", uuid::Uuid::new_v4()))).collect();
     let created = tokio::task::spawn_blocking(move || {
-        state_db.create_channel(request.name.as_deref(), &tokens).map(|c| (c, tokens))
+        state_db.create_channel(request.name.as_deref(), &tokens, max_channels).map(|c| (c, tokens))
     })
     .await;
     match created {
@@ -75,6 +90,13 @@ pub async fn create_channel(State(state_db): State<Arc<StateDb>>, caller: Caller
                 .because("duplicate_channel")
                 .into_response()
         }
+        Ok(Err(StateError::TooManyChannels { max })) => ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{max} channels exist, the most allowed (channels.max_channels): no channel was created"),
+        )
+        .with_detail(json!({ "limit": "channels.max_channels", "max": max }))
+        .because("channel_limit")
+        .into_response(),
         Ok(Err(error)) => ApiError::internal(error).into_response(),
         Err(error) => ApiError::internal(error).into_response(),
     }
@@ -91,9 +113,6 @@ fn check(request: &NewChannel) -> Result<(), String> {
                 "channel name: {name:?} has the shape kept for channels created without a name; choose another"
             ));
         }
-    }
-    if request.tokens.len() > MAX_TOKENS {
-        return Err(format!("{} tokens asked for, at most {MAX_TOKENS} per request", request.tokens.len()));
     }
     for (i, token) in request.tokens.iter().enumerate() {
         // 48 is the longest APP-NAME RFC 5424 allows, and the token's name becomes the app.

@@ -99,7 +99,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Who writes.
 enum Writer {
-    Token(Token, String),
+    /// The token's text (as the client sent it: the database keeps only its hash), the
+    /// token, and its channel's name.
+    Token(String, Token, String),
     /// A user (or anyone, without configured users), naming tokens frame by frame.
     Credential(Option<Arc<User>>),
 }
@@ -112,13 +114,13 @@ async fn authenticate(state: &Parts, authorization: Option<&str>, peer: IpAddr) 
             let found = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
                 let Some(token) = state_db.token(&password).map_err(ApiError::internal)? else { return Ok(None) };
                 let channel = state_db.channel(token.channel_id).map_err(ApiError::internal)?;
-                Ok(Some((token, channel)))
+                Ok(Some((password, token, channel)))
             })
             .await
             .map_err(ApiError::internal)??;
             match found {
-                Some((token, Some(channel))) => Ok(Writer::Token(token, channel.name)),
-                Some((_, None)) => Err(logplex_unauthorized("the token's channel is gone")),
+                Some((text, token, Some(channel))) => Ok(Writer::Token(text, token, channel.name)),
+                Some((_, _, None)) => Err(logplex_unauthorized("the token's channel is gone")),
                 None => Err(logplex_unauthorized("unknown token")),
             }
         }
@@ -181,8 +183,8 @@ fn store_frames(
     let mut kept = Vec::with_capacity(events.len());
     for mut event in events {
         match writer {
-            Writer::Token(token, channel) => {
-                if event.app.as_deref() == Some(token.token.as_str()) {
+            Writer::Token(text, token, channel) => {
+                if event.app.as_deref() == Some(text.as_str()) {
                     event.app = Some(interner.intern(&token.name));
                 } else if let Some((name, _)) = tokens.find(state, event.app.as_deref())? {
                     // Another token's text is as secret as the writer's own.

@@ -40,7 +40,7 @@ pub use serve::{Limits as ConnectionLimits, serve};
 pub use sites::Sites;
 
 use crate::app::AppState;
-use crate::config::{Config, TailConfig};
+use crate::config::{ChannelsConfig, Config, TailConfig};
 use crate::observe::{LogLimiter, Stats};
 
 /// The API's own limits, from the configuration.
@@ -49,11 +49,12 @@ pub struct Limits {
     /// Largest request body (`http.max_body`).
     pub max_body: usize,
     pub tail: TailConfig,
+    pub channels: ChannelsConfig,
 }
 
 impl From<&Config> for Limits {
     fn from(config: &Config) -> Limits {
-        Limits { max_body: config.http.max_body, tail: config.tail.clone() }
+        Limits { max_body: config.http.max_body, tail: config.tail.clone(), channels: config.channels.clone() }
     }
 }
 

@@ -94,7 +94,7 @@ impl AppState {
         let (state_db, store) = if config.storage.memory_only {
             (StateDb::in_memory()?, None)
         } else {
-            std::fs::create_dir_all(&config.data_dir)
+            sift_store::private::create_dir_all(&config.data_dir)
                 .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
             // The store first: it locks the data directory against a second server.
             let store = open_store(config)?;

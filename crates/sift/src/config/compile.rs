@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use super::env::EnvLayer;
 use super::raw::{
-    RawAlerts, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
+    RawAlerts, RawChannels, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog,
+    RawTail, RawUser,
 };
 use super::{
     Config, DEFAULT_SYSLOG_TLS_LISTEN, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users,
@@ -48,6 +49,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
+        channels: RawChannels { max_channels, max_tokens_per_channel },
         retention,
         log: RawLog { level, format },
         classify,
@@ -118,6 +120,13 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
     c.set("tail.max_clients", max_clients, values::positive, &mut config.tail.max_clients);
     c.set("tail.max_bytes", tail_max_bytes, |s| values::positive_size(&s), &mut config.tail.max_bytes);
+    c.set("channels.max_channels", max_channels, values::positive, &mut config.channels.max_channels);
+    c.set(
+        "channels.max_tokens_per_channel",
+        max_tokens_per_channel,
+        values::positive,
+        &mut config.channels.max_tokens_per_channel,
+    );
     c.retention(retention, &mut config.retention);
     c.set("log.level", level, |s| values::log_level(&s).map(Some), &mut config.log.level);
     c.set("log.format", format, |s| values::log_format(&s), &mut config.log.format);

@@ -53,6 +53,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub alerts: AlertsConfig,
     pub tail: TailConfig,
+    pub channels: ChannelsConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
     /// Ordered classification rules.
@@ -195,6 +196,14 @@ pub struct TailConfig {
 }
 
 #[derive(Debug, Clone)]
+pub struct ChannelsConfig {
+    /// Most Logplex channels kept; `POST /channels` beyond it is answered 409. Default 1,000.
+    pub max_channels: usize,
+    /// Most tokens a channel is made with; more are answered 400. Default 100.
+    pub max_tokens_per_channel: usize,
+}
+
+#[derive(Debug, Clone)]
 pub struct RetentionConfig {
     /// How long events are kept unless a rule says otherwise. Default 30 days.
     pub default: Duration,
@@ -299,6 +308,7 @@ impl Default for Config {
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
             tail: TailConfig { queue: 256, max_backlog: 10_000, max_clients: 64, max_bytes: 8 << 20 },
+            channels: ChannelsConfig { max_channels: 1_000, max_tokens_per_channel: 100 },
             retention: RetentionConfig {
                 default: Duration::from_secs(30 * 86_400),
                 max_bytes: 0,

@@ -63,6 +63,8 @@ pub(super) const KEYS: &[&str] = &[
     "tail.max_backlog",
     "tail.max_clients",
     "tail.max_bytes",
+    "channels.max_channels",
+    "channels.max_tokens_per_channel",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -92,6 +94,8 @@ pub(super) struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub tail: RawTail,
+    #[serde(default)]
+    pub channels: RawChannels,
     #[serde(default)]
     pub retention: RawRetention,
     #[serde(default)]
@@ -228,6 +232,15 @@ pub(super) struct RawTail {
     pub max_clients: Option<usize>,
     /// Most bytes of backlog, and apart of queued batches, one tail holds. Default `"8MiB"`.
     pub max_bytes: Option<RawSize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawChannels {
+    /// Most Logplex channels kept. Default `1000`.
+    pub max_channels: Option<usize>,
+    /// Most tokens one channel is made with. Default `100`.
+    pub max_tokens_per_channel: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,13 +1,14 @@
 //! Totals since start: events by severity, by app and by host; rejections by source and
 //! reason; and the nodes (hosts and apps) seen, with first and last sighting.
 //!
-//! Counters are updated once per batch (a local tally, then one lock), never per event.
+//! Counters are updated once per batch (a local tally in maps of the batch's own, then one
+//! lock), never per event, and outside the store's gate.
 //! The node tables are bounded: past `MAX_NODES` distinct names, further new names are
 //! counted in `nodes_overflow` instead of remembered.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sift_core::{Event, Severity, Source, Str, Timestamp};
 
@@ -71,21 +72,23 @@ impl Default for Stats {
 }
 
 impl Stats {
-    /// Counts accepted events.
+    /// Counts accepted events. Call it outside any lock that others wait on (the store's
+    /// gate above all): it tallies the batch per event, in maps of its own, then takes the
+    /// node tables' lock once to add what it found.
     pub fn record_accepted(&self, events: &[Event]) {
         if events.is_empty() {
             return;
         }
         let mut severities = [0u64; 8];
-        let mut hosts: Vec<(&Str, NodeStat)> = Vec::new();
-        let mut apps: Vec<(&Str, NodeStat)> = Vec::new();
+        let mut hosts = Tally::default();
+        let mut apps = Tally::default();
         for event in events {
             severities[usize::from(event.severity.syslog())] += 1;
             if let Some(host) = &event.host {
-                tally(&mut hosts, host, event.received_at);
+                hosts.add(host, event.received_at);
             }
             if let Some(app) = &event.app {
-                tally(&mut apps, app, event.received_at);
+                apps.add(app, event.received_at);
             }
         }
         self.accepted.fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -146,19 +149,37 @@ impl StatsSnapshot {
     }
 }
 
-fn tally<'a>(seen: &mut Vec<(&'a Str, NodeStat)>, name: &'a Str, at: Timestamp) {
-    // Batches usually come from a handful of hosts: a short linear scan beats hashing.
-    if let Some((_, stat)) = seen.iter_mut().find(|(n, _)| *n == name) {
+/// One batch's sightings of hosts (or apps): a map, so that a batch from many names costs
+/// a lookup per event, and a shortcut for runs of one name (the usual batch, whose repeated
+/// names share one allocation) that skips the hashing.
+#[derive(Default)]
+struct Tally<'a> {
+    seen: Vec<(&'a Str, NodeStat)>,
+    index: HashMap<&'a Str, usize>,
+    /// Where the name seen last is in `seen`.
+    last: Option<usize>,
+}
+
+impl<'a> Tally<'a> {
+    fn add(&mut self, name: &'a Str, at: Timestamp) {
+        let Tally { seen, index, last } = self;
+        let at_index = match *last {
+            Some(i) if Arc::ptr_eq(seen[i].0, name) => i,
+            _ => *index.entry(name).or_insert_with(|| {
+                seen.push((name, NodeStat { first_seen: at, last_seen: at, count: 0 }));
+                seen.len() - 1
+            }),
+        };
+        *last = Some(at_index);
+        let stat = &mut seen[at_index].1;
         stat.count += 1;
         stat.first_seen = stat.first_seen.min(at);
         stat.last_seen = stat.last_seen.max(at);
-    } else {
-        seen.push((name, NodeStat { first_seen: at, last_seen: at, count: 1 }));
     }
 }
 
-fn merge(all: &mut HashMap<Str, NodeStat>, batch: Vec<(&Str, NodeStat)>, overflow: &mut u64) {
-    for (name, stat) in batch {
+fn merge(all: &mut HashMap<Str, NodeStat>, batch: Tally<'_>, overflow: &mut u64) {
+    for (name, stat) in batch.seen {
         if let Some(known) = all.get_mut(name) {
             known.count += stat.count;
             known.first_seen = known.first_seen.min(stat.first_seen);
@@ -196,6 +217,21 @@ mod tests {
         let web1 = nodes.hosts["web-1"];
         assert_eq!((web1.count, web1.first_seen, web1.last_seen), (2, Timestamp(10), Timestamp(30)));
         assert_eq!(nodes.apps["api"].count, 2);
+    }
+
+    #[test]
+    fn a_batch_from_more_hosts_than_remembered_counts_the_rest_as_overflow() {
+        let stats = Stats::default();
+        let events: Vec<Event> =
+            (0..MAX_NODES + 500).map(|n| event(&format!("host-{n}"), "api", Severity::Info, n as i64)).collect();
+        stats.record_accepted(&events);
+        stats.record_accepted(&events[..10]);
+        let nodes = stats.nodes();
+        assert_eq!(nodes.hosts.len(), MAX_NODES);
+        let remembered: u64 = nodes.hosts.values().map(|stat| stat.count).sum();
+        assert_eq!(remembered + nodes.overflow, (MAX_NODES + 510) as u64, "every event counted once");
+        assert!(nodes.overflow >= 500);
+        assert_eq!(nodes.apps["api"].count, (MAX_NODES + 510) as u64);
     }
 
     #[test]

@@ -166,3 +166,21 @@ async fn debug_events_past_their_retention_disappear_while_errors_of_the_same_ag
     let (_, query) = get_json(&server, "/api/v1/query?q=app%3Ad%20%7C%20stats%20count()%20by%20severity").await;
     assert_eq!(query["rows"], serde_json::json!([["debug", 1], ["error", 1]]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_the_data_directory_sift_makes_is_readable_by_its_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().expect("temp dir");
+    let data = parent.path().join("data");
+    let server = start_durable_server(&data, "");
+    post_many(&server, 10, 10).await;
+    server.stop();
+    let mode = |path: &Path| std::fs::metadata(path).expect("made").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for dir in ["wal", "segments"] {
+        assert_eq!(mode(&data.join(dir)), 0o700, "{dir}");
+    }
+    for file in ["state.db", "state.key", "lock", "wal/released"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+}

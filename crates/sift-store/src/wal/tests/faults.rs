@@ -24,6 +24,7 @@ impl Faults {
                 IoOp::Write { .. } => faults.write.load(Ordering::SeqCst),
                 IoOp::Sync => faults.sync.load(Ordering::SeqCst),
                 IoOp::Truncate => faults.truncate.load(Ordering::SeqCst),
+                IoOp::Checkpoint | IoOp::Delete => false,
             };
             if !fail {
                 return Ok(());

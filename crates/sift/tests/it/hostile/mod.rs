@@ -10,6 +10,7 @@ mod channel_names;
 mod http;
 mod sites;
 mod sources;
+mod store;
 mod tails;
 
 use std::time::Duration;
