@@ -2,7 +2,7 @@
 //! first open, `0600`. Logplex tokens are stored only as hashes keyed with it (BLAKE2b-256 in
 //! its keyed mode, RFC 7693), so that `state.db` alone (a copy, a backup, a file another user
 //! could read) holds no token and cannot even tell whether a guess is one
-//! (docs/adr/0011-token-hashes.md).
+//! (docs/adr/0013-token-hashes.md).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};

@@ -30,7 +30,7 @@ const MIGRATIONS: &[Migration] = &[
          ) STRICT;
          CREATE INDEX tokens_by_channel ON tokens (channel_id);",
     ),
-    // 2: tokens kept as keyed hashes, never in clear (docs/adr/0011-token-hashes.md).
+    // 2: tokens kept as keyed hashes, never in clear (docs/adr/0013-token-hashes.md).
     Migration::Rust(hash_tokens),
 ];
 
