@@ -14,7 +14,7 @@ use tracing::{error, warn};
 
 use crate::bus::Bus;
 use crate::config::Config;
-use crate::observe::{LogLimiter, ProtocolStats, Registry, Stats};
+use crate::observe::{DropReason, LogLimiter, ProtocolStats, Registry, Stats};
 use crate::pipeline::rules::RuleSet;
 use crate::pipeline::{Pipeline, Rejection};
 use crate::tail::{Tail, TailLimits};
@@ -65,13 +65,41 @@ pub struct StoreFigures {
     pub recovered: Recovered,
 }
 
-/// A submission that could not be stored: nothing of it was acknowledged or kept.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Unavailable {
-    /// `disk_full`, `store_behind` or `storage_error`.
-    pub reason: &'static str,
-    pub message: String,
+/// Why a submission could not be stored: nothing of it was acknowledged or kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error(
+        "the disk holding the data directory is full: nothing from this request was stored; retry once space is freed"
+    )]
+    DiskFull,
+    #[error(
+        "sift is writing segments slower than events arrive and its backlog (storage.max_backlog) is full: \
+         nothing from this request was stored; retry shortly"
+    )]
+    StoreBehind,
+    #[error("the store could not write these events: nothing from this request was stored; the server log says why")]
+    StorageError,
+}
+
+impl Unavailable {
+    /// What the refused events are counted as.
+    pub fn reason(self) -> DropReason {
+        match self {
+            Unavailable::DiskFull => DropReason::DiskFull,
+            Unavailable::StoreBehind => DropReason::StoreBehind,
+            Unavailable::StorageError => DropReason::StorageError,
+        }
+    }
+
+    fn of(error: &StoreError) -> Unavailable {
+        if error.is_full() {
+            Unavailable::DiskFull
+        } else if error.is_behind() {
+            Unavailable::StoreBehind
+        } else {
+            Unavailable::StorageError
+        }
+    }
 }
 
 /// The outcome of one submission.
@@ -167,7 +195,7 @@ impl Ingest {
     }
 
     /// Counts `n` valid items sift did not take before they reached [`Ingest::submit`].
-    pub fn reject_dropped(&self, source: Source, reason: &'static str, n: u64) {
+    pub fn reject_dropped(&self, source: Source, reason: DropReason, n: u64) {
         self.stats.protocols.received(source, n);
         self.stats.record_dropped(source, reason, n);
     }
@@ -265,26 +293,13 @@ impl Ingest {
 
     /// Counts and logs a submission the store refused.
     fn unavailable(&self, source: Source, events: usize, error: &StoreError) -> Unavailable {
-        let reason = if error.is_full() {
-            "disk_full"
-        } else if error.is_behind() {
-            "store_behind"
-        } else {
-            "storage_error"
-        };
+        let unavailable = Unavailable::of(error);
+        let reason = unavailable.reason();
         self.stats.record_dropped(source, reason, events as u64);
-        if self.log.allow(reason) {
+        if self.log.allow(reason.as_str()) {
             error!(source = source.name(), events, %error, "events not stored");
         }
-        let message = if error.is_full() {
-            "the disk holding the data directory is full: nothing from this request was stored; retry once space is freed"
-        } else if error.is_behind() {
-            "sift is writing segments slower than events arrive and its backlog (storage.max_backlog) is full: \
-             nothing from this request was stored; retry shortly"
-        } else {
-            "the store could not write these events: nothing from this request was stored; the server log says why"
-        };
-        Unavailable { reason, message: message.to_owned() }
+        unavailable
     }
 
     /// The stored events as one set: the durable store's, or the ring's with `--memory-only`.

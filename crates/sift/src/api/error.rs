@@ -90,6 +90,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// 503: the store could not take a submission; retrying later may work.
+impl From<crate::ingest::Unavailable> for ApiError {
+    fn from(unavailable: crate::ingest::Unavailable) -> ApiError {
+        let reason = unavailable.reason().as_str();
+        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.to_string())
+            .because(reason)
+            .with_detail(json!({ "reason": reason }));
+        error.retry_after = Some(HeaderValue::from_static("1"));
+        error
+    }
+}
+
 /// Query-string parameters, with a malformed query string answered in the API's error shape.
 pub struct Params<T>(pub T);
 

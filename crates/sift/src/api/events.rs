@@ -60,12 +60,7 @@ pub async fn post_events(
     let report = match report {
         Ok(Ok(Ok(report))) => report,
         Ok(Err(error)) => return error.into_response(),
-        Ok(Ok(Err(unavailable))) => {
-            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message)
-                .because(unavailable.reason)
-                .with_detail(json!({ "reason": unavailable.reason }))
-                .into_response();
-        }
+        Ok(Ok(Err(unavailable))) => return ApiError::from(unavailable).into_response(),
         Err(error) => return ApiError::internal(error).into_response(),
     };
     let status = if report.accepted > 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };

@@ -32,6 +32,7 @@ use super::body::{inflate, read_ingest_body};
 use super::error::ApiError;
 use crate::config::User;
 use crate::ingest::Ingest;
+use crate::observe::DropReason;
 use crate::pipeline::Rejection;
 
 const SOURCE: Source = Source::Logplex;
@@ -200,7 +201,7 @@ fn store_frames(
                 if let Some(user) = user
                     && !user.may_write(&channel)
                 {
-                    state.ingest.reject_dropped(SOURCE, "forbidden_channel", frames.len() as u64);
+                    state.ingest.reject_dropped(SOURCE, DropReason::ForbiddenChannel, frames.len() as u64);
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         format!("user {:?} may not write to channel {channel:?}", user.name),
@@ -214,11 +215,9 @@ fn store_frames(
         kept.push(event);
     }
     if unknown > 0 {
-        state.ingest.reject_dropped(SOURCE, "unknown_token", unknown);
+        state.ingest.reject_dropped(SOURCE, DropReason::UnknownToken, unknown);
     }
-    state.ingest.submit(SOURCE, kept.into_iter().map(Ok::<Event, Rejection>)).map_err(|unavailable| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message).because(unavailable.reason)
-    })?;
+    state.ingest.submit(SOURCE, kept.into_iter().map(Ok::<Event, Rejection>))?;
     Ok(())
 }
 

@@ -63,8 +63,8 @@ pub async fn post_logs(
         Ok(Outcome::Malformed(rejection)) => invalid(&ingest, format, &rejection),
         Ok(Outcome::TooLarge(message)) => too_large(&ingest, format, message),
         Ok(Outcome::Unavailable(unavailable)) => {
-            let body = otlp::status(code::UNAVAILABLE, &unavailable.message, format);
-            rejected(answer(StatusCode::SERVICE_UNAVAILABLE, format, body), unavailable.reason)
+            let body = otlp::status(code::UNAVAILABLE, &unavailable.to_string(), format);
+            rejected(answer(StatusCode::SERVICE_UNAVAILABLE, format, body), unavailable.reason().as_str())
         }
         Err(error) => ApiError::internal(error).into_response(),
     }

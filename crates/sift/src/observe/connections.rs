@@ -4,13 +4,15 @@
 //! over the limit is opened and closed at once, as `connection_limit`).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::CloseReason;
 
 #[derive(Default)]
 pub struct ConnectionStats {
     opened: AtomicU64,
-    closed: Mutex<BTreeMap<&'static str, u64>>,
+    /// By `CloseReason as usize`.
+    closed: [AtomicU64; CloseReason::ALL.len() + 1],
 }
 
 /// The counters at one moment.
@@ -32,15 +34,17 @@ impl ConnectionStats {
         self.opened.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn closed(&self, reason: &'static str) {
-        *self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(reason).or_default() += 1;
+    pub fn closed(&self, reason: CloseReason) {
+        self.closed[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> ConnectionSnapshot {
-        ConnectionSnapshot {
-            opened: self.opened.load(Ordering::Relaxed),
-            closed: self.closed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone(),
-        }
+        let closed = CloseReason::ALL
+            .into_iter()
+            .map(|reason| (reason.as_str(), self.closed[reason as usize].load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        ConnectionSnapshot { opened: self.opened.load(Ordering::Relaxed), closed }
     }
 }
 
@@ -54,8 +58,8 @@ mod tests {
         for _ in 0..3 {
             stats.opened();
         }
-        stats.closed("idle_timeout");
-        stats.closed("connection_limit");
+        stats.closed(CloseReason::IdleTimeout);
+        stats.closed(CloseReason::ConnectionLimit);
         let snapshot = stats.snapshot();
         assert_eq!((snapshot.opened, snapshot.open()), (3, 1));
         assert_eq!(snapshot.closed["idle_timeout"], 1);

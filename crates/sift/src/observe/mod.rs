@@ -6,6 +6,7 @@ mod log_limit;
 mod logging;
 mod protocols;
 pub mod queue;
+mod reasons;
 mod stats;
 
 pub use connections::{ConnectionSnapshot, ConnectionStats};
@@ -13,4 +14,5 @@ pub use log_limit::LogLimiter;
 pub use logging::{init_client_logging, init_server_logging};
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use queue::{Policy, QueueFigures, Registry, Weigh};
+pub use reasons::{CloseReason, DropReason};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};

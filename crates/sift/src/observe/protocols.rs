@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sift_core::Source;
 
+use super::{CloseReason, DropReason};
+
 #[derive(Default)]
 pub struct ProtocolStats {
     sources: [SourceCounters; Source::ALL.len()],
@@ -67,8 +69,8 @@ impl ProtocolStats {
         add(&self.of(source).malformed, reason, n);
     }
 
-    pub fn dropped(&self, source: Source, reason: &'static str, n: u64) {
-        add(&self.of(source).dropped, reason, n);
+    pub fn dropped(&self, source: Source, reason: DropReason, n: u64) {
+        add(&self.of(source).dropped, reason.as_str(), n);
     }
 
     pub fn truncated(&self, source: Source, n: u64) {
@@ -79,8 +81,8 @@ impl ProtocolStats {
         self.of(source).connections_opened.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn connection_closed(&self, source: Source, reason: &'static str) {
-        add(&self.of(source).connections_closed, reason, 1);
+    pub fn connection_closed(&self, source: Source, reason: CloseReason) {
+        add(&self.of(source).connections_closed, reason.as_str(), 1);
     }
 
     pub fn snapshot(&self, source: Source) -> ProtocolSnapshot {
@@ -117,10 +119,10 @@ mod tests {
         stats.received(Source::SyslogTcp, 5);
         stats.accepted(Source::SyslogTcp, 3);
         stats.malformed(Source::SyslogTcp, "bad_pri", 1);
-        stats.dropped(Source::SyslogTcp, "disk_full", 1);
+        stats.dropped(Source::SyslogTcp, DropReason::DiskFull, 1);
         stats.connection_opened(Source::SyslogTcp);
         stats.connection_opened(Source::SyslogTcp);
-        stats.connection_closed(Source::SyslogTcp, "idle_timeout");
+        stats.connection_closed(Source::SyslogTcp, CloseReason::IdleTimeout);
         let tcp = stats.snapshot(Source::SyslogTcp);
         assert_eq!((tcp.received, tcp.accepted), (5, 3));
         assert_eq!(tcp.malformed["bad_pri"], 1);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use sift_core::{Event, Severity, Source, Str, Timestamp};
 
-use super::ProtocolStats;
+use super::{DropReason, ProtocolStats};
 
 /// Most distinct hosts (and, separately, apps) remembered.
 pub const MAX_NODES: usize = 10_000;
@@ -110,9 +110,9 @@ impl Stats {
     }
 
     /// Counts valid items sift could not take (a full queue, a full disk).
-    pub fn record_dropped(&self, source: Source, reason: &'static str, n: u64) {
+    pub fn record_dropped(&self, source: Source, reason: DropReason, n: u64) {
         self.protocols.dropped(source, reason, n);
-        self.record_rejected(source, reason, n);
+        self.record_rejected(source, reason.as_str(), n);
     }
 
     fn record_rejected(&self, source: Source, reason: &'static str, n: u64) {
@@ -238,9 +238,10 @@ mod tests {
     fn rejections_count_by_source_and_reason() {
         let stats = Stats::default();
         stats.record_malformed(Source::HttpJson, "malformed_json", 2);
-        stats.record_dropped(Source::HttpJson, "malformed_json", 1);
+        stats.record_dropped(Source::HttpJson, DropReason::QueueFull, 1);
         let snapshot = stats.snapshot();
         assert_eq!(snapshot.rejected, 3);
-        assert_eq!(snapshot.rejections[&(Source::HttpJson, "malformed_json")], 3);
+        assert_eq!(snapshot.rejections[&(Source::HttpJson, "malformed_json")], 2);
+        assert_eq!(snapshot.rejections[&(Source::HttpJson, "queue_full")], 1);
     }
 }

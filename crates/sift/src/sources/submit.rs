@@ -26,7 +26,7 @@ use tracing::error;
 
 use crate::ingest::Ingest;
 use crate::observe::queue::{Receiver, Refused, Reservation, Sender};
-use crate::observe::{Policy, Registry, Weigh};
+use crate::observe::{DropReason, Policy, Registry, Weigh};
 use crate::pipeline::Rejection;
 
 /// Decoded items from one read: events or why an item is not one, with what they weigh.
@@ -129,7 +129,7 @@ impl Submitter {
             Ok(_) => Ok(()),
             Err(Refused::Full(chunk)) => Err(chunk),
             Err(Refused::Closed(chunk)) => {
-                self.count_dropped("shutting_down", chunk.len() as u64);
+                self.count_dropped(DropReason::ShuttingDown, chunk.len() as u64);
                 Ok(())
             }
         }
@@ -138,10 +138,10 @@ impl Submitter {
     /// Drops and counts a chunk there was no room for.
     pub fn drop_full(&self, chunk: Chunk) {
         self.queue.count_dropped(1);
-        self.count_dropped("queue_full", chunk.len() as u64);
+        self.count_dropped(DropReason::QueueFull, chunk.len() as u64);
     }
 
-    fn count_dropped(&self, reason: &'static str, items: u64) {
+    fn count_dropped(&self, reason: DropReason, items: u64) {
         self.ingest.reject_dropped(self.source, reason, items);
     }
 }
@@ -159,7 +159,7 @@ impl ChunkRoom {
             return;
         }
         if let Err(chunk) = self.room.send(chunk) {
-            self.submitter.count_dropped("shutting_down", chunk.len() as u64);
+            self.submitter.count_dropped(DropReason::ShuttingDown, chunk.len() as u64);
         }
     }
 }

@@ -31,7 +31,7 @@ use super::submit::{Chunk, Submitter};
 use super::syslog;
 use crate::config::SyslogConfig;
 use crate::ingest::Ingest;
-use crate::observe::LogLimiter;
+use crate::observe::{CloseReason, LogLimiter};
 use crate::pipeline::Rejection;
 
 /// How long a stop waits for connections to hand over the chunks they hold (the submitter
@@ -122,7 +122,7 @@ async fn accept_loop(
                         // Closed at once: a client over the limit learns it from the reset
                         // instead of waiting on a connection nobody reads.
                         drop(stream);
-                        stats.connection_closed(SOURCE, "connection_limit");
+                        stats.connection_closed(SOURCE, CloseReason::ConnectionLimit);
                         if log.allow("connection_limit") {
                             warn!(%peer, limit = limits.max_connections, "syslog TCP connection refused: syslog.max_connections reached");
                         }
@@ -161,7 +161,7 @@ async fn accept_loop(
         connections.abort_all();
         while let Some(ended) = connections.join_next().await {
             if ended.is_err() {
-                stats.connection_closed(SOURCE, "server_stopped");
+                stats.connection_closed(SOURCE, CloseReason::ServerStopped);
             }
         }
     }
@@ -175,10 +175,10 @@ async fn handshake(
     peer: SocketAddr,
     stopped: &mut watch::Receiver<bool>,
     log: &LogLimiter,
-) -> Result<tokio_rustls::server::TlsStream<TcpStream>, &'static str> {
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, CloseReason> {
     let handshake = tokio::select! {
         handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)) => handshake,
-        _ = stopped.wait_for(|&stop| stop) => return Err("server_stopped"),
+        _ = stopped.wait_for(|&stop| stop) => return Err(CloseReason::ServerStopped),
     };
     let error = match handshake {
         Ok(Ok(stream)) => return Ok(stream),
@@ -188,7 +188,7 @@ async fn handshake(
     if log.allow("tls_handshake") {
         warn!(%peer, error, "syslog TLS handshake failed");
     }
-    Err("tls_handshake")
+    Err(CloseReason::TlsHandshake)
 }
 
 /// Reads one connection (plain or decrypted) until it ends; returns why it ended.
@@ -199,7 +199,7 @@ async fn serve(
     submitter: &Submitter,
     ingest: &Ingest,
     mut stopped: watch::Receiver<bool>,
-) -> &'static str {
+) -> CloseReason {
     let mut buffer = BytesMut::with_capacity(READ_SIZE);
     let mut framer = Framer::new(limits.max_frame);
     loop {
@@ -207,12 +207,12 @@ async fn serve(
         // What is left in the buffer on stop is an unfinished frame: every whole one is queued.
         let read = tokio::select! {
             read = tokio::time::timeout(limits.idle_timeout, stream.read_buf(&mut buffer)) => read,
-            _ = stopped.wait_for(|&stop| stop) => return "server_stopped",
+            _ = stopped.wait_for(|&stop| stop) => return CloseReason::ServerStopped,
         };
         let ended = match read {
-            Err(_) => Some("idle_timeout"),
-            Ok(Err(_)) => Some("read_error"),
-            Ok(Ok(0)) => Some("client_closed"),
+            Err(_) => Some(CloseReason::IdleTimeout),
+            Ok(Err(_)) => Some(CloseReason::IoError),
+            Ok(Ok(0)) => Some(CloseReason::ClientClosed),
             Ok(Ok(_)) => None,
         };
         // Frames are cut a piece at a time, and each piece decoded once the submitter's queue
@@ -252,7 +252,7 @@ async fn serve(
             }
             if !piece.is_empty() {
                 let estimate = piece.iter().map(|(message, _)| message.len() + DECODED_OVERHEAD).sum();
-                let Some(room) = submitter.reserve(estimate).await else { return "server_stopped" };
+                let Some(room) = submitter.reserve(estimate).await else { return CloseReason::ServerStopped };
                 let mut chunk = Chunk::default();
                 for (message, truncated) in &piece {
                     if *truncated {
@@ -281,7 +281,7 @@ async fn serve(
         drop(piece);
         buffer.advance(consumed);
         if unrecoverable {
-            return "unrecoverable_framing";
+            return CloseReason::UnrecoverableFraming;
         }
         if let Some(reason) = ended {
             return reason;

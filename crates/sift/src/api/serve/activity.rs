@@ -10,71 +10,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Why a connection ended: the label it is counted under in `/api/v1/stats`
-/// (`http.connections.closed`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum CloseReason {
-    /// The client closed it, or asked for it to be closed after an answer.
-    ClientClosed = 1,
-    /// A request's headers (or the first request, TLS handshake included) took longer than
-    /// `http.header_timeout`.
-    HeaderTimeout,
-    /// No request came for `http.idle_timeout` on a kept-alive connection.
-    IdleTimeout,
-    /// A request body arrived slower than `http.body_min_rate` allows (answered 408).
-    BodyTimeout,
-    /// The client took no byte of an answer for `http.send_timeout`.
-    SendTimeout,
-    /// Over `http.max_connections`: closed at once.
-    ConnectionLimit,
-    /// The TLS handshake failed (a client that does not trust the certificate, a scanner).
-    TlsHandshake,
-    /// Plain HTTP (answered 400) or other bytes that are not TLS on the HTTPS port.
-    NotTls,
-    /// A request hyper could not parse (answered with its bare 400 or 431).
-    MalformedRequest,
-    /// The connection failed under it (a reset, a broken pipe).
-    IoError,
-    /// The server stopped.
-    ServerStopped,
-}
-
-impl CloseReason {
-    const ALL: [CloseReason; 11] = [
-        CloseReason::ClientClosed,
-        CloseReason::HeaderTimeout,
-        CloseReason::IdleTimeout,
-        CloseReason::BodyTimeout,
-        CloseReason::SendTimeout,
-        CloseReason::ConnectionLimit,
-        CloseReason::TlsHandshake,
-        CloseReason::NotTls,
-        CloseReason::MalformedRequest,
-        CloseReason::IoError,
-        CloseReason::ServerStopped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::ClientClosed => "client_closed",
-            CloseReason::HeaderTimeout => "header_timeout",
-            CloseReason::IdleTimeout => "idle_timeout",
-            CloseReason::BodyTimeout => "body_timeout",
-            CloseReason::SendTimeout => "send_timeout",
-            CloseReason::ConnectionLimit => "connection_limit",
-            CloseReason::TlsHandshake => "tls_handshake",
-            CloseReason::NotTls => "not_tls",
-            CloseReason::MalformedRequest => "malformed_request",
-            CloseReason::IoError => "io_error",
-            CloseReason::ServerStopped => "server_stopped",
-        }
-    }
-
-    fn from_u8(n: u8) -> Option<CloseReason> {
-        CloseReason::ALL.into_iter().find(|reason| *reason as u8 == n)
-    }
-}
+pub use crate::observe::CloseReason;
 
 /// Shared by the connection's IO, its service, the answers' bodies and its watcher.
 #[derive(Default)]

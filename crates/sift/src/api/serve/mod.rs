@@ -111,7 +111,7 @@ pub async fn serve(
                         // Closed at once: the client learns it from the close instead of
                         // waiting on a connection nobody reads.
                         drop(stream);
-                        stats.closed(CloseReason::ConnectionLimit.as_str());
+                        stats.closed(CloseReason::ConnectionLimit);
                         if shared.log.allow("connection_limit") {
                             warn!(%peer, limit = shared.limits.max_connections, "HTTP connection refused: http.max_connections reached");
                         }
@@ -120,7 +120,7 @@ pub async fn serve(
                     let (shared, stats) = (Arc::clone(&shared), Arc::clone(&stats));
                     connections.spawn(async move {
                         let reason = connection::serve(stream, peer, permit, &shared).await;
-                        stats.closed(reason.as_str());
+                        stats.closed(reason);
                     });
                 }
                 Err(error) => {
@@ -142,7 +142,7 @@ pub async fn serve(
         connections.abort_all();
         while let Some(ended) = connections.join_next().await {
             if ended.is_err() {
-                stats.closed(CloseReason::ServerStopped.as_str());
+                stats.closed(CloseReason::ServerStopped);
             }
         }
     }
