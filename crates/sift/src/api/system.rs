@@ -7,23 +7,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use sift_core::{Severity, Source, Str, Timestamp};
+use sift_core::{Severity, Source, Str};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::app::Readiness;
 use crate::ingest::{Figures, Ingest};
-use crate::observe::{ConnectionStats, NodeStat, ProtocolStats, QueueFigures, Registry};
+use crate::observe::{NodeStat, Observer, ProtocolSnapshot, QueueFigures, Snapshot};
 
 /// Per protocol: received, accepted, malformed and dropped by reason, and connections for
 /// the TCP listeners.
-fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
+fn protocols(protocols: &[(Source, ProtocolSnapshot)]) -> Map<String, Value> {
     let mut out = Map::new();
-    for source in Source::ALL {
-        if source == Source::Internal {
-            continue;
-        }
-        let c = counters.snapshot(source);
+    for (source, c) in protocols {
         let mut entry = json!({
             "received": c.received,
             "accepted": c.accepted,
@@ -43,16 +39,11 @@ fn protocols(counters: &ProtocolStats) -> Map<String, Value> {
     out
 }
 
-pub async fn stats(
-    State(ingest): State<Arc<Ingest>>,
-    State(registry): State<Arc<Registry>>,
-    State(connections): State<Arc<ConnectionStats>>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_every_channel("read the counters of every channel")?;
-    let stats = ingest.stats().snapshot();
-    let nodes = ingest.stats().nodes();
-    let figures = ingest.figures();
+    let snapshot = observer.snapshot();
+    let Snapshot { taken, events: stats, nodes, protocols: per_protocol, http, ingest: figures, queues: queue_figures } =
+        &snapshot;
     let (ring, limits) = (&figures.ring, &figures.ring_limits);
     let by_severity: Map<String, Value> =
         Severity::ALL.iter().map(|s| (s.name().to_owned(), json!(stats.severity(*s)))).collect();
@@ -66,10 +57,9 @@ pub async fn stats(
         rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
         rows.into_iter().map(|(name, stat)| (name.to_string(), json!(stat.count))).collect()
     };
-    let now = Timestamp::now();
     Ok(Json(json!({
         "started": stats.started.to_rfc3339(),
-        "uptime_seconds": (now.as_micros() - stats.started.as_micros()) / 1_000_000,
+        "uptime_seconds": (taken.as_micros() - stats.started.as_micros()) / 1_000_000,
         "events": {
             "accepted": stats.accepted,
             "rejected": stats.rejected,
@@ -79,8 +69,14 @@ pub async fn stats(
             "unlisted_nodes": nodes.overflow,
         },
         "rejected": rejected_by,
-        "protocols": protocols(ingest.protocols()),
-        "http": http_stats(&connections),
+        "protocols": protocols(per_protocol),
+        "http": {
+            "connections": {
+                "open": http.open(),
+                "opened": http.opened,
+                "closed": http.closed,
+            },
+        },
         "requests_rejected": stats.requests_rejected,
         "ring": {
             "events": ring.events,
@@ -89,25 +85,13 @@ pub async fn stats(
             "max_bytes": limits.max_bytes,
             "evicted": ring.evicted,
         },
-        "store": store_stats(&figures),
+        "store": store_stats(figures),
         "tails": {
             "subscribers": figures.tail_subscribers,
             "dropped": figures.tail_dropped,
         },
-        "queues": queues(&registry.figures()),
+        "queues": queues(queue_figures),
     })))
-}
-
-/// The HTTP listener's connections: open now, opened since start, closed by reason.
-fn http_stats(connections: &ConnectionStats) -> Value {
-    let connections = connections.snapshot();
-    json!({
-        "connections": {
-            "open": connections.open(),
-            "opened": connections.opened,
-            "closed": connections.closed,
-        },
-    })
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.

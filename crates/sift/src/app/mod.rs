@@ -30,7 +30,7 @@ use crate::api::{self, Authenticator};
 use crate::config::{Config, RetentionConfig, WalFsync};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::ingest::Ingest;
-use crate::observe::{ConnectionStats, LogLimiter, Registry, Stats};
+use crate::observe::{ConnectionStats, LogLimiter, Observer, Registry, Stats};
 use crate::pipeline::rules::{RuleStorage, Rules};
 use crate::tls::Tls;
 
@@ -50,6 +50,7 @@ pub struct AppState {
     /// Every bounded queue's figures.
     registry: Arc<Registry>,
     api_log: Arc<LogLimiter>,
+    observer: Observer,
     ready: Readiness,
     shutdown: Shutdown,
 }
@@ -116,6 +117,8 @@ impl AppState {
             Arc::clone(&stats),
             Arc::clone(&registry),
         ));
+        let http_connections = Arc::new(ConnectionStats::default());
+        let observer = Observer::new(Arc::clone(&ingest), Arc::clone(&registry), Arc::clone(&http_connections));
         let state = AppState {
             ingest,
             auth: Arc::new(Authenticator::new(config.auth.users.clone())),
@@ -123,10 +126,11 @@ impl AppState {
             rules,
             limits: Arc::new(api::Limits::from(config)),
             sites: Arc::new(api::Sites::new(&config.http)),
-            http_connections: Arc::default(),
+            http_connections,
             stats,
             registry,
             api_log: Arc::new(LogLimiter::default()),
+            observer,
             ready: Readiness::default(),
             shutdown: Shutdown::default(),
         };

@@ -7,6 +7,7 @@ mod logging;
 mod protocols;
 pub mod queue;
 mod reasons;
+mod snapshot;
 mod stats;
 
 pub use connections::{ConnectionSnapshot, ConnectionStats};
@@ -15,4 +16,5 @@ pub use logging::{init_client_logging, init_server_logging};
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use queue::{Policy, QueueFigures, Registry, Weigh};
 pub use reasons::{CloseReason, DropReason};
+pub use snapshot::{Observer, Snapshot};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};
