@@ -27,6 +27,9 @@ mod sites;
 mod system;
 mod tail;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use axum::Router;
