@@ -43,7 +43,7 @@ use crate::{Event, Timestamp};
 
 use eval::Node;
 
-pub use pipe::{PipedQuery, Run, Stage, StageKind, Table};
+pub use pipe::{PipedQuery, Run, Stage, StageKind, Table, TooManyBuckets};
 pub use reads::{EventField, FieldSet};
 
 /// A compiled filter. A `Query` that exists is valid; cloning it is cheap.
