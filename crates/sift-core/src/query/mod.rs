@@ -21,8 +21,10 @@
 //! term to `term`, which checks the field (`field`) and the value and builds a leaf from
 //! the string matchers in `text` and the JSON path matchers in `json`; `eval` holds the
 //! tree, simplifies and orders it, evaluates it and prints it; `reads` says which fields
-//! and needles the tree reads.
+//! and needles the tree reads. `budget` bounds what one query may compile (its length, its
+//! terms, its regexes), so that no query text can cost much memory or time to parse.
 
+pub mod budget;
 mod eval;
 mod field;
 mod json;
@@ -43,6 +45,7 @@ use crate::{Event, Timestamp};
 
 use eval::Node;
 
+pub use budget::Limit;
 pub use pipe::{PipedQuery, Run, Stage, StageKind, Table, TooManyBuckets};
 pub use reads::{EventField, FieldSet};
 
@@ -58,13 +61,15 @@ struct Inner {
 }
 
 /// Why a query does not parse: where (a character offset, 0-based), what the parser expected
-/// there and what it found.
+/// there and what it found, and the bound it went over when it is too large to compile
+/// rather than wrong (see [`budget`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("at position {position}: expected {expected}, found {found}")]
 pub struct ParseError {
     pub position: usize,
     pub expected: String,
     pub found: String,
+    pub limit: Option<Limit>,
 }
 
 /// A parse failure inside the module, at a byte offset; turned into a [`ParseError`] (with a
@@ -74,15 +79,26 @@ pub(crate) struct Fail {
     pub at: usize,
     pub expected: String,
     pub found: String,
+    pub limit: Option<Limit>,
 }
 
 impl Fail {
     pub(crate) fn new(at: usize, expected: impl Into<String>, found: impl Into<String>) -> Fail {
-        Fail { at, expected: expected.into(), found: found.into() }
+        Fail { at, expected: expected.into(), found: found.into(), limit: None }
+    }
+
+    /// The same failure, caused by going over `limit`.
+    pub(crate) fn because(self, limit: Limit) -> Fail {
+        Fail { limit: Some(limit), ..self }
     }
 
     fn into_error(self, src: &str) -> ParseError {
-        ParseError { position: char_offset(src, self.at), expected: self.expected, found: self.found }
+        ParseError {
+            position: char_offset(src, self.at),
+            expected: self.expected,
+            found: self.found,
+            limit: self.limit,
+        }
     }
 }
 
