@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use sift_core::query::Query;
 use sift_core::{Batch, Event};
-use sift_store::{Expiry, Ring};
+use sift_store::{Expiry, Interrupt, Interrupted, Ring};
 
 use crate::bus::{Bus, Subscription};
 
@@ -37,7 +37,8 @@ pub struct Tail {
 impl Tail {
     /// Opens a tail with up to `backlog` recent matching events; `queue` bounds the batches
     /// waiting for this tail's reader.
-    /// Events past their retention (per `expiry`) are left out of the backlog.
+    /// Events past their retention (per `expiry`) are left out of the backlog, and the scan for
+    /// it stops when `interrupt` fires.
     pub fn open(
         ring: &Ring,
         bus: &Bus,
@@ -45,14 +46,16 @@ impl Tail {
         query: Query,
         backlog: usize,
         queue: usize,
-    ) -> Tail {
+        interrupt: Interrupt,
+    ) -> Result<Tail, Interrupted> {
         let subscription = bus.subscribe(queue);
         let snapshot = match expiry {
             Some(expiry) => ring.snapshot().with_expiry(expiry),
             None => ring.snapshot(),
         };
-        let backlog = snapshot.latest(&query, backlog).into();
-        Tail { query, backlog, ready_sent: false, subscription, seen_seq: snapshot.last_seq(), current: None }
+        let snapshot = snapshot.with_interrupt(interrupt);
+        let backlog = snapshot.latest(&query, backlog)?.into();
+        Ok(Tail { query, backlog, ready_sent: false, subscription, seen_seq: snapshot.last_seq(), current: None })
     }
 
     /// The next item, waiting for live events; `None` when the server shuts the bus down.
@@ -129,7 +132,7 @@ mod tests {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
         let bus = Bus::new();
         publish(&ring, &bus, vec![event("one"), event("two"), event("three")]);
-        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 2, 8);
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 2, 8, Interrupt::never()).unwrap();
         publish(&ring, &bus, vec![event("four")]);
         assert_eq!(message(&mut tail).await, item("two"));
         assert_eq!(message(&mut tail).await, item("three"));
@@ -141,7 +144,7 @@ mod tests {
     async fn a_tail_that_falls_behind_is_told_how_many_it_missed() {
         let ring = Ring::new(RingLimits { max_events: 100, max_bytes: usize::MAX });
         let bus = Bus::new();
-        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 0, 1);
+        let mut tail = Tail::open(&ring, &bus, None, Query::all(), 0, 1, Interrupt::never()).unwrap();
         assert_eq!(message(&mut tail).await, TailItem::Ready);
         publish(&ring, &bus, vec![event("kept")]);
         publish(&ring, &bus, vec![event("lost"), event("lost too")]);

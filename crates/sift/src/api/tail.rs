@@ -48,9 +48,10 @@ pub async fn tail(
     let tail = tokio::task::spawn_blocking(move || {
         let ingest = &state.ingest;
         let expiry = Arc::new(ingest.retention.expiry(sift_core::Timestamp::now()));
-        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue)
+        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue, sift_store::Interrupt::never())
     })
     .await
+    .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     let stream = futures_util::stream::unfold(tail, |mut tail| async move {
         let item = tail.next().await?;
