@@ -1,17 +1,21 @@
 //! When a scan must stop before its end: at a deadline, or when whoever asked for it no longer
 //! waits for the answer (an HTTP client that went away). Every scan of the ring, of pending
 //! batches read back from the WAL and of segments looks at its [`Interrupt`] every
-//! [`CHECK_EVERY`] events (an atomic load and a read of the monotonic clock) and stops with
-//! [`Interrupted`], which says which of the two it was.
+//! [`CHECK_EVERY`] events, or sooner when their messages are long (an atomic load and a read
+//! of the monotonic clock), and stops with [`Interrupted`], which says which of the two it was.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// How many events a scan looks at between two looks at its interrupt: often enough that a
-/// scan stops within milliseconds of its deadline even when each event costs a slow regex,
-/// rarely enough that the look costs nothing next to the events.
-pub const CHECK_EVERY: u32 = 1024;
+use sift_core::Event;
+
+/// How many events a scan looks at between two looks at its interrupt, each KiB of a message
+/// counting as one more event (the work of matching grows with it): often enough that a scan
+/// stops within a second of its deadline even when each event costs the slowest regexes a
+/// query may hold (a millisecond or so on a short message), rarely enough that the look costs
+/// nothing next to the events (a tenth of a nanosecond per event).
+pub const CHECK_EVERY: u32 = 256;
 
 /// A scan's deadline and cancellation. Cloning it is cheap; clones share the cancellation.
 #[derive(Debug, Clone, Default)]
@@ -81,13 +85,18 @@ pub(crate) struct Every<'a> {
 impl Every<'_> {
     /// One more event.
     #[inline]
-    pub(crate) fn tick(&mut self) -> Result<(), Interrupted> {
-        self.left -= 1;
-        if self.left == 0 {
-            self.left = CHECK_EVERY;
-            return self.interrupt.check();
+    pub(crate) fn tick(&mut self, event: &Event) -> Result<(), Interrupted> {
+        let weight = 1 + (event.message.len() >> 10) as u32;
+        match self.left.checked_sub(weight) {
+            Some(left) if left > 0 => {
+                self.left = left;
+                Ok(())
+            }
+            _ => {
+                self.left = CHECK_EVERY;
+                self.interrupt.check()
+            }
         }
-        Ok(())
     }
 }
 
@@ -116,13 +125,20 @@ mod tests {
     }
 
     #[test]
-    fn every_looks_once_per_check_every_events() {
+    fn every_looks_once_per_check_every_events_or_sooner_for_long_messages() {
         let (interrupt, guard) = Interrupt::new(None);
         drop(guard);
+        let short = Event::new(sift_core::Source::Internal, sift_core::Timestamp(0), "short");
         let mut every = interrupt.every();
         for _ in 1..CHECK_EVERY {
-            assert_eq!(every.tick(), Ok(()));
+            assert_eq!(every.tick(&short), Ok(()));
         }
-        assert_eq!(every.tick(), Err(Interrupted::Cancelled));
+        assert_eq!(every.tick(&short), Err(Interrupted::Cancelled));
+        let long = Event::new(sift_core::Source::Internal, sift_core::Timestamp(0), "x".repeat(64 << 10));
+        let mut every = interrupt.every();
+        for _ in 1..4 {
+            assert_eq!(every.tick(&long), Ok(()));
+        }
+        assert_eq!(every.tick(&long), Err(Interrupted::Cancelled));
     }
 }

@@ -5,11 +5,13 @@
 //! count, pipes, histogram, facets, tails, classification rules) gets the same ones.
 //!
 //! A compiled matcher's size is what it holds on the heap: a regex's automata and prefilter
-//! (`regex_automata`'s `memory_usage`) plus the lazy DFA cache each thread running it may fill
-//! ([`REGEX_CACHE_BYTES`] for each of its two directions), a substring searcher's tables. With
-//! these bounds a query holds at most [`MAX_COMPILED_BYTES`], plus the caches of each further
-//! thread that runs it, and compiling one takes a bounded time (tens of milliseconds for the
-//! largest), whatever its text.
+//! (`regex_automata`'s `memory_usage`) plus the lazy DFA caches one thread running it may fill
+//! (two directions of [`REGEX_CACHE_BYTES`] for a regex as written, of [`LITERAL_CACHE_BYTES`]
+//! for the regexes made from globs and case-folded words, whose automata stay small), a
+//! substring searcher's tables. With these bounds a query holds at most [`MAX_COMPILED_BYTES`]
+//! (about 15 regexes as written, or 100 globs), plus the caches of each further thread that
+//! runs it, and compiling one takes a bounded time (tens of milliseconds for the largest),
+//! whatever its text.
 
 use std::fmt;
 
@@ -19,11 +21,15 @@ pub const MAX_QUERY_BYTES: usize = 16 << 10;
 pub const MAX_TERMS: usize = 1_000;
 /// The largest automaton (NFA) one regex or glob may compile to: `regex`'s `size_limit`.
 pub const MAX_REGEX_BYTES: usize = 8 << 20;
-/// The most heap that all of a query's compiled matchers may hold together.
-pub const MAX_COMPILED_BYTES: usize = 16 << 20;
+/// The most heap that all of a query's compiled matchers may hold together, with one thread's
+/// lazy DFA caches.
+pub const MAX_COMPILED_BYTES: usize = 32 << 20;
 /// The cache each of a regex's two lazy DFAs may fill, per thread running it: `regex`'s
-/// `dfa_size_limit` (a larger need makes the regex run on its slower engines instead).
-pub const REGEX_CACHE_BYTES: usize = 256 << 10;
+/// `dfa_size_limit` (a larger need makes the regex run on its slower engines instead). Half of
+/// `regex`'s default, as fast on the regexes measured; a quarter of it made some 40 times slower.
+pub const REGEX_CACHE_BYTES: usize = 1 << 20;
+/// The same for a regex made from a glob or a case-folded word.
+pub const LITERAL_CACHE_BYTES: usize = 128 << 10;
 
 /// A bound a query went over, named in the [`ParseError`](super::ParseError) that says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +66,8 @@ impl fmt::Display for Limit {
 #[derive(Debug, Default)]
 pub(crate) struct Budget {
     used: usize,
+    /// Regexes built, from any source.
+    regexes: usize,
 }
 
 /// A matcher did not fit: which bound, and what its compiled size would have made the total
@@ -71,11 +79,22 @@ pub(crate) struct Over {
 }
 
 impl Budget {
-    /// The size limit for the next regex's automaton: the smaller of [`MAX_REGEX_BYTES`] and
-    /// what is left, with the limit that size would be for.
-    pub(crate) fn regex_limit(&self) -> (usize, Limit) {
-        let left = MAX_COMPILED_BYTES.saturating_sub(self.used).saturating_sub(2 * REGEX_CACHE_BYTES);
+    /// The size limit for the next regex's automaton, whose lazy DFA caches take `cache`
+    /// bytes each: the smaller of [`MAX_REGEX_BYTES`] and what is left, with the limit that
+    /// size would be for.
+    pub(crate) fn regex_limit(&self, cache: usize) -> (usize, Limit) {
+        let left = MAX_COMPILED_BYTES.saturating_sub(self.used).saturating_sub(2 * cache);
         if left < MAX_REGEX_BYTES { (left, Limit::CompiledBytes) } else { (MAX_REGEX_BYTES, Limit::RegexBytes) }
+    }
+
+    /// Counts a regex built.
+    pub(crate) fn built_regex(&mut self) {
+        self.regexes += 1;
+    }
+
+    /// How many regexes the query holds.
+    pub(crate) fn regexes(&self) -> usize {
+        self.regexes
     }
 
     /// Adds a compiled matcher of `bytes`, or says that it does not fit.
@@ -109,9 +128,9 @@ mod tests {
     #[test]
     fn charges_add_up_to_the_bound() {
         let mut budget = Budget::default();
-        assert_eq!(budget.regex_limit(), (MAX_REGEX_BYTES, Limit::RegexBytes));
+        assert_eq!(budget.regex_limit(REGEX_CACHE_BYTES), (MAX_REGEX_BYTES, Limit::RegexBytes));
         assert_eq!(budget.charge(MAX_COMPILED_BYTES - 10), Ok(()));
-        assert_eq!(budget.regex_limit(), (0, Limit::CompiledBytes));
+        assert_eq!(budget.regex_limit(REGEX_CACHE_BYTES), (0, Limit::CompiledBytes));
         assert_eq!(budget.charge(10), Ok(()));
         assert_eq!(budget.charge(1), Err(Over { limit: Limit::CompiledBytes, total: Some(MAX_COMPILED_BYTES + 1) }));
         assert_eq!(budget.charge(usize::MAX), Err(Over { limit: Limit::CompiledBytes, total: Some(usize::MAX) }));
@@ -122,6 +141,7 @@ mod tests {
         assert_eq!(format_bytes(16 << 20), "16 MiB");
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_bytes(17_616_076), "16.7 MiB");
+        assert_eq!(format_bytes(MAX_COMPILED_BYTES), "32 MiB");
         assert_eq!(format_bytes(1000), "1000 bytes");
     }
 }

@@ -58,6 +58,7 @@ pub struct Query {
 struct Inner {
     source: String,
     root: Node,
+    slow: bool,
 }
 
 /// Why a query does not parse: where (a character offset, 0-based), what the parser expected
@@ -129,7 +130,7 @@ impl Query {
 
     /// The query that matches every event (the same as `""` or `*`).
     pub fn all() -> Query {
-        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All }) }
+        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All, slow: false }) }
     }
 
     /// Whether `event` passes the filter. Does not allocate.
@@ -156,6 +157,13 @@ impl Query {
         self.inner.root.needles()
     }
 
+    /// Whether matching one event may take long (milliseconds, on a long message): the query
+    /// holds a regex (as written, or made from a glob or a word with non-ASCII letters) or
+    /// more than 64 terms. Code on an async runtime matches such a query off its workers.
+    pub fn may_be_slow(&self) -> bool {
+        self.inner.slow
+    }
+
     /// The text the query was parsed from, trimmed.
     pub fn source(&self) -> &str {
         &self.inner.source
@@ -167,9 +175,9 @@ impl Query {
 /// `src.len()`. Nothing after the `|` is read. The query's [`Query::source`] is the filter's
 /// text, trimmed.
 pub fn parse_filter_prefix(src: &str, now: Timestamp) -> Result<(Query, usize), ParseError> {
-    let (root, stop) = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
+    let parser::Parsed { root, stop, slow } = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
     let source = src[..stop].trim().to_owned();
-    Ok((Query { inner: Arc::new(Inner { source, root }) }, stop))
+    Ok((Query { inner: Arc::new(Inner { source, root, slow }) }, stop))
 }
 
 impl fmt::Debug for Query {

@@ -22,18 +22,30 @@ use crate::Timestamp;
 /// How deep parentheses and negations may nest.
 const MAX_DEPTH: usize = 100;
 
-/// Parses the filter at the start of `src` into a simplified tree, and returns the byte offset
-/// where it stopped (a top-level `|`, or the end).
-pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<(Node, usize), Fail> {
-    check_size(src)?;
+/// A parsed filter: its simplified tree, the byte offset where it stopped (a top-level `|`,
+/// or the end), and what matching it may cost.
+pub(crate) struct Parsed {
+    pub root: Node,
+    pub stop: usize,
+    /// Its terms hold a regex, or there are many of them.
+    pub slow: bool,
+}
+
+/// A query with more terms than this may be slow to match even without a regex.
+const MANY_TERMS: usize = 64;
+
+/// Parses the filter at the start of `src`.
+pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<Parsed, Fail> {
+    let terms = check_size(src)?;
     let mut parser = Parser { src, lexer: Lexer::new(src), peeked: None, now, depth: 0, budget: Budget::default() };
     let node = match parser.peek()? {
         None | Some(Token { kind: Kind::Pipe, .. }) => Node::All,
         Some(_) => parser.or()?,
     };
+    let slow = parser.budget.regexes() > 0 || terms > MANY_TERMS;
     match parser.peeked.take() {
-        None => Ok((simplify(node), src.len())),
-        Some(Token { kind: Kind::Pipe, start, .. }) => Ok((simplify(node), start)),
+        None => Ok(Parsed { root: simplify(node), stop: src.len(), slow }),
+        Some(Token { kind: Kind::Pipe, start, .. }) => Ok(Parsed { root: simplify(node), stop: start, slow }),
         Some(Token { kind: Kind::RParen, start, .. }) => {
             Err(Fail::new(start, "end of query", "`)` without a matching `(`"))
         }
@@ -42,9 +54,9 @@ pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<(Node, usize), F
 }
 
 /// Checks the query's length (the whole text, pipe stages too) and the number of terms of its
-/// filter, without compiling anything. A query the lexer cannot read is left to the parser,
-/// which says where.
-fn check_size(src: &str) -> Result<(), Fail> {
+/// filter, without compiling anything, and returns that number. A query the lexer cannot read
+/// is left to the parser, which says where.
+fn check_size(src: &str) -> Result<usize, Fail> {
     if src.len() > MAX_QUERY_BYTES {
         let expected = format!("a query of at most {} (the query length limit)", format_bytes(MAX_QUERY_BYTES));
         let found = format!("a query of {} bytes", src.len());
@@ -64,7 +76,7 @@ fn check_size(src: &str) -> Result<(), Fail> {
             return Err(Fail::new(token.start, expected, found).because(Limit::Terms));
         }
     }
-    Ok(())
+    Ok(terms)
 }
 
 struct Parser<'a> {

@@ -142,7 +142,7 @@ impl Matcher<'_> {
             ),
             (_, total) => (
                 format!(
-                    "at most {} of compiled regexes, globs and words in one query (the query compile limit)",
+                    "at most {} of compiled regexes, globs and words in one query, about 15 regexes (the query compile limit)",
                     format_bytes(MAX_COMPILED_BYTES)
                 ),
                 match total {

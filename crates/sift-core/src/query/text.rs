@@ -21,7 +21,7 @@ use memchr::memmem;
 use regex_automata::meta;
 use regex_automata::util::syntax;
 
-use super::budget::{Budget, Over, REGEX_CACHE_BYTES};
+use super::budget::{Budget, LITERAL_CACHE_BYTES, Over, REGEX_CACHE_BYTES};
 
 /// How one term's value is compared with one string of an event.
 #[derive(Clone)]
@@ -173,7 +173,7 @@ impl Contains {
             budget.charge(searcher.memory_usage())?;
             Finder::Variants(searcher)
         } else {
-            Finder::Folded(build_regex(&format!("(?i){}", regex::escape(needle)), budget)?)
+            Finder::Folded(build_literal_regex(&format!("(?i){}", regex::escape(needle)), budget)?)
         };
         budget.charge(needle.len())?;
         Ok(Contains { needle: needle.into(), finder })
@@ -241,7 +241,7 @@ impl Glob {
             (false, true) if simple => GlobHow::Prefix(Exact::new(core)),
             (true, false) if simple => GlobHow::Suffix(Exact::new(core)),
             (true, true) if !core.contains(['*', '?']) => GlobHow::Contains(Contains::new(core, budget)?),
-            _ => GlobHow::Regex(build_regex(&format!("(?is)^{}$", glob_to_regex(pattern, true)), budget)?),
+            _ => GlobHow::Regex(build_literal_regex(&format!("(?is)^{}$", glob_to_regex(pattern, true)), budget)?),
         };
         budget.charge(pattern.len())?;
         Ok(Glob { pattern: pattern.into(), how })
@@ -251,7 +251,7 @@ impl Glob {
     pub(crate) fn anywhere(pattern: &str, budget: &mut Budget) -> Result<Glob, BuildError> {
         let core = pattern.trim_matches('*');
         let how = if core.contains('*') {
-            GlobHow::Regex(build_regex(&format!("(?is){}", glob_to_regex(core, false)), budget)?)
+            GlobHow::Regex(build_literal_regex(&format!("(?is){}", glob_to_regex(core, false)), budget)?)
         } else {
             GlobHow::Contains(Contains::new(core, budget)?)
         };
@@ -323,14 +323,23 @@ impl From<Over> for BuildError {
     }
 }
 
-/// Builds a regex as `regex::Regex::new` does (Unicode, leftmost-first, never matching inside
-/// a character), with its automaton bounded by what is left of `budget` and its size then
-/// charged to it, lazy DFA caches included.
+/// Builds a regex as written in a query, as `regex::Regex::new` does (Unicode, leftmost-first,
+/// never matching inside a character), with its automaton bounded by what is left of `budget`
+/// and its size then charged to it, lazy DFA caches included.
 pub(crate) fn build_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern, BuildError> {
-    let (size_limit, limit) = budget.regex_limit();
+    build(pattern, REGEX_CACHE_BYTES, budget)
+}
+
+/// [`build_regex`] for a regex made from a glob or a word, whose automaton stays small.
+fn build_literal_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern, BuildError> {
+    build(pattern, LITERAL_CACHE_BYTES, budget)
+}
+
+fn build(pattern: &str, cache: usize, budget: &mut Budget) -> Result<Pattern, BuildError> {
+    let (size_limit, limit) = budget.regex_limit(cache);
     let config = meta::Config::new()
         .nfa_size_limit(Some(size_limit))
-        .hybrid_cache_capacity(REGEX_CACHE_BYTES)
+        .hybrid_cache_capacity(cache)
         .match_kind(regex_automata::MatchKind::LeftmostFirst)
         .utf8_empty(true);
     let built = meta::Builder::new().configure(config).syntax(syntax::Config::new().utf8(true)).build(pattern);
@@ -339,7 +348,8 @@ pub(crate) fn build_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern,
         (None, Some(syntax)) => BuildError::Syntax(first_error_line(&syntax.to_string())),
         (None, None) => BuildError::Syntax(first_error_line(&error.to_string())),
     })?;
-    budget.charge(regex.memory_usage() + 2 * REGEX_CACHE_BYTES + pattern.len())?;
+    budget.charge(regex.memory_usage() + 2 * cache + pattern.len())?;
+    budget.built_regex();
     Ok(Pattern { regex, source: pattern.into() })
 }
 

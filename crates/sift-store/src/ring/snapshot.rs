@@ -123,7 +123,7 @@ impl Snapshot {
                 let mut heap = BinaryHeap::with_capacity(limit + 1);
                 let mut every = self.interrupt.every();
                 for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
-                    every.tick()?;
+                    every.tick(event)?;
                     if heap.len() == limit
                         && let Some(Reverse(Ranked(min, _))) = heap.peek()
                         && Cursor::of(event) <= *min
@@ -175,7 +175,7 @@ impl Snapshot {
                 let mut state = start();
                 let mut every = self.interrupt.every();
                 for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
-                    every.tick()?;
+                    every.tick(event)?;
                     if range.contains(event.time) && query.matches(event) && self.live(event) {
                         add(&mut state, event);
                     }
@@ -193,7 +193,7 @@ impl Snapshot {
             if found.len() == n {
                 break;
             }
-            every.tick()?;
+            every.tick(event)?;
             if query.matches(event) && self.live(event) {
                 found.push(event.clone());
             }

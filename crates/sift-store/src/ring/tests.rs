@@ -126,5 +126,5 @@ fn interrupted_scans_stop_and_say_why() {
     }
     let (interrupt, _guard) = Interrupt::new(None);
     let snapshot = ring.snapshot().with_interrupt(interrupt);
-    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), Ok(3 * 1024));
+    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), Ok(3 * u64::from(crate::interrupt::CHECK_EVERY)));
 }

@@ -308,13 +308,13 @@ impl Scan<'_> {
         segment.read(group, columns, group.selection(), &mut |batch| {
             let rows = Rows::new(batch).map_err(|e| corrupt(segment, e))?;
             for row in 0..batch.num_rows() {
-                every.tick()?;
                 let position =
                     positions.next().ok_or_else(|| SegmentError::invalid(&segment.path, "more rows than selected"))?;
                 if !group.within && !range.contains(rows.time(row)) {
                     continue;
                 }
                 rows.fill(row, &mut event).map_err(|e| corrupt(segment, e))?;
+                every.tick(&event)?;
                 if before.is_some_and(|b| Cursor::of(&event) >= b) {
                     continue;
                 }
