@@ -13,7 +13,7 @@ use crate::api::{self, Authenticator};
 use crate::config::Config;
 use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
-use crate::observe::LogLimiter;
+use crate::observe::{LogLimiter, QueryStats};
 use crate::pipeline::classify::{RawRule, Rule};
 use sift_core::Batch;
 use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
@@ -28,6 +28,8 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Rate limit for logging rejected requests.
     pub api_log: LogLimiter,
+    /// Scans stopped at `query.timeout` or because their client went away.
+    pub queries: QueryStats,
     /// Set once the server can answer queries (after start-up work).
     pub ready: AtomicBool,
 }
@@ -58,7 +60,15 @@ impl AppState {
             ingest.pipeline.set_rules(rules);
         }
         let auth = Authenticator::new(config.auth.users.clone());
-        Ok(AppState { config, ingest, state_db, auth, api_log: LogLimiter::default(), ready: AtomicBool::new(false) })
+        Ok(AppState {
+            config,
+            ingest,
+            state_db,
+            auth,
+            api_log: LogLimiter::default(),
+            queries: QueryStats::default(),
+            ready: AtomicBool::new(false),
+        })
     }
 }
 

@@ -12,6 +12,7 @@ mod logplex;
 mod otlp;
 mod query;
 mod rules;
+mod scan;
 mod system;
 mod tail;
 

@@ -86,7 +86,14 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "subscribers": ingest.bus.subscribers(),
             "dropped": ingest.bus.dropped_total(),
         },
+        "queries": queries(&state),
     }))
+}
+
+/// Scans stopped before their end.
+fn queries(state: &AppState) -> Value {
+    let stopped = state.queries.snapshot();
+    json!({ "timed_out": stopped.timed_out, "cancelled": stopped.cancelled })
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::dto::EventJson;
 use super::error::{ApiError, Params};
 use super::events::parse_filter;
+use super::scan::off_runtime;
 use crate::app::AppState;
 use crate::tail::{Tail, TailItem};
 
@@ -31,7 +32,6 @@ pub async fn tail(
     State(state): State<Arc<AppState>>,
     Params(params): Params<TailParams>,
 ) -> Result<Response, ApiError> {
-    let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
     let max = state.config.tail.max_backlog;
     let backlog = match params.backlog.as_deref().filter(|b| !b.is_empty()) {
         None => DEFAULT_BACKLOG.min(max),
@@ -44,15 +44,16 @@ pub async fn tail(
         })?,
     };
     let queue = state.config.tail.queue;
-    let state = Arc::clone(&state);
-    let tail = tokio::task::spawn_blocking(move || {
-        let ingest = &state.ingest;
+    // The query is compiled and the backlog scanned off the runtime, within query.timeout.
+    let tail = off_runtime(&state, move |scan| {
+        let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
+        let ingest = &scan.state().ingest;
         let expiry = Arc::new(ingest.retention.expiry(sift_core::Timestamp::now()));
-        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue, sift_store::Interrupt::never())
+        let interrupt = scan.interrupt().clone();
+        Tail::open(&ingest.ring, &ingest.bus, Some(expiry), query, backlog, queue, interrupt)
+            .map_err(|why| scan.stopped(why))
     })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .await?;
     let stream = futures_util::stream::unfold(tail, |mut tail| async move {
         let item = tail.next().await?;
         Some((Ok::<_, Infallible>(to_sse(&item)), tail))

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 
 use super::env::EnvLayer;
 use super::raw::{
-    RawAlerts, RawConfig, RawHttp, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog, RawTail, RawUser,
+    RawAlerts, RawConfig, RawHttp, RawPipeline, RawPopcorn, RawQuery, RawRetention, RawRing, RawSyslog, RawTail,
+    RawUser,
 };
 use super::{Config, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users, values};
 use crate::pipeline::classify::{RawRule, Rule};
@@ -29,6 +30,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
+        query: RawQuery { timeout: query_timeout },
         retention,
         classify,
         auth,
@@ -78,6 +80,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
+    c.set("query.timeout", query_timeout, |s| values::positive_duration(&s), &mut config.query.timeout);
     c.retention(retention, &mut config.retention);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();

@@ -49,6 +49,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     pub alerts: AlertsConfig,
     pub tail: TailConfig,
+    pub query: QueryConfig,
     pub retention: RetentionConfig,
     /// Ordered classification rules.
     pub classify: Vec<Rule>,
@@ -160,6 +161,13 @@ pub struct TailConfig {
 }
 
 #[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Longest a search, count, piped query or tail backlog may scan before it is stopped and
+    /// answered 503. Default 30 s.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
 pub struct RetentionConfig {
     /// How long events are kept unless a rule says otherwise. Default 30 days.
     pub default: Duration,
@@ -232,6 +240,7 @@ impl Default for Config {
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
             tail: TailConfig { queue: 256, max_backlog: 10_000 },
+            query: QueryConfig { timeout: Duration::from_secs(30) },
             retention: RetentionConfig {
                 default: Duration::from_secs(30 * 86_400),
                 max_bytes: 0,

@@ -50,6 +50,7 @@ pub(super) const KEYS: &[&str] = &[
     "alerts.topics",
     "tail.queue",
     "tail.max_backlog",
+    "query.timeout",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -77,6 +78,8 @@ pub(super) struct RawConfig {
     pub alerts: RawAlerts,
     #[serde(default)]
     pub tail: RawTail,
+    #[serde(default)]
+    pub query: RawQuery,
     #[serde(default)]
     pub retention: RawRetention,
     /// Ordered classification rules (`[[classify]]`). Default none.
@@ -184,6 +187,14 @@ pub(super) struct RawTail {
     pub queue: Option<usize>,
     /// Largest backlog a tail may ask for. Default `10000`.
     pub max_backlog: Option<usize>,
+}
+
+/// `[query]`: what one query may cost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawQuery {
+    /// Longest a search, count, query or tail backlog may scan. Default `"30s"`.
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

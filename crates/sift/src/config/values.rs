@@ -72,6 +72,14 @@ pub(super) fn duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration {text:?}: {e}; expected a duration such as \"90s\", \"1h\" or \"365d\""))
 }
 
+/// A duration that bounds work and so must not be zero.
+pub(super) fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        Duration::ZERO => Err("must be longer than zero".into()),
+        duration => Ok(duration),
+    }
+}
+
 /// A listener address: `IP:PORT`, `[IPv6]:PORT`, or `localhost:PORT` (meaning 127.0.0.1).
 pub(super) fn address(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse::<SocketAddr>() {

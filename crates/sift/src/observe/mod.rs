@@ -1,12 +1,14 @@
 //! Observing sift itself: its logging, its counters of what it received, accepted and
-//! rejected, and the hosts and apps it has seen.
+//! rejected, the hosts and apps it has seen, and the queries it stopped.
 
 mod log_limit;
 mod protocols;
+mod queries;
 mod stats;
 
 pub use log_limit::LogLimiter;
 pub use protocols::{ProtocolSnapshot, ProtocolStats};
+pub use queries::{QueriesSnapshot, QueryStats};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};
 
 /// Logs to stderr; `SIFT_LOG` (an `EnvFilter` directive) overrides the level.

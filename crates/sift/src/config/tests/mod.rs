@@ -55,6 +55,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("alerts.topics", format!("{:?}", c.alerts.topics)),
         ("tail.queue", c.tail.queue.to_string()),
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
+        ("query.timeout", format!("{:?}", c.query.timeout)),
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
@@ -216,8 +217,8 @@ fn unknown_keys_name_their_path() {
         pasword_hash = "x"
         "#,
         expect![[r#"
-            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
-            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `retention`, `classify`, `auth`
+            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `query`, `retention`, `classify`, `auth`
+            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `query`, `retention`, `classify`, `auth`
             config error: http.lisen: unknown key `lisen`, expected `listen` or `max_body`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`

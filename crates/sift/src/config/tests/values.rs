@@ -150,6 +150,19 @@ fn counts() {
 }
 
 #[test]
+fn timeouts() {
+    check_values(
+        "query.timeout",
+        &[r#""5s""#, r#""0s""#, r#""soon""#],
+        expect![[r#"
+            "5s" => 5s
+            "0s" => must be longer than zero
+            "soon" => invalid duration "soon": expected number at 0; expected a duration such as "90s", "1h" or "365d"
+        "#]],
+    );
+}
+
+#[test]
 fn topics() {
     check_values(
         "alerts.topics",
