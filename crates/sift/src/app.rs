@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, Authenticator};
+use crate::api::{self, Authenticator, Queries};
 use crate::config::Config;
 use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
-use crate::observe::{LogLimiter, QueryStats};
+use crate::observe::LogLimiter;
 use crate::pipeline::classify::{RawRule, Rule};
 use sift_core::Batch;
 use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
@@ -28,8 +28,9 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Rate limit for logging rejected requests.
     pub api_log: LogLimiter,
-    /// Scans stopped at `query.timeout` or because their client went away.
-    pub queries: QueryStats,
+    /// The query slots (`query.max_concurrent`), and the scans stopped at `query.timeout` or
+    /// because their client went away.
+    pub queries: Queries,
     /// Set once the server can answer queries (after start-up work).
     pub ready: AtomicBool,
 }
@@ -60,13 +61,14 @@ impl AppState {
             ingest.pipeline.set_rules(rules);
         }
         let auth = Authenticator::new(config.auth.users.clone());
+        let queries = Queries::new(config.query.max_concurrent);
         Ok(AppState {
             config,
             ingest,
             state_db,
             auth,
             api_log: LogLimiter::default(),
-            queries: QueryStats::default(),
+            queries,
             ready: AtomicBool::new(false),
         })
     }

@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 pub use auth::Authenticator;
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
+pub use scan::Queries;
 
 use crate::app::AppState;
 

@@ -90,10 +90,10 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-/// Scans stopped before their end.
+/// Queries running now, and those stopped before their end since start.
 fn queries(state: &AppState) -> Value {
-    let stopped = state.queries.snapshot();
-    json!({ "timed_out": stopped.timed_out, "cancelled": stopped.cancelled })
+    let stopped = state.queries.stats();
+    json!({ "running": stopped.running, "timed_out": stopped.timed_out, "cancelled": stopped.cancelled })
 }
 
 /// The durable store's tiers, or `null` with `--memory-only`.

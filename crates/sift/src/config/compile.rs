@@ -30,7 +30,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
-        query: RawQuery { timeout: query_timeout },
+        query: RawQuery { timeout: query_timeout, max_concurrent },
         retention,
         classify,
         auth,
@@ -81,6 +81,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("tail.queue", queue, values::positive, &mut config.tail.queue);
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
     c.set("query.timeout", query_timeout, |s| values::positive_duration(&s), &mut config.query.timeout);
+    c.set("query.max_concurrent", max_concurrent, values::positive, &mut config.query.max_concurrent);
     c.retention(retention, &mut config.retention);
     config.classify = c.rules(classify);
     let users_written = !auth.users.is_empty();

@@ -162,9 +162,12 @@ pub struct TailConfig {
 
 #[derive(Debug, Clone)]
 pub struct QueryConfig {
-    /// Longest a search, count, piped query or tail backlog may scan before it is stopped and
-    /// answered 503. Default 30 s.
+    /// Longest a search, count, piped query or tail backlog may scan (waiting for a slot
+    /// included) before it is stopped and answered 503. Default 30 s.
     pub timeout: Duration,
+    /// Most queries compiled and scanning at once, each in a pool of one thread per core;
+    /// further ones wait for a slot. Default 4.
+    pub max_concurrent: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -240,7 +243,7 @@ impl Default for Config {
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
             tail: TailConfig { queue: 256, max_backlog: 10_000 },
-            query: QueryConfig { timeout: Duration::from_secs(30) },
+            query: QueryConfig { timeout: Duration::from_secs(30), max_concurrent: 4 },
             retention: RetentionConfig {
                 default: Duration::from_secs(30 * 86_400),
                 max_bytes: 0,

@@ -51,6 +51,7 @@ pub(super) const KEYS: &[&str] = &[
     "tail.queue",
     "tail.max_backlog",
     "query.timeout",
+    "query.max_concurrent",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -195,6 +196,8 @@ pub(super) struct RawTail {
 pub(super) struct RawQuery {
     /// Longest a search, count, query or tail backlog may scan. Default `"30s"`.
     pub timeout: Option<String>,
+    /// Most queries compiled and scanning at once. Default `4`.
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -67,6 +67,7 @@ fn env_sets_every_key() {
         ("SIFT_TAIL_QUEUE", "1"),
         ("SIFT_TAIL_MAX_BACKLOG", "1"),
         ("SIFT_QUERY_TIMEOUT", "1s"),
+        ("SIFT_QUERY_MAX_CONCURRENT", "1"),
         ("SIFT_RETENTION_DEFAULT", "1h"),
         ("SIFT_RETENTION_MAX_BYTES", "1GiB"),
         ("SIFT_RETENTION_CHECK_INTERVAL", "5s"),

@@ -56,6 +56,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("tail.queue", c.tail.queue.to_string()),
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
         ("query.timeout", format!("{:?}", c.query.timeout)),
+        ("query.max_concurrent", c.query.max_concurrent.to_string()),
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),

@@ -141,6 +141,14 @@ fn counts() {
     "#]],
     );
     check_values(
+        "query.max_concurrent",
+        &["1", "0"],
+        expect![[r#"
+        1 => 1
+        0 => must be greater than zero
+    "#]],
+    );
+    check_values(
         "tail.max_backlog",
         &["0"],
         expect![[r#"
