@@ -97,6 +97,11 @@ impl Budget {
         self.regexes
     }
 
+    /// What the query's compiled matchers hold, caches included.
+    pub(crate) fn used(&self) -> usize {
+        self.used
+    }
+
     /// Adds a compiled matcher of `bytes`, or says that it does not fit.
     pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), Over> {
         let total = self.used.saturating_add(bytes);

@@ -59,6 +59,7 @@ struct Inner {
     source: String,
     root: Node,
     slow: bool,
+    compiled: usize,
 }
 
 /// Why a query does not parse: where (a character offset, 0-based), what the parser expected
@@ -130,7 +131,7 @@ impl Query {
 
     /// The query that matches every event (the same as `""` or `*`).
     pub fn all() -> Query {
-        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All, slow: false }) }
+        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All, slow: false, compiled: 0 }) }
     }
 
     /// Whether `event` passes the filter. Does not allocate.
@@ -164,6 +165,13 @@ impl Query {
         self.inner.slow
     }
 
+    /// What the query's compiled matchers hold on the heap, with one thread's lazy DFA caches,
+    /// as its budget counted it (at most [`budget::MAX_COMPILED_BYTES`]): for bounding what many
+    /// queries kept together (classification rules) hold.
+    pub fn compiled_bytes(&self) -> usize {
+        self.inner.compiled
+    }
+
     /// The text the query was parsed from, trimmed.
     pub fn source(&self) -> &str {
         &self.inner.source
@@ -175,9 +183,10 @@ impl Query {
 /// `src.len()`. Nothing after the `|` is read. The query's [`Query::source`] is the filter's
 /// text, trimmed.
 pub fn parse_filter_prefix(src: &str, now: Timestamp) -> Result<(Query, usize), ParseError> {
-    let parser::Parsed { root, stop, slow } = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
+    let parser::Parsed { root, stop, slow, compiled } =
+        parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
     let source = src[..stop].trim().to_owned();
-    Ok((Query { inner: Arc::new(Inner { source, root, slow }) }, stop))
+    Ok((Query { inner: Arc::new(Inner { source, root, slow, compiled }) }, stop))
 }
 
 impl fmt::Debug for Query {

@@ -29,6 +29,8 @@ pub(crate) struct Parsed {
     pub stop: usize,
     /// Its terms hold a regex, or there are many of them.
     pub slow: bool,
+    /// What its compiled matchers hold, as its budget counted it.
+    pub compiled: usize,
 }
 
 /// A query with more terms than this may be slow to match even without a regex.
@@ -43,9 +45,10 @@ pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<Parsed, Fail> {
         Some(_) => parser.or()?,
     };
     let slow = parser.budget.regexes() > 0 || terms > MANY_TERMS;
+    let compiled = parser.budget.used();
     match parser.peeked.take() {
-        None => Ok(Parsed { root: simplify(node), stop: src.len(), slow }),
-        Some(Token { kind: Kind::Pipe, start, .. }) => Ok(Parsed { root: simplify(node), stop: start, slow }),
+        None => Ok(Parsed { root: simplify(node), stop: src.len(), slow, compiled }),
+        Some(Token { kind: Kind::Pipe, start, .. }) => Ok(Parsed { root: simplify(node), stop: start, slow, compiled }),
         Some(Token { kind: Kind::RParen, start, .. }) => {
             Err(Fail::new(start, "end of query", "`)` without a matching `(`"))
         }

@@ -27,16 +27,16 @@ const TIME_FORMS: &str =
 /// query, for quoting values in errors.
 pub(crate) fn compile(term: Term, start: usize, src: &str, now: Timestamp, budget: &mut Budget) -> Result<Node, Fail> {
     let Term { target, value } = term;
-    let cx = Matcher { start, value: &value, src, budget };
+    let matcher = Matcher { start, value: &value, src, budget };
     let leaf = match target {
-        Target::Bare => return bare(cx),
-        Target::Topic => Leaf::List(ListField::Topics, cx.text_pred()?),
-        Target::Identity => Leaf::List(ListField::Identities, cx.text_pred()?),
+        Target::Bare => return bare(matcher),
+        Target::Topic => Leaf::List(ListField::Topics, matcher.text_pred()?),
+        Target::Identity => Leaf::List(ListField::Identities, matcher.text_pred()?),
         Target::Field { name, at, op } => {
             let Some(field) = Field::lookup(&name) else {
                 return Err(unknown_field(&name, at));
             };
-            let mut cx = Cx { name: &name, at, op, value: &value, src, now, matcher: cx };
+            let mut cx = Cx { name: &name, at, op, value: &value, src, now, matcher };
             match cx.field(field)? {
                 Some(leaf) => leaf,
                 None => return Ok(Node::All),

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::scan::off_runtime;
 use crate::app::AppState;
 use crate::pipeline::classify::{RawRule, Rule};
 
@@ -29,15 +30,20 @@ struct RulesBody {
 
 pub async fn put_rules(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let raw = parse_rules(&body)?;
-    let mut compiled = Vec::with_capacity(raw.len());
-    let mut problems = Vec::new();
-    for (index, rule) in raw.into_iter().enumerate() {
-        let name = rule.name.clone();
-        match Rule::compile(rule, index) {
-            Ok(rule) => compiled.push(rule),
-            Err(errors) => problems.extend(errors.into_iter().map(|e| (index, name.clone(), e))),
+    // Compiling a rule's query can take milliseconds: off the runtime, as queries are.
+    let (compiled, problems) = off_runtime(&state, move |_| {
+        let mut compiled = Vec::with_capacity(raw.len());
+        let mut problems = Vec::new();
+        for (index, rule) in raw.into_iter().enumerate() {
+            let name = rule.name.clone();
+            match Rule::compile(rule, index) {
+                Ok(rule) => compiled.push(rule),
+                Err(errors) => problems.extend(errors.into_iter().map(|e| (index, name.clone(), e))),
+            }
         }
-    }
+        Ok((compiled, problems))
+    })
+    .await?;
     if let Some((index, name, first)) = problems.first() {
         let label = name.as_ref().map(|n| format!("rules[{index}] ({n:?})")).unwrap_or(format!("rules[{index}]"));
         let detail: Vec<Value> = problems

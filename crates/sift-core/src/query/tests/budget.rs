@@ -5,7 +5,7 @@ use expect_test::{Expect, expect};
 
 use super::parse;
 use crate::query::PipedQuery;
-use crate::query::budget::{MAX_QUERY_BYTES, MAX_TERMS};
+use crate::query::budget::{MAX_COMPILED_BYTES, MAX_QUERY_BYTES, MAX_TERMS, REGEX_CACHE_BYTES};
 
 /// The error for `src` and the limit it names, or `ok` with the query's compiled size.
 fn check(src: &str, expect: Expect) {
@@ -107,6 +107,10 @@ fn sensible_queries_fit() {
     assert!(parse(&many_words).is_ok(), "{:?}", parse(&many_words).err());
     let some_regexes = (0..12).map(|i| format!("message:/(?i)err{i}[a-z]+/")).collect::<Vec<_>>().join(" OR ");
     assert!(parse(&some_regexes).is_ok(), "{:?}", parse(&some_regexes).err());
+    let compiled = |src: &str| parse(src).map(|q| q.compiled_bytes()).unwrap_or_default();
+    assert!(compiled(&some_regexes) > 12 * 2 * REGEX_CACHE_BYTES && compiled(&some_regexes) <= MAX_COMPILED_BYTES);
+    assert!(compiled("host:web-1 refused") < 64 << 10);
+    assert_eq!(compiled(""), 0);
 }
 
 /// A query that holds a regex, or very many terms, says that matching it may be slow, so that
