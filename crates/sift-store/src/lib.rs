@@ -14,10 +14,12 @@
 //! - [`store`]: the durable store: WAL, pending batches and segments as one set, flushed together.
 //! - [`retention`]: retention classes (per channel, per severity, default) and their cutoffs.
 //! - [`search`]: the order results come in (newest first) and the cursors that page through them.
+//! - [`interrupt`]: a scan's deadline and cancellation, which every scan looks at as it goes.
 //! - [`state`]: the state database (SQLite): rules edited at run time, channels and tokens.
 
 pub mod codec;
 pub mod dir_lock;
+pub mod interrupt;
 pub mod private;
 pub mod retention;
 pub mod ring;
@@ -28,6 +30,7 @@ pub mod store;
 pub mod wal;
 
 pub use dir_lock::{DirLock, LockError};
+pub use interrupt::{CancelOnDrop, Interrupt, Interrupted};
 pub use retention::{Expiry, Retention};
 pub use ring::{Ring, RingFront, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use sift_core::query::Query;
 use sift_core::{Batch, Event, Source, Timestamp};
-use sift_store::{Backlog, Recovered, Retention, Ring, RingLimits, RingStats, Store, StoreError, View};
+use sift_store::{
+    Backlog, Interrupt, Interrupted, Recovered, Retention, Ring, RingLimits, RingStats, Store, StoreError, View,
+};
 use tracing::{error, warn};
 
 use crate::bus::Bus;
@@ -39,11 +41,13 @@ pub struct Ingest {
     tail_limits: TailLimits,
 }
 
-/// A tail refused because `tail.max_clients` tails are open.
-#[derive(Debug, thiserror::Error)]
-#[error("{max} live tails are open already (tail.max_clients)")]
-pub struct TooManyTails {
-    pub max: usize,
+/// Why a tail was not opened.
+#[derive(Debug)]
+pub enum OpenTailError {
+    /// `tail.max_clients` tails are open already (this many).
+    TooMany(usize),
+    /// The scan for its backlog was stopped.
+    Interrupted(Interrupted),
 }
 
 /// What the ring, the store and the tails hold now, for `/api/v1/stats`.
@@ -162,10 +166,17 @@ impl Ingest {
     /// Opens a live tail: up to `backlog` recent matching events, then live ones, bounded as
     /// `[tail]` says; refused past `tail.max_clients` open tails. Takes a ring snapshot: call
     /// it off the async runtime's workers.
-    pub fn open_tail(&self, query: Query, backlog: usize) -> Result<(Tail, OwnedSemaphorePermit), TooManyTails> {
-        let permit = Arc::clone(&self.tails).try_acquire_owned().map_err(|_| TooManyTails { max: self.max_tails })?;
+    pub fn open_tail(
+        &self,
+        query: Query,
+        backlog: usize,
+        interrupt: Interrupt,
+    ) -> Result<(Tail, OwnedSemaphorePermit), OpenTailError> {
+        let permit = Arc::clone(&self.tails).try_acquire_owned().map_err(|_| OpenTailError::TooMany(self.max_tails))?;
         let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
-        Ok((Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, self.tail_limits), permit))
+        let tail = Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, self.tail_limits, interrupt)
+            .map_err(OpenTailError::Interrupted)?;
+        Ok((tail, permit))
     }
 
     /// Ends every live stream: the server is stopping.

@@ -21,8 +21,10 @@
 //! term to `term`, which checks the field (`field`) and the value and builds a leaf from
 //! the string matchers in `text` and the JSON path matchers in `json`; `eval` holds the
 //! tree, simplifies and orders it, evaluates it and prints it; `reads` says which fields
-//! and needles the tree reads.
+//! and needles the tree reads. `budget` bounds what one query may compile (its length, its
+//! terms, its regexes), so that no query text can cost much memory or time to parse.
 
+pub mod budget;
 mod eval;
 mod field;
 mod json;
@@ -43,7 +45,8 @@ use crate::{Event, Timestamp};
 
 use eval::Node;
 
-pub use pipe::{PipedQuery, Run, Stage, StageKind, Table};
+pub use budget::Limit;
+pub use pipe::{MAX_BUCKETS, PipedQuery, Run, Stage, StageKind, Table, TooManyBuckets};
 pub use reads::{EventField, FieldSet};
 
 /// A compiled filter. A `Query` that exists is valid; cloning it is cheap.
@@ -55,16 +58,20 @@ pub struct Query {
 struct Inner {
     source: String,
     root: Node,
+    slow: bool,
+    compiled: usize,
 }
 
 /// Why a query does not parse: where (a character offset, 0-based), what the parser expected
-/// there and what it found.
+/// there and what it found, and the bound it went over when it is too large to compile
+/// rather than wrong (see [`budget`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("at position {position}: expected {expected}, found {found}")]
 pub struct ParseError {
     pub position: usize,
     pub expected: String,
     pub found: String,
+    pub limit: Option<Limit>,
 }
 
 /// A parse failure inside the module, at a byte offset; turned into a [`ParseError`] (with a
@@ -74,15 +81,26 @@ pub(crate) struct Fail {
     pub at: usize,
     pub expected: String,
     pub found: String,
+    pub limit: Option<Limit>,
 }
 
 impl Fail {
     pub(crate) fn new(at: usize, expected: impl Into<String>, found: impl Into<String>) -> Fail {
-        Fail { at, expected: expected.into(), found: found.into() }
+        Fail { at, expected: expected.into(), found: found.into(), limit: None }
+    }
+
+    /// The same failure, caused by going over `limit`.
+    pub(crate) fn because(self, limit: Limit) -> Fail {
+        Fail { limit: Some(limit), ..self }
     }
 
     fn into_error(self, src: &str) -> ParseError {
-        ParseError { position: char_offset(src, self.at), expected: self.expected, found: self.found }
+        ParseError {
+            position: char_offset(src, self.at),
+            expected: self.expected,
+            found: self.found,
+            limit: self.limit,
+        }
     }
 }
 
@@ -113,7 +131,7 @@ impl Query {
 
     /// The query that matches every event (the same as `""` or `*`).
     pub fn all() -> Query {
-        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All }) }
+        Query { inner: Arc::new(Inner { source: String::new(), root: Node::All, slow: false, compiled: 0 }) }
     }
 
     /// Whether `event` passes the filter. Does not allocate.
@@ -140,6 +158,20 @@ impl Query {
         self.inner.root.needles()
     }
 
+    /// Whether matching one event may take long (milliseconds, on a long message): the query
+    /// holds a regex (as written, or made from a glob or a word with non-ASCII letters) or
+    /// more than 64 terms. Code on an async runtime matches such a query off its workers.
+    pub fn may_be_slow(&self) -> bool {
+        self.inner.slow
+    }
+
+    /// What the query's compiled matchers hold on the heap, with one thread's lazy DFA caches,
+    /// as its budget counted it (at most [`budget::MAX_COMPILED_BYTES`]): for bounding what many
+    /// queries kept together (classification rules) hold.
+    pub fn compiled_bytes(&self) -> usize {
+        self.inner.compiled
+    }
+
     /// The text the query was parsed from, trimmed.
     pub fn source(&self) -> &str {
         &self.inner.source
@@ -158,7 +190,9 @@ impl Query {
             (a, "") => a.to_owned(),
             (a, b) => format!("({a}) AND ({b})"),
         };
-        Query { inner: Arc::new(Inner { source, root }) }
+        let slow = self.may_be_slow() || other.may_be_slow();
+        let compiled = self.compiled_bytes() + other.compiled_bytes();
+        Query { inner: Arc::new(Inner { source, root, slow, compiled }) }
     }
 }
 
@@ -167,9 +201,10 @@ impl Query {
 /// `src.len()`. Nothing after the `|` is read. The query's [`Query::source`] is the filter's
 /// text, trimmed.
 pub fn parse_filter_prefix(src: &str, now: Timestamp) -> Result<(Query, usize), ParseError> {
-    let (root, stop) = parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
+    let parser::Parsed { root, stop, slow, compiled } =
+        parser::parse_filter(src, now).map_err(|fail| fail.into_error(src))?;
     let source = src[..stop].trim().to_owned();
-    Ok((Query { inner: Arc::new(Inner { source, root }) }, stop))
+    Ok((Query { inner: Arc::new(Inner { source, root, slow, compiled }) }, stop))
 }
 
 impl fmt::Debug for Query {

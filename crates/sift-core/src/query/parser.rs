@@ -2,7 +2,9 @@
 //! NOT (or `-`) binding tighter than AND (written or implicit), and AND tighter than OR.
 //! Terms go to [`term::compile`]. It stops at a `|` at the top level, reports unbalanced
 //! parentheses and dangling operators at the token where they show, and bounds nesting so that
-//! no input can exhaust the stack.
+//! no input can exhaust the stack. Before it compiles anything it checks the query's length
+//! and counts its terms, so that a query over those bounds costs only a read of its text; the
+//! terms then share one [`Budget`] for what they compile.
 //!
 //! ```text
 //! filter := or? ("|" ... | end)
@@ -11,6 +13,7 @@
 //! unary  := ("NOT" | "-") unary | "(" or ")" | term
 //! ```
 
+use super::budget::{Budget, Limit, MAX_QUERY_BYTES, MAX_TERMS, format_bytes};
 use super::eval::{Node, simplify};
 use super::lexer::{Kind, Lexer, Token, quote_snippet};
 use super::{Fail, char_offset, term};
@@ -19,22 +22,64 @@ use crate::Timestamp;
 /// How deep parentheses and negations may nest.
 const MAX_DEPTH: usize = 100;
 
-/// Parses the filter at the start of `src` into a simplified tree, and returns the byte offset
-/// where it stopped (a top-level `|`, or the end).
-pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<(Node, usize), Fail> {
-    let mut parser = Parser { src, lexer: Lexer::new(src), peeked: None, now, depth: 0 };
+/// A parsed filter: its simplified tree, the byte offset where it stopped (a top-level `|`,
+/// or the end), and what matching it may cost.
+pub(crate) struct Parsed {
+    pub root: Node,
+    pub stop: usize,
+    /// Its terms hold a regex, or there are many of them.
+    pub slow: bool,
+    /// What its compiled matchers hold, as its budget counted it.
+    pub compiled: usize,
+}
+
+/// A query with more terms than this may be slow to match even without a regex.
+const MANY_TERMS: usize = 64;
+
+/// Parses the filter at the start of `src`.
+pub(crate) fn parse_filter(src: &str, now: Timestamp) -> Result<Parsed, Fail> {
+    let terms = check_size(src)?;
+    let mut parser = Parser { src, lexer: Lexer::new(src), peeked: None, now, depth: 0, budget: Budget::default() };
     let node = match parser.peek()? {
         None | Some(Token { kind: Kind::Pipe, .. }) => Node::All,
         Some(_) => parser.or()?,
     };
+    let slow = parser.budget.regexes() > 0 || terms > MANY_TERMS;
+    let compiled = parser.budget.used();
     match parser.peeked.take() {
-        None => Ok((simplify(node), src.len())),
-        Some(Token { kind: Kind::Pipe, start, .. }) => Ok((simplify(node), start)),
+        None => Ok(Parsed { root: simplify(node), stop: src.len(), slow, compiled }),
+        Some(Token { kind: Kind::Pipe, start, .. }) => Ok(Parsed { root: simplify(node), stop: start, slow, compiled }),
         Some(Token { kind: Kind::RParen, start, .. }) => {
             Err(Fail::new(start, "end of query", "`)` without a matching `(`"))
         }
         Some(token) => Err(Fail::new(token.start, "end of query", parser.describe(Some(&token)))),
     }
+}
+
+/// Checks the query's length (the whole text, pipe stages too) and the number of terms of its
+/// filter, without compiling anything, and returns that number. A query the lexer cannot read
+/// is left to the parser, which says where.
+fn check_size(src: &str) -> Result<usize, Fail> {
+    if src.len() > MAX_QUERY_BYTES {
+        let expected = format!("a query of at most {} (the query length limit)", format_bytes(MAX_QUERY_BYTES));
+        let found = format!("a query of {} bytes", src.len());
+        return Err(Fail::new(MAX_QUERY_BYTES, expected, found).because(Limit::QueryBytes));
+    }
+    let mut lexer = Lexer::new(src);
+    let mut terms = 0;
+    while let Ok(Some(token)) = lexer.next_token() {
+        match token.kind {
+            Kind::Pipe => break,
+            Kind::Term(_) => terms += 1,
+            _ => continue,
+        }
+        if terms > MAX_TERMS {
+            let expected = format!("at most {MAX_TERMS} terms in a query (the term limit)");
+            let found = format!("term {terms}, {}", quote_snippet(&src[token.start..token.end]));
+            return Err(Fail::new(token.start, expected, found).because(Limit::Terms));
+        }
+    }
+    Ok(terms)
 }
 
 struct Parser<'a> {
@@ -44,6 +89,8 @@ struct Parser<'a> {
     peeked: Option<Token>,
     now: Timestamp,
     depth: usize,
+    /// What the terms compiled so far hold.
+    budget: Budget,
 }
 
 impl Parser<'_> {
@@ -114,7 +161,7 @@ impl Parser<'_> {
                     }
                 }
             }
-            Kind::Term(term) => term::compile(term, self.src, self.now),
+            Kind::Term(term) => term::compile(term, token.start, self.src, self.now, &mut self.budget),
             _ => Err(Fail::new(token.start, "a term", self.describe(Some(&token)))),
         }
     }

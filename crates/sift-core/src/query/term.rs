@@ -1,17 +1,18 @@
 //! One term into one leaf matcher: checks that the field exists, that the operator suits it
 //! and that the value reads as what the field holds (a severity, a number, a time, a ULID, a
 //! source), and precomputes what it can: every test on severity, source or facility becomes a
-//! bit mask, needles are lowered, globs and regexes compiled, `fields.` paths split.
+//! bit mask, needles are lowered, globs and regexes compiled, `fields.` paths split. What it
+//! compiles is charged to the query's [`Budget`].
 
-use regex::Regex;
 use ulid::Ulid;
 
 use super::Fail;
+use super::budget::{Budget, Limit, MAX_COMPILED_BYTES, MAX_REGEX_BYTES, Over, format_bytes};
 use super::eval::{ALL_FACILITIES, ALL_SEVERITIES, ALL_SOURCES, Cmp, IdPred, Leaf, Node, NumPred};
 use super::field::{FACILITIES, Field, KNOWN_FIELDS, ListField, StrField, facility_from_str};
 use super::json::{JsonPath, JsonPred, parse_number};
 use super::lexer::{Op, Style, Target, Term, Value, quote_snippet};
-use super::text::{Contains, Exact, Glob, TextPred, build_regex, decimal};
+use super::text::{BuildError, Contains, Exact, Glob, Pattern, TextPred, build_regex, decimal};
 use crate::event::Source;
 use crate::{Severity, Timestamp};
 
@@ -22,18 +23,20 @@ const FACILITY_NAMES: &str = "a facility (0-23, or a name such as kern, user, da
 const TIME_FORMS: &str =
     "(RFC 3339 such as 2024-05-01T12:00:00Z, a date such as 2024-05-01, `now`, or an age such as 15m, 2h, 7d)";
 
-/// Compiles one term. `src` is the whole query, for quoting values in errors.
-pub(crate) fn compile(term: Term, src: &str, now: Timestamp) -> Result<Node, Fail> {
+/// Compiles one term, which starts at byte `start`, within `budget`. `src` is the whole
+/// query, for quoting values in errors.
+pub(crate) fn compile(term: Term, start: usize, src: &str, now: Timestamp, budget: &mut Budget) -> Result<Node, Fail> {
     let Term { target, value } = term;
+    let matcher = Matcher { start, value: &value, src, budget };
     let leaf = match target {
-        Target::Bare => return bare(&value, src),
-        Target::Topic => Leaf::List(ListField::Topics, text_pred(&value, src)?),
-        Target::Identity => Leaf::List(ListField::Identities, text_pred(&value, src)?),
+        Target::Bare => return bare(matcher),
+        Target::Topic => Leaf::List(ListField::Topics, matcher.text_pred()?),
+        Target::Identity => Leaf::List(ListField::Identities, matcher.text_pred()?),
         Target::Field { name, at, op } => {
             let Some(field) = Field::lookup(&name) else {
                 return Err(unknown_field(&name, at));
             };
-            let cx = Cx { name: &name, at, op, value: &value, src, now };
+            let mut cx = Cx { name: &name, at, op, value: &value, src, now, matcher };
             match cx.field(field)? {
                 Some(leaf) => leaf,
                 None => return Ok(Node::All),
@@ -44,12 +47,15 @@ pub(crate) fn compile(term: Term, src: &str, now: Timestamp) -> Result<Node, Fai
 }
 
 /// A bare word or phrase: the message contains it (a word with `*` is a glob).
-fn bare(value: &Value, src: &str) -> Result<Node, Fail> {
-    let text = value.text.as_str();
-    let pred = match value.style {
+fn bare(cx: Matcher<'_>) -> Result<Node, Fail> {
+    let text = cx.value.text.as_str();
+    let pred = match cx.value.style {
         Style::Word if text.chars().all(|c| c == '*') => return Ok(Node::All),
-        Style::Word if text.contains('*') => TextPred::Glob(Glob::anywhere(text).map_err(|e| too_big(value, src, e))?),
-        _ => TextPred::Contains(Contains::new(text).map_err(|e| too_big(value, src, e))?),
+        Style::Word if text.contains('*') => {
+            let glob = Glob::anywhere(text, cx.budget);
+            TextPred::Glob(glob.map_err(|e| cx.build_failed(e))?)
+        }
+        _ => TextPred::Contains(Contains::new(text, cx.budget).map_err(|e| cx.build_failed(e))?),
     };
     Ok(Node::Leaf(Leaf::Str(StrField::Message, pred)))
 }
@@ -74,29 +80,83 @@ fn shape(value: &Value) -> Shape<'_> {
     }
 }
 
-/// The string test a `:` value describes.
-fn text_pred(value: &Value, src: &str) -> Result<TextPred, Fail> {
-    Ok(match shape(value) {
-        Shape::Any => TextPred::Present,
-        Shape::Exact(text) => TextPred::Eq(Exact::new(text)),
-        Shape::Glob(text) => TextPred::Glob(Glob::whole(text).map_err(|e| too_big(value, src, e))?),
-        Shape::Regex(text) => TextPred::Regex(regex(value, src, text)?),
-    })
+/// A term's value being compiled into string matchers, within the query's budget.
+struct Matcher<'a> {
+    /// Where the term starts, for errors about the budget.
+    start: usize,
+    value: &'a Value,
+    src: &'a str,
+    budget: &'a mut Budget,
 }
 
-fn regex(value: &Value, src: &str, text: &str) -> Result<Regex, Fail> {
-    build_regex(text)
-        .map_err(|e| Fail::new(value.at, "a valid regex", format!("{} ({e})", quote_snippet(raw(value, src)))))
-}
+impl Matcher<'_> {
+    /// The string test a `:` value describes.
+    fn text_pred(mut self) -> Result<TextPred, Fail> {
+        let value = self.value;
+        Ok(match shape(value) {
+            Shape::Any => TextPred::Present,
+            Shape::Exact(text) => {
+                self.budget.charge(text.len()).map_err(|over| self.over(over))?;
+                TextPred::Eq(Exact::new(text))
+            }
+            Shape::Glob(text) => {
+                let glob = Glob::whole(text, self.budget);
+                TextPred::Glob(glob.map_err(|e| self.build_failed(e))?)
+            }
+            Shape::Regex(text) => TextPred::Regex(self.regex(text)?),
+        })
+    }
 
-/// The mask of the `names` that a glob or regex value matches (`severity:err*`).
-fn name_mask<'n>(value: &Value, src: &str, names: impl Iterator<Item = &'n str>) -> Result<u32, Fail> {
-    let pred = text_pred(value, src)?;
-    Ok(names.enumerate().filter(|(_, name)| pred.matches(name)).fold(0, |mask, (i, _)| mask | 1 << i))
+    fn regex(&mut self, text: &str) -> Result<Pattern, Fail> {
+        let built = build_regex(text, self.budget);
+        built.map_err(|e| self.build_failed(e))
+    }
+
+    /// The mask of the `names` that a glob or regex value matches (`severity:err*`).
+    fn name_mask<'n>(self, names: impl Iterator<Item = &'n str>) -> Result<u32, Fail> {
+        let pred = self.text_pred()?;
+        Ok(names.enumerate().filter(|(_, name)| pred.matches(name)).fold(0, |mask, (i, _)| mask | 1 << i))
+    }
+
+    fn build_failed(&self, error: BuildError) -> Fail {
+        match error {
+            BuildError::Syntax(why) => Fail::new(
+                self.value.at,
+                "a valid regex",
+                format!("{} ({why})", quote_snippet(raw(self.value, self.src))),
+            ),
+            BuildError::Over(over) => self.over(over),
+        }
+    }
+
+    /// The term does not fit the query's budget: an error at its start naming the limit.
+    fn over(&self, over: Over) -> Fail {
+        let term = quote_snippet(self.src.get(self.start..self.value.end).unwrap_or(""));
+        let (expected, found) = match (over.limit, over.total) {
+            (Limit::RegexBytes, _) => (
+                format!(
+                    "a regex or glob that compiles to at most {} (the regex size limit)",
+                    format_bytes(MAX_REGEX_BYTES)
+                ),
+                format!("{term}, which compiles to more"),
+            ),
+            (_, total) => (
+                format!(
+                    "at most {} of compiled regexes, globs and words in one query, about 15 regexes (the query compile limit)",
+                    format_bytes(MAX_COMPILED_BYTES)
+                ),
+                match total {
+                    Some(total) => format!("{term}, which takes the query to {}", format_bytes(total)),
+                    None => format!("{term}, which takes the query over it"),
+                },
+            ),
+        };
+        Fail::new(self.start, expected, found).because(over.limit)
+    }
 }
 
 /// A field term being compiled.
-struct Cx<'a> {
+struct Cx<'a, 'b> {
     /// The field as written, and where.
     name: &'a str,
     at: usize,
@@ -104,11 +164,18 @@ struct Cx<'a> {
     value: &'a Value,
     src: &'a str,
     now: Timestamp,
+    matcher: Matcher<'b>,
 }
 
-impl Cx<'_> {
+impl Cx<'_, '_> {
+    /// The matchers of this term's value, within the query's budget.
+    fn matcher(&mut self) -> Matcher<'_> {
+        let Matcher { start, value, src, .. } = self.matcher;
+        Matcher { start, value, src, budget: &mut *self.matcher.budget }
+    }
+
     /// The leaf, or `None` when the term holds for every event (`time:*`).
-    fn field(&self, field: Field<'_>) -> Result<Option<Leaf>, Fail> {
+    fn field(&mut self, field: Field<'_>) -> Result<Option<Leaf>, Fail> {
         let leaf = match field {
             Field::Str(field) => Leaf::Str(field, self.text()?),
             Field::List(field) => Leaf::List(field, self.text()?),
@@ -143,9 +210,9 @@ impl Cx<'_> {
         }
     }
 
-    fn text(&self) -> Result<TextPred, Fail> {
+    fn text(&mut self) -> Result<TextPred, Fail> {
         self.colon_only()?;
-        text_pred(self.value, self.src)
+        self.matcher().text_pred()
     }
 
     /// Fields without an order take only `:`.
@@ -158,11 +225,11 @@ impl Cx<'_> {
         Err(Fail::new(op_at, expected, format!("`{}`", self.op)))
     }
 
-    fn severity(&self) -> Result<u8, Fail> {
+    fn severity(&mut self) -> Result<u8, Fail> {
         let names = Severity::ALL.iter().map(|s| s.name());
         let mask = match (self.cmp(), shape(self.value)) {
             (None, Shape::Any) => u32::from(ALL_SEVERITIES),
-            (None, Shape::Glob(_) | Shape::Regex(_)) => name_mask(self.value, self.src, names)?,
+            (None, Shape::Glob(_) | Shape::Regex(_)) => self.matcher().name_mask(names)?,
             (cmp, _) => {
                 let wanted = self.value.text.parse::<Severity>().map_err(|_| self.bad_value(SEVERITY_NAMES))?;
                 // Greater is worse, and worse severities have smaller numbers.
@@ -176,12 +243,12 @@ impl Cx<'_> {
         Ok(mask as u8)
     }
 
-    fn source(&self) -> Result<u8, Fail> {
+    fn source(&mut self) -> Result<u8, Fail> {
         self.colon_only()?;
         let names = Source::ALL.iter().map(|s| s.name());
         match shape(self.value) {
             Shape::Any => Ok(ALL_SOURCES),
-            Shape::Glob(_) | Shape::Regex(_) => Ok(name_mask(self.value, self.src, names)? as u8),
+            Shape::Glob(_) | Shape::Regex(_) => Ok(self.matcher().name_mask(names)? as u8),
             Shape::Exact(text) => match Source::from_name(text) {
                 Some(source) => Ok(1 << source as u8),
                 None => Err(self.bad_value(SOURCE_NAMES)),
@@ -189,13 +256,13 @@ impl Cx<'_> {
         }
     }
 
-    fn facility(&self) -> Result<u32, Fail> {
+    fn facility(&mut self) -> Result<u32, Fail> {
         let shape = shape(self.value);
         match (self.cmp(), shape) {
             (None, Shape::Any) => Ok(ALL_FACILITIES),
             (None, Shape::Glob(_) | Shape::Regex(_)) => {
                 // A facility pattern matches its name or its number.
-                let pred = text_pred(self.value, self.src)?;
+                let pred = self.matcher().text_pred()?;
                 let mut mask = 0;
                 for (n, name) in FACILITIES.iter().enumerate() {
                     if pred.matches(name) || pred.matches(decimal(n as u64, &mut [0; 20])) {
@@ -212,10 +279,10 @@ impl Cx<'_> {
         }
     }
 
-    fn line(&self) -> Result<NumPred, Fail> {
+    fn line(&mut self) -> Result<NumPred, Fail> {
         match (self.cmp(), shape(self.value)) {
             (None, Shape::Any) => Ok(NumPred::Text(TextPred::Present)),
-            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(NumPred::Text(text_pred(self.value, self.src)?)),
+            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(NumPred::Text(self.matcher().text_pred()?)),
             (cmp, _) => Ok(NumPred::Cmp(cmp.unwrap_or(Cmp::Eq), self.number()?)),
         }
     }
@@ -238,10 +305,10 @@ impl Cx<'_> {
     }
 
     /// The test on the id, or `None` for `id:*`.
-    fn id(&self) -> Result<Option<IdPred>, Fail> {
+    fn id(&mut self) -> Result<Option<IdPred>, Fail> {
         match (self.cmp(), shape(self.value)) {
             (None, Shape::Any) => Ok(None),
-            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(Some(IdPred::Text(text_pred(self.value, self.src)?))),
+            (None, Shape::Glob(_) | Shape::Regex(_)) => Ok(Some(IdPred::Text(self.matcher().text_pred()?))),
             (cmp, _) => {
                 let id = Ulid::from_string(&self.value.text)
                     .map_err(|_| self.bad_value("a ULID (26 characters such as 01HXZ5S3R8Q0Y7D9E2W4K6M1N3)"))?;
@@ -258,14 +325,14 @@ impl Cx<'_> {
         Ok(JsonPath::new(path))
     }
 
-    fn json(&self) -> Result<JsonPred, Fail> {
+    fn json(&mut self) -> Result<JsonPred, Fail> {
         if let Some(cmp) = self.cmp() {
             return Ok(JsonPred::Cmp(cmp, self.number()?));
         }
         Ok(match shape(self.value) {
             Shape::Any => JsonPred::Present,
             Shape::Exact(text) => JsonPred::eq(text),
-            Shape::Glob(_) | Shape::Regex(_) => JsonPred::Text(text_pred(self.value, self.src)?),
+            Shape::Glob(_) | Shape::Regex(_) => JsonPred::Text(self.matcher().text_pred()?),
         })
     }
 
@@ -293,10 +360,6 @@ fn parse_time(text: &str, now: Timestamp) -> Option<Timestamp> {
 /// The value as written, quotes or slashes included.
 fn raw<'s>(value: &Value, src: &'s str) -> &'s str {
     src.get(value.at..value.end).unwrap_or("")
-}
-
-fn too_big(value: &Value, src: &str, error: String) -> Fail {
-    Fail::new(value.at, "a shorter value", format!("{} ({error})", quote_snippet(raw(value, src))))
 }
 
 pub(crate) fn unknown_field(name: &str, at: usize) -> Fail {

@@ -1,7 +1,8 @@
 //! Compiled string matchers for query values: equality and substring search ignoring case,
 //! globs and regexes. Each is built once per term, so that matching an event only reads
 //! memory: needles are pre-lowered, substring searchers precompiled, simple globs become
-//! prefix, suffix or substring tests and the rest regexes.
+//! prefix, suffix or substring tests and the rest regexes. Every searcher and regex is built
+//! within the query's [`Budget`] and charged to it.
 //!
 //! Substring search ignoring case is the hot path of a needle search over the ring. It uses
 //! `memmem` when the needle has no letters. Otherwise, when ASCII case folding is enough, it
@@ -17,7 +18,10 @@ use std::fmt;
 use aho_corasick::Span;
 use aho_corasick::packed::{self, Searcher};
 use memchr::memmem;
-use regex::Regex;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+
+use super::budget::{Budget, LITERAL_CACHE_BYTES, Over, REGEX_CACHE_BYTES};
 
 /// How one term's value is compared with one string of an event.
 #[derive(Clone)]
@@ -31,7 +35,7 @@ pub(crate) enum TextPred {
     /// `field:web-*`.
     Glob(Glob),
     /// `field:/regex/`, as written (case-sensitive unless it says `(?i)`).
-    Regex(Regex),
+    Regex(Pattern),
 }
 
 impl TextPred {
@@ -156,18 +160,22 @@ enum Finder {
     /// ASCII case folding: the case variants of the first bytes, each hit checked.
     Variants(Searcher),
     /// Anything else: a case-insensitive regex of the literal.
-    Folded(Regex),
+    Folded(Pattern),
 }
 
 impl Contains {
-    pub(crate) fn new(needle: &str) -> Result<Contains, String> {
+    pub(crate) fn new(needle: &str, budget: &mut Budget) -> Result<Contains, BuildError> {
         let finder = if !needle.chars().any(|c| c.is_lowercase() || c.is_uppercase()) {
+            // The finder holds the needle and a small table.
+            budget.charge(needle.len() + 256)?;
             Finder::Bytes(Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()))
         } else if let Some(searcher) = ascii_fold_enough(needle).then(|| case_variants(needle)).flatten() {
+            budget.charge(searcher.memory_usage())?;
             Finder::Variants(searcher)
         } else {
-            Finder::Folded(build_regex(&format!("(?i){}", regex::escape(needle)))?)
+            Finder::Folded(build_literal_regex(&format!("(?i){}", regex::escape(needle)), budget)?)
         };
+        budget.charge(needle.len())?;
         Ok(Contains { needle: needle.into(), finder })
     }
 
@@ -219,12 +227,12 @@ enum GlobHow {
     Prefix(Exact),
     Suffix(Exact),
     Contains(Contains),
-    Regex(Regex),
+    Regex(Pattern),
 }
 
 impl Glob {
     /// A glob that must match the whole value: `web-*`, `*.example.com`, `a?c`.
-    pub(crate) fn whole(pattern: &str) -> Result<Glob, String> {
+    pub(crate) fn whole(pattern: &str, budget: &mut Budget) -> Result<Glob, BuildError> {
         let core = pattern.trim_matches('*');
         let leading = pattern.starts_with('*');
         let trailing = pattern.ends_with('*');
@@ -232,20 +240,22 @@ impl Glob {
         let how = match (leading, trailing) {
             (false, true) if simple => GlobHow::Prefix(Exact::new(core)),
             (true, false) if simple => GlobHow::Suffix(Exact::new(core)),
-            (true, true) if !core.contains(['*', '?']) => GlobHow::Contains(Contains::new(core)?),
-            _ => GlobHow::Regex(build_regex(&format!("(?is)^{}$", glob_to_regex(pattern, true)))?),
+            (true, true) if !core.contains(['*', '?']) => GlobHow::Contains(Contains::new(core, budget)?),
+            _ => GlobHow::Regex(build_literal_regex(&format!("(?is)^{}$", glob_to_regex(pattern, true)), budget)?),
         };
+        budget.charge(pattern.len())?;
         Ok(Glob { pattern: pattern.into(), how })
     }
 
     /// A glob found anywhere in the value, with only `*` special: `connection*refused`.
-    pub(crate) fn anywhere(pattern: &str) -> Result<Glob, String> {
+    pub(crate) fn anywhere(pattern: &str, budget: &mut Budget) -> Result<Glob, BuildError> {
         let core = pattern.trim_matches('*');
         let how = if core.contains('*') {
-            GlobHow::Regex(build_regex(&format!("(?is){}", glob_to_regex(core, false)))?)
+            GlobHow::Regex(build_literal_regex(&format!("(?is){}", glob_to_regex(core, false)), budget)?)
         } else {
-            GlobHow::Contains(Contains::new(core)?)
+            GlobHow::Contains(Contains::new(core, budget)?)
         };
+        budget.charge(pattern.len())?;
         Ok(Glob { pattern: pattern.into(), how })
     }
 
@@ -280,21 +290,72 @@ fn glob_to_regex(pattern: &str, question: bool) -> String {
     out
 }
 
-/// Builds a regex, with its error cut to the one line that says what is wrong.
-pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| regex_error(&e))
+/// A compiled regex and the pattern it was compiled from.
+#[derive(Clone)]
+pub(crate) struct Pattern {
+    regex: meta::Regex,
+    source: Box<str>,
 }
 
-fn regex_error(error: &regex::Error) -> String {
-    match error {
-        regex::Error::Syntax(text) => {
-            text.lines().find_map(|line| line.strip_prefix("error: ")).unwrap_or("invalid syntax").to_owned()
-        }
-        regex::Error::CompiledTooBig(limit) => {
-            format!("the compiled regex is larger than {limit} bytes")
-        }
-        other => other.to_string(),
+impl Pattern {
+    #[inline]
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        self.regex.is_match(s)
     }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Why a regex was not built.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    /// The pattern is not a regex; the one line that says what is wrong.
+    Syntax(String),
+    /// It would not fit the query's budget.
+    Over(Over),
+}
+
+impl From<Over> for BuildError {
+    fn from(over: Over) -> BuildError {
+        BuildError::Over(over)
+    }
+}
+
+/// Builds a regex as written in a query, as `regex::Regex::new` does (Unicode, leftmost-first,
+/// never matching inside a character), with its automaton bounded by what is left of `budget`
+/// and its size then charged to it, lazy DFA caches included.
+pub(crate) fn build_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern, BuildError> {
+    build(pattern, REGEX_CACHE_BYTES, budget)
+}
+
+/// [`build_regex`] for a regex made from a glob or a word, whose automaton stays small.
+fn build_literal_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern, BuildError> {
+    build(pattern, LITERAL_CACHE_BYTES, budget)
+}
+
+fn build(pattern: &str, cache: usize, budget: &mut Budget) -> Result<Pattern, BuildError> {
+    let (size_limit, limit) = budget.regex_limit(cache);
+    let config = meta::Config::new()
+        .nfa_size_limit(Some(size_limit))
+        .hybrid_cache_capacity(cache)
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(true);
+    let built = meta::Builder::new().configure(config).syntax(syntax::Config::new().utf8(true)).build(pattern);
+    let regex = built.map_err(|error| match (error.size_limit(), error.syntax_error()) {
+        (Some(_), _) => BuildError::Over(Over { limit, total: None }),
+        (None, Some(syntax)) => BuildError::Syntax(first_error_line(&syntax.to_string())),
+        (None, None) => BuildError::Syntax(first_error_line(&error.to_string())),
+    })?;
+    budget.charge(regex.memory_usage() + 2 * cache + pattern.len())?;
+    budget.built_regex();
+    Ok(Pattern { regex, source: pattern.into() })
+}
+
+/// The line of a regex error that says what is wrong.
+fn first_error_line(text: &str) -> String {
+    text.lines().find_map(|line| line.strip_prefix("error: ")).unwrap_or("invalid syntax").to_owned()
 }
 
 /// The decimal digits of `n`, written into `buf`.
@@ -367,7 +428,8 @@ mod tests {
             }
         }
         for needle in needles {
-            let contains = Contains::new(needle).unwrap_or_else(|e| panic!("{needle:?}: {e}"));
+            let contains =
+                Contains::new(needle, &mut Budget::default()).unwrap_or_else(|e| panic!("{needle:?}: {e:?}"));
             for haystack in &haystacks {
                 let expected = if needle.is_ascii() {
                     haystack.to_ascii_lowercase().contains(&needle.to_ascii_lowercase())

@@ -1,5 +1,6 @@
 //! A point-in-time view of the ring and the scans that answer searches, counts and tail
-//! backlogs. Scans split the batches across the machine's cores (rayon).
+//! backlogs. Scans split the batches across the machine's cores (rayon), and stop early with
+//! [`Interrupted`] when the snapshot's [`Interrupt`] fires.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -9,6 +10,7 @@ use rayon::prelude::*;
 use sift_core::query::Query;
 use sift_core::{Batch, Event};
 
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::retention::Expiry;
 use crate::search::{Cursor, TimeRange};
 
@@ -19,6 +21,8 @@ pub struct Snapshot {
     events: usize,
     /// Events past their retention are skipped by every scan.
     expiry: Option<Arc<Expiry>>,
+    /// When scans stop before their end.
+    interrupt: Interrupt,
 }
 
 /// An event in a top-k heap, ordered by its search key only.
@@ -46,12 +50,18 @@ const MIN_EVENTS_PER_TASK: usize = 8192;
 
 impl Snapshot {
     pub(super) fn new(batches: Vec<(Arc<Batch>, usize)>, last_seq: u64, events: usize) -> Snapshot {
-        Snapshot { batches, last_seq, events, expiry: None }
+        Snapshot { batches, last_seq, events, expiry: None, interrupt: Interrupt::never() }
     }
 
     /// The same snapshot, hiding the events `expiry` says are past their retention.
     pub fn with_expiry(mut self, expiry: Arc<Expiry>) -> Snapshot {
         self.expiry = Some(expiry);
+        self
+    }
+
+    /// The same snapshot, whose scans stop with [`Interrupted`] when `interrupt` fires.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Snapshot {
+        self.interrupt = interrupt;
         self
     }
 
@@ -64,7 +74,8 @@ impl Snapshot {
     pub fn of_batches(batches: Vec<Arc<Batch>>) -> Snapshot {
         let events = batches.iter().map(|b| b.events.len()).sum();
         let last_seq = batches.iter().map(|b| b.seq).max().unwrap_or(0);
-        Snapshot { batches: batches.into_iter().map(|b| (b, 0)).collect(), last_seq, events, expiry: None }
+        let batches = batches.into_iter().map(|b| (b, 0)).collect();
+        Snapshot { batches, last_seq, events, expiry: None, interrupt: Interrupt::never() }
     }
 
     /// The sequence number of the newest batch in the snapshot: every batch with a higher
@@ -89,9 +100,15 @@ impl Snapshot {
 
     /// Up to `limit` events matching `query` in `range`, strictly older than `before` when
     /// given, newest first by `(time, id)`.
-    pub fn search(&self, query: &Query, range: TimeRange, before: Option<Cursor>, limit: usize) -> Vec<Event> {
+    pub fn search(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Event>, Interrupted> {
         if limit == 0 {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let keep = |event: &Event| {
             range.contains(event.time)
@@ -104,7 +121,9 @@ impl Snapshot {
             .par_iter()
             .map(|task| {
                 let mut heap = BinaryHeap::with_capacity(limit + 1);
+                let mut every = self.interrupt.every();
                 for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
+                    every.tick(event)?;
                     if heap.len() == limit
                         && let Some(Reverse(Ranked(min, _))) = heap.peek()
                         && Cursor::of(event) <= *min
@@ -118,24 +137,24 @@ impl Snapshot {
                         }
                     }
                 }
-                heap
+                Ok(heap)
             })
-            .reduce(BinaryHeap::new, |mut a, b| {
+            .try_reduce(BinaryHeap::new, |mut a, b| {
                 for item in b {
                     a.push(item);
                     if a.len() > limit {
                         a.pop();
                     }
                 }
-                a
-            });
+                Ok(a)
+            })?;
         let mut found: Vec<Ranked> = top.into_iter().map(|Reverse(item)| item).collect();
         found.sort_unstable_by_key(|ranked| std::cmp::Reverse(ranked.0));
-        found.into_iter().map(|Ranked(_, event)| event.clone()).collect()
+        Ok(found.into_iter().map(|Ranked(_, event)| event.clone()).collect())
     }
 
     /// How many events match `query` in `range`.
-    pub fn count(&self, query: &Query, range: TimeRange) -> u64 {
+    pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, Interrupted> {
         self.fold(query, range, || 0u64, |n, _| *n += 1, |a, b| a + b)
     }
 
@@ -149,44 +168,49 @@ impl Snapshot {
         start: impl Fn() -> S + Sync + Send,
         add: impl Fn(&mut S, &Event) + Sync + Send,
         merge: impl Fn(S, S) -> S + Sync + Send,
-    ) -> S {
+    ) -> Result<S, Interrupted> {
         self.tasks()
             .par_iter()
             .map(|task| {
                 let mut state = start();
+                let mut every = self.interrupt.every();
                 for event in task.iter().flat_map(|(batch, skip)| batch.events[*skip..].iter()) {
+                    every.tick(event)?;
                     if range.contains(event.time) && query.matches(event) && self.live(event) {
                         add(&mut state, event);
                     }
                 }
-                state
+                Ok(state)
             })
-            .reduce(&start, merge)
+            .try_reduce(&start, |a, b| Ok(merge(a, b)))
     }
 
     /// The last `n` events to arrive that match `query`, oldest first: a tail's backlog.
-    pub fn latest(&self, query: &Query, n: usize) -> Vec<Event> {
+    pub fn latest(&self, query: &Query, n: usize) -> Result<Vec<Event>, Interrupted> {
         self.latest_within(query, n, usize::MAX)
     }
 
     /// [`Snapshot::latest`], stopping before the copies would pass `max_bytes` (by
     /// [`Event::approx_bytes`]; the newest match is always taken).
-    pub fn latest_within(&self, query: &Query, n: usize, max_bytes: usize) -> Vec<Event> {
+    pub fn latest_within(&self, query: &Query, n: usize, max_bytes: usize) -> Result<Vec<Event>, Interrupted> {
+        let mut found = Vec::new();
         let mut bytes = 0usize;
-        let mut found: Vec<Event> = self
-            .iter()
-            .rev()
-            .filter(|e| query.matches(e) && self.live(e))
-            .take(n)
-            .take_while(|e| {
-                let first = bytes == 0;
-                bytes = bytes.saturating_add(e.approx_bytes());
-                first || bytes <= max_bytes
-            })
-            .cloned()
-            .collect();
+        let mut every = self.interrupt.every();
+        for event in self.iter().rev() {
+            if found.len() == n {
+                break;
+            }
+            every.tick(event)?;
+            if query.matches(event) && self.live(event) {
+                bytes = bytes.saturating_add(event.approx_bytes());
+                if !found.is_empty() && bytes > max_bytes {
+                    break;
+                }
+                found.push(event.clone());
+            }
+        }
         found.reverse();
-        found
+        Ok(found)
     }
 
     /// Groups of consecutive batches of at least `MIN_EVENTS_PER_TASK` events each.

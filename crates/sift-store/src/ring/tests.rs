@@ -2,6 +2,7 @@ use sift_core::query::Query;
 use sift_core::{Event, Source, Timestamp};
 
 use super::*;
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::search::{Cursor, TimeRange};
 
 fn event(n: i64) -> Event {
@@ -85,7 +86,7 @@ fn evicts_oldest_beyond_bytes() {
     let stats = ring.stats();
     assert_eq!(stats.events, 2);
     assert!(stats.bytes <= one * 2 + one / 2);
-    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 10)), ["event 4", "event 5"]);
+    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 10).unwrap()), ["event 4", "event 5"]);
 }
 
 #[test]
@@ -97,7 +98,7 @@ fn evicts_part_of_a_large_batch_at_its_average_size_and_keeps_the_total_exact() 
     let stats = by_bytes.stats();
     assert!(stats.bytes <= 100 * average, "{stats:?}");
     assert!((99..=100).contains(&stats.events), "the oldest beyond the bytes, at the average size: {stats:?}");
-    assert_eq!(messages(&by_bytes.snapshot().latest(&Query::all(), 1)), ["event 999"]);
+    assert_eq!(messages(&by_bytes.snapshot().latest(&Query::all(), 1).unwrap()), ["event 999"]);
     let whole = ring(10);
     whole.push((0..1_000).map(event).collect());
     let newest: Vec<Event> = (1_000..1_010).map(event).collect();
@@ -113,10 +114,10 @@ fn search_is_newest_first_by_time_and_pages_with_cursors() {
     ring.push((0..20_000).rev().map(event).collect());
     ring.push(vec![event(20_000)]);
     let snapshot = ring.snapshot();
-    let page = snapshot.search(&Query::all(), TimeRange::default(), None, 3);
+    let page = snapshot.search(&Query::all(), TimeRange::default(), None, 3).unwrap();
     assert_eq!(messages(&page), ["event 20000", "event 19999", "event 19998"]);
     let next = Cursor::of(&page[2]);
-    let page = snapshot.search(&Query::all(), TimeRange::default(), Some(next), 2);
+    let page = snapshot.search(&Query::all(), TimeRange::default(), Some(next), 2).unwrap();
     assert_eq!(messages(&page), ["event 19997", "event 19996"]);
 }
 
@@ -127,9 +128,9 @@ fn search_and_count_respect_the_time_range() {
     let range =
         TimeRange { since: Some(Timestamp::from_micros(3_000_000)), until: Some(Timestamp::from_micros(6_000_000)) };
     let snapshot = ring.snapshot();
-    assert_eq!(messages(&snapshot.search(&Query::all(), range, None, 10)), ["event 5", "event 4", "event 3"]);
-    assert_eq!(snapshot.count(&Query::all(), range), 3);
-    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), 10);
+    assert_eq!(messages(&snapshot.search(&Query::all(), range, None, 10).unwrap()), ["event 5", "event 4", "event 3"]);
+    assert_eq!(snapshot.count(&Query::all(), range), Ok(3));
+    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), Ok(10));
 }
 
 #[test]
@@ -137,6 +138,28 @@ fn latest_is_the_backlog_in_arrival_order() {
     let ring = ring(100);
     ring.push((1..=5).map(event).collect());
     ring.push(vec![event(6)]);
-    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 3)), ["event 4", "event 5", "event 6"]);
-    assert!(ring.snapshot().latest(&Query::all(), 0).is_empty());
+    assert_eq!(messages(&ring.snapshot().latest(&Query::all(), 3).unwrap()), ["event 4", "event 5", "event 6"]);
+    assert_eq!(ring.snapshot().latest(&Query::all(), 0), Ok(Vec::new()));
+}
+
+/// A scan whose interrupt fires stops and says why; a few events more than one look's worth
+/// are enough for every kind of scan to look.
+#[test]
+fn interrupted_scans_stop_and_say_why() {
+    let ring = ring(100_000);
+    ring.push((0..3 * i64::from(crate::interrupt::CHECK_EVERY)).map(event).collect());
+    let (cancelled, guard) = Interrupt::new(None);
+    drop(guard);
+    let (timed_out, _guard) = Interrupt::new(Some(std::time::Instant::now()));
+    for (interrupt, why) in [(cancelled, Interrupted::Cancelled), (timed_out, Interrupted::TimedOut)] {
+        let snapshot = ring.snapshot().with_interrupt(interrupt);
+        assert_eq!(snapshot.search(&Query::all(), TimeRange::default(), None, 10).err(), Some(why));
+        assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), Err(why));
+        assert_eq!(snapshot.latest(&Query::parse("nothing").unwrap(), 10), Err(why));
+        let folded = snapshot.fold(&Query::all(), TimeRange::default(), || 0, |n, _| *n += 1, |a, b| a + b);
+        assert_eq!(folded, Err(why));
+    }
+    let (interrupt, _guard) = Interrupt::new(None);
+    let snapshot = ring.snapshot().with_interrupt(interrupt);
+    assert_eq!(snapshot.count(&Query::all(), TimeRange::default()), Ok(3 * u64::from(crate::interrupt::CHECK_EVERY)));
 }

@@ -93,6 +93,9 @@ pub enum SegmentError {
     Invalid { path: PathBuf, reason: String },
     #[error("invalid retention class {0:?}: expected lowercase letters, digits and `_`")]
     InvalidClass(String),
+    /// A scan stopped before its end (see [`Interrupt`](crate::Interrupt)).
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
 }
 
 impl SegmentError {

@@ -7,6 +7,8 @@
 //! thread and tests it; the second reads every column of the matching rows only. Row groups of
 //! all the segments are the units of work for rayon. A search takes them newest first, a few
 //! at a time, and stops taking those older than its `limit`-th best once it has that many.
+//! Every query stops with [`SegmentError::Interrupted`] once its [`Interrupt`] fires, looked
+//! at every [`CHECK_EVERY`](crate::interrupt::CHECK_EVERY) rows tested.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -22,6 +24,7 @@ use super::open::{Counters, Group, Opened, open, overlaps};
 use super::plan::Plan;
 use super::schema::{Column, Columns};
 use super::{SegmentError, SegmentMeta};
+use crate::interrupt::Interrupt;
 use crate::search::{Cursor, TimeRange};
 
 /// What a query did, for tests and observability.
@@ -38,8 +41,13 @@ pub struct ScanStats {
 }
 
 /// How many events of `segments` match `query` in `range`.
-pub fn count(segments: &[SegmentMeta], query: &Query, range: TimeRange) -> Result<u64, SegmentError> {
-    count_with_stats(segments, query, range).map(|(n, _)| n)
+pub fn count(
+    segments: &[SegmentMeta],
+    query: &Query,
+    range: TimeRange,
+    interrupt: &Interrupt,
+) -> Result<u64, SegmentError> {
+    count_with_stats(segments, query, range, interrupt).map(|(n, _)| n)
 }
 
 /// [`count`], with what it read.
@@ -47,10 +55,12 @@ pub fn count_with_stats(
     segments: &[SegmentMeta],
     query: &Query,
     range: TimeRange,
+    interrupt: &Interrupt,
 ) -> Result<(u64, ScanStats), SegmentError> {
     let plan = Plan::of(query);
     let counters = Counters::default();
     let opened = open_all(segments, &plan, range, None, &counters)?;
+    let scan = Scan { query, range, before: None, counters: &counters, interrupt };
     let n = units(&opened)
         .par_iter()
         .map(|&(segment, group)| {
@@ -59,7 +69,7 @@ pub fn count_with_stats(
             }
             let mut n = 0;
             let columns = with_time(plan.columns, group);
-            matches(segment, group, query, range, None, columns, &counters, &mut |_, _| n += 1)?;
+            scan.matches(segment, group, columns, &mut |_, _| n += 1)?;
             Ok(n)
         })
         .sum::<Result<u64, SegmentError>>()?;
@@ -70,11 +80,13 @@ pub fn count_with_stats(
 /// then merges those: what the analytics pipes (`stats count() by severity`) run on. Only
 /// `columns` and the query's own columns are read (and `time` where the range cuts a row
 /// group); the event's other fields hold placeholders.
+#[allow(clippy::too_many_arguments)]
 pub fn aggregate<A: Send>(
     segments: &[SegmentMeta],
     query: &Query,
     range: TimeRange,
     columns: Columns,
+    interrupt: &Interrupt,
     new: impl Fn() -> A + Sync + Send,
     add: impl Fn(&mut A, &Event) + Sync + Send,
     merge: impl Fn(A, A) -> A + Sync + Send,
@@ -83,11 +95,12 @@ pub fn aggregate<A: Send>(
     let counters = Counters::default();
     let opened = open_all(segments, &plan, range, None, &counters)?;
     let columns = columns.union(plan.columns);
+    let scan = Scan { query, range, before: None, counters: &counters, interrupt };
     units(&opened)
         .par_iter()
         .try_fold(&new, |mut acc, &(segment, group)| {
             let columns = with_time(columns, group);
-            matches(segment, group, query, range, None, columns, &counters, &mut |_, event| add(&mut acc, event))?;
+            scan.matches(segment, group, columns, &mut |_, event| add(&mut acc, event))?;
             Ok(acc)
         })
         .try_reduce(&new, |a, b| Ok(merge(a, b)))
@@ -101,8 +114,9 @@ pub fn search(
     range: TimeRange,
     before: Option<Cursor>,
     limit: usize,
+    interrupt: &Interrupt,
 ) -> Result<Vec<Event>, SegmentError> {
-    search_with_stats(segments, query, range, before, limit).map(|(events, _)| events)
+    search_with_stats(segments, query, range, before, limit, interrupt).map(|(events, _)| events)
 }
 
 /// A match found by a search's first pass: its key and where it lies.
@@ -120,6 +134,7 @@ pub fn search_with_stats(
     range: TimeRange,
     before: Option<Cursor>,
     limit: usize,
+    interrupt: &Interrupt,
 ) -> Result<(Vec<Event>, ScanStats), SegmentError> {
     let counters = Counters::default();
     if limit == 0 {
@@ -127,6 +142,7 @@ pub fn search_with_stats(
     }
     let plan = Plan::of(query);
     let opened = open_all(segments, &plan, range, before, &counters)?;
+    let scan = Scan { query, range, before, counters: &counters, interrupt };
     let mut units = units(&opened);
     units.sort_by_key(|(_, group)| Reverse(group.max_time));
     let columns = plan.columns.with(Column::Time).with(Column::Id);
@@ -144,7 +160,7 @@ pub fn search_with_stats(
             .map(|&unit| {
                 let (segment, group) = units[unit];
                 let mut newest = VecDeque::with_capacity(limit + 1);
-                matches(segment, group, query, range, before, columns, &counters, &mut |row, event| {
+                scan.matches(segment, group, columns, &mut |row, event| {
                     newest.push_back(Hit { cursor: Cursor::of(event), unit, row });
                     if newest.len() > limit {
                         newest.pop_front();
@@ -205,9 +221,11 @@ pub fn scan_segment(
     }
     let Some(segment) = open(meta, &plan, range, None, &counters)? else { return Ok(()) };
     let columns = plan.columns.with(Column::Time);
+    let interrupt = Interrupt::never();
+    let scan = Scan { query, range, before: None, counters: &counters, interrupt: &interrupt };
     for group in &segment.groups {
         let mut rows = Vec::new();
-        matches(&segment, group, query, range, None, columns, &counters, &mut |row, _| rows.push(row))?;
+        scan.matches(&segment, group, columns, &mut |row, _| rows.push(row))?;
         if rows.is_empty() {
             continue;
         }
@@ -258,46 +276,57 @@ fn units(opened: &[Opened]) -> Vec<(&Opened, &Group)> {
     opened.iter().flat_map(|segment| segment.groups.iter().map(move |group| (segment, group))).collect()
 }
 
-/// The first pass over one row group: reads `columns` of the rows that may match, and calls
-/// `found` with the row's index in the row group and the event (holding only `columns`) for every row in `range`, before
-/// `before`, that matches `query`.
-#[allow(clippy::too_many_arguments)]
-fn matches(
-    segment: &Opened,
-    group: &Group,
-    query: &Query,
+/// What one query's first passes share.
+struct Scan<'a> {
+    query: &'a Query,
     range: TimeRange,
     before: Option<Cursor>,
-    columns: Columns,
-    counters: &Counters,
-    found: &mut dyn FnMut(usize, &Event),
-) -> Result<(), SegmentError> {
-    counters.row_group_read();
-    let mut event = blank_event();
-    let all = query.is_all();
-    let whole = 0..group.rows;
-    let mut positions =
-        group.ranges.as_deref().unwrap_or(std::slice::from_ref(&whole)).iter().flat_map(|range| range.clone());
-    segment.read(group, columns, group.selection(), &mut |batch| {
-        let rows = Rows::new(batch).map_err(|e| corrupt(segment, e))?;
-        for row in 0..batch.num_rows() {
-            let position =
-                positions.next().ok_or_else(|| SegmentError::invalid(&segment.path, "more rows than selected"))?;
-            if !group.within && !range.contains(rows.time(row)) {
-                continue;
+    counters: &'a Counters,
+    interrupt: &'a Interrupt,
+}
+
+impl Scan<'_> {
+    /// The first pass over one row group: reads `columns` of the rows that may match, and calls
+    /// `found` with the row's index in the row group and the event (holding only `columns`) for
+    /// every row in `range`, before `before`, that matches `query`.
+    fn matches(
+        &self,
+        segment: &Opened,
+        group: &Group,
+        columns: Columns,
+        found: &mut dyn FnMut(usize, &Event),
+    ) -> Result<(), SegmentError> {
+        let Scan { query, range, before, counters, interrupt } = *self;
+        interrupt.check()?;
+        counters.row_group_read();
+        let mut event = blank_event();
+        let all = query.is_all();
+        let whole = 0..group.rows;
+        let mut positions =
+            group.ranges.as_deref().unwrap_or(std::slice::from_ref(&whole)).iter().flat_map(|range| range.clone());
+        let mut every = interrupt.every();
+        segment.read(group, columns, group.selection(), &mut |batch| {
+            let rows = Rows::new(batch).map_err(|e| corrupt(segment, e))?;
+            for row in 0..batch.num_rows() {
+                let position =
+                    positions.next().ok_or_else(|| SegmentError::invalid(&segment.path, "more rows than selected"))?;
+                if !group.within && !range.contains(rows.time(row)) {
+                    continue;
+                }
+                rows.fill(row, &mut event).map_err(|e| corrupt(segment, e))?;
+                every.tick(&event)?;
+                if before.is_some_and(|b| Cursor::of(&event) >= b) {
+                    continue;
+                }
+                if all || query.matches(&event) {
+                    found(position, &event);
+                }
             }
-            rows.fill(row, &mut event).map_err(|e| corrupt(segment, e))?;
-            if before.is_some_and(|b| Cursor::of(&event) >= b) {
-                continue;
-            }
-            if all || query.matches(&event) {
-                found(position, &event);
-            }
-        }
-        counters.rows_tested(batch.num_rows() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
-    Ok(())
+            counters.rows_tested(batch.num_rows() as u64);
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(())
+    }
 }
 
 /// A selection of the given rows (ascending) of a row group of `total` rows.

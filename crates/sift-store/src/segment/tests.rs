@@ -13,6 +13,7 @@ use super::ngram::{NgramBuilder, NgramFilter, filter_needle};
 use super::plan::Plan;
 use super::schema::{Column, Columns};
 use super::*;
+use crate::Interrupt;
 use crate::search::{Cursor, TimeRange};
 
 /// 2024-05-01T10:00:00Z.
@@ -217,7 +218,7 @@ fn temporary_files_are_removed_and_broken_files_reported() {
     // A segment that breaks after listing fails the query with its path, without a panic.
     let mut meta = metas[0].clone();
     meta.path = truncated;
-    assert!(count(&[meta], &Query::all(), TimeRange::default()).is_err());
+    assert!(count(&[meta], &Query::all(), TimeRange::default(), &Interrupt::never()).is_err());
 }
 
 #[test]
@@ -231,13 +232,13 @@ fn a_query_for_one_hour_opens_only_that_hours_files() {
     assert_eq!(metas.len(), 6);
     assert!(metas.iter().all(|m| m.rows == 100));
     let hour = TimeRange { since: Some(Timestamp(T0 + HOUR)), until: Some(Timestamp(T0 + 2 * HOUR)) };
-    let (n, stats) = count_with_stats(&metas, &Query::all(), hour).expect("count");
+    let (n, stats) = count_with_stats(&metas, &Query::all(), hour, &Interrupt::never()).expect("count");
     assert_eq!(n, 200);
     assert_eq!(stats.files_opened, 2, "that hour's two files and no other");
     assert_eq!(stats.rows_tested, 0, "whole row groups inside the range are counted from the footer");
     // Half an hour: the hour's later file, and only its boundary row group tests times.
     let half = TimeRange { since: Some(Timestamp(T0 + HOUR + HOUR / 2 + 1)), until: Some(Timestamp(T0 + 2 * HOUR)) };
-    let (n, stats) = count_with_stats(&metas, &Query::all(), half).expect("count");
+    let (n, stats) = count_with_stats(&metas, &Query::all(), half, &Interrupt::never()).expect("count");
     assert_eq!(n, 99);
     assert_eq!((stats.files_opened, stats.row_groups, stats.row_groups_read), (1, 2, 1));
 }
@@ -254,12 +255,18 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
         [("segfault", 1, 1), ("\"kernel: SEGFAULT\"", 1, 1), ("segfault -nothing", 1, 1), ("segfault OR x", 1, 10)]
     {
         let query = Query::parse(query).expect("query");
-        let (n, stats) = count_with_stats(&metas, &query, TimeRange::default()).expect("count");
+        let (n, stats) = count_with_stats(&metas, &query, TimeRange::default(), &Interrupt::never()).expect("count");
         assert_eq!((n, stats.row_groups_read), (expected, read), "{query:?}");
     }
-    let (found, stats) =
-        search_with_stats(&metas, &Query::parse("zebra").expect("query"), TimeRange::default(), None, 10)
-            .expect("search");
+    let (found, stats) = search_with_stats(
+        &metas,
+        &Query::parse("zebra").expect("query"),
+        TimeRange::default(),
+        None,
+        10,
+        &Interrupt::never(),
+    )
+    .expect("search");
     assert!(found.is_empty());
     assert_eq!(stats.row_groups_read, 0);
     // Blocks of 20 rows: only the needle's block is read, and search and scan find it.
@@ -267,9 +274,9 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
     let options = WriteOptions { row_group_rows: 200, ngram_filter: true, ngram_block_rows: 20, wal_through: None };
     let metas = write_segment_with(blocks.path(), &events, "default", options).expect("write");
     let query = Query::parse("segfault").expect("query");
-    let (n, stats) = count_with_stats(&metas, &query, TimeRange::default()).expect("count");
+    let (n, stats) = count_with_stats(&metas, &query, TimeRange::default(), &Interrupt::never()).expect("count");
     assert_eq!((n, stats.row_groups_read, stats.rows_tested), (1, 1, 20));
-    let found = search(&metas, &query, TimeRange::default(), None, 5).expect("search");
+    let found = search(&metas, &query, TimeRange::default(), None, 5, &Interrupt::never()).expect("search");
     assert_eq!(found, vec![events[777].clone()]);
     let scanned: Vec<Event> = metas.iter().flat_map(|m| all_events(m, &query, TimeRange::default())).collect();
     assert_eq!(scanned, vec![events[777].clone()]);
@@ -277,7 +284,9 @@ fn the_ngram_filter_skips_row_groups_without_the_needle() {
     let plain = tempfile::tempdir().expect("tempdir");
     let options = WriteOptions { row_group_rows: 100, ngram_filter: false, ..WriteOptions::default() };
     let metas = write_segment_with(plain.path(), &events, "default", options).expect("write");
-    let (n, stats) = count_with_stats(&metas, &Query::parse("segfault").expect("q"), TimeRange::default()).expect("c");
+    let (n, stats) =
+        count_with_stats(&metas, &Query::parse("segfault").expect("q"), TimeRange::default(), &Interrupt::never())
+            .expect("c");
     assert_eq!((n, stats.row_groups_read), (1, 10));
 }
 
@@ -403,7 +412,11 @@ fn partial_events_match_like_whole_ones() {
     for query in queries {
         let query = Query::parse(query).expect("query");
         let expected = events.iter().filter(|e| query.matches(e)).count() as u64;
-        assert_eq!(count(&metas, &query, TimeRange::default()).expect("count"), expected, "{query:?}");
+        assert_eq!(
+            count(&metas, &query, TimeRange::default(), &Interrupt::never()).expect("count"),
+            expected,
+            "{query:?}"
+        );
     }
 }
 
@@ -437,12 +450,16 @@ fn searches_and_counts_equal_the_same_over_memory() {
             let mut expected: Vec<&Event> =
                 events.iter().filter(|e| range.contains(e.time) && query.matches(e)).collect();
             expected.sort_by_key(|e| std::cmp::Reverse(Cursor::of(e)));
-            assert_eq!(count(&metas, &query, range).expect("count"), expected.len() as u64, "{query:?}");
+            assert_eq!(
+                count(&metas, &query, range, &Interrupt::never()).expect("count"),
+                expected.len() as u64,
+                "{query:?}"
+            );
             for limit in [5, 400] {
                 let mut before = None;
                 let mut paged = Vec::new();
                 loop {
-                    let page = search(&metas, &query, range, before, limit).expect("search");
+                    let page = search(&metas, &query, range, before, limit, &Interrupt::never()).expect("search");
                     assert!(page.len() <= limit);
                     let Some(last) = page.last() else { break };
                     before = Some(Cursor::of(last));
@@ -452,7 +469,9 @@ fn searches_and_counts_equal_the_same_over_memory() {
             }
         }
     }
-    assert!(search(&metas, &Query::all(), TimeRange::default(), None, 0).expect("search").is_empty());
+    assert!(
+        search(&metas, &Query::all(), TimeRange::default(), None, 0, &Interrupt::never()).expect("search").is_empty()
+    );
 }
 
 #[test]
@@ -468,6 +487,7 @@ fn aggregates_fold_the_columns_asked_for() {
         &query,
         TimeRange::default(),
         Columns::of(Column::Severity),
+        &Interrupt::never(),
         || [0u64; 8],
         |acc, event| acc[usize::from(event.severity.syslog())] += 1,
         |a, b| std::array::from_fn(|i| a[i] + b[i]),
@@ -490,7 +510,8 @@ fn aggregates_over_no_columns_count_rows() {
     let options = WriteOptions { row_group_rows: 256, ngram_filter: true, ..WriteOptions::default() };
     let metas = write_segment_with(dir.path(), &events, "default", options).expect("write");
     let count = |range: TimeRange| {
-        aggregate(&metas, &Query::all(), range, Columns::NONE, || 0u64, |n, _| *n += 1, |a, b| a + b)
+        let never = Interrupt::never();
+        aggregate(&metas, &Query::all(), range, Columns::NONE, &never, || 0u64, |n, _| *n += 1, |a, b| a + b)
             .expect("aggregate")
     };
     assert_eq!(count(TimeRange::default()), 3000);

@@ -52,6 +52,7 @@ use sift_core::{Batch, Event, Timestamp};
 use ulid::Ulid;
 
 use crate::dir_lock::{DirLock, LockError};
+use crate::interrupt::Interrupted;
 use crate::private;
 use crate::retention::Retention;
 use crate::ring::RingFront;
@@ -69,7 +70,10 @@ pub enum StoreError {
     #[error("the write-ahead log failed: {0}")]
     Wal(#[from] WalError),
     #[error("a segment failed: {0}")]
-    Segment(#[from] SegmentError),
+    Segment(SegmentError),
+    /// A scan stopped before its end: its deadline passed, or nobody waits for it any more.
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
     #[error("cannot create {path}: {source}")]
     Create { path: PathBuf, source: std::io::Error },
     #[error("cannot delete {path}: {source}")]
@@ -96,7 +100,24 @@ impl std::fmt::Debug for Refused {
     }
 }
 
+impl From<SegmentError> for StoreError {
+    fn from(error: SegmentError) -> StoreError {
+        match error {
+            SegmentError::Interrupted(interrupted) => StoreError::Interrupted(interrupted),
+            other => StoreError::Segment(other),
+        }
+    }
+}
+
 impl StoreError {
+    /// Why a scan stopped before its end, when that is what happened.
+    pub fn interrupted(&self) -> Option<Interrupted> {
+        match self {
+            StoreError::Interrupted(interrupted) => Some(*interrupted),
+            _ => None,
+        }
+    }
+
     /// Whether the disk is full (the client may retry once space returns).
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Wal(WalError::Full { .. }))

@@ -1,6 +1,8 @@
 //! A query's view of the stored events: the ring alone (`--memory-only`), or the durable
 //! store's pending batches (held in memory, or spilled and read back from the WAL) plus its
-//! segments, answering searches, counts and aggregations the same way.
+//! segments, answering searches, counts and aggregations the same way. Every scan of a view
+//! stops with [`StoreError::Interrupted`] once the view's [`Interrupt`] fires (see
+//! [`View::with_interrupt`]).
 
 use std::sync::Arc;
 
@@ -11,11 +13,11 @@ use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
 use super::pending::{self, PendingBatch};
+use crate::interrupt::Interrupt;
 use crate::retention::{Expiry, Retention};
 use crate::ring::Snapshot;
 use crate::search::{Cursor, TimeRange};
 use crate::segment::{self, Columns, SegmentMeta};
-use crate::wal::WalError;
 
 pub enum View {
     Memory(Snapshot),
@@ -28,6 +30,8 @@ pub enum View {
         /// Segments grouped by retention class, each group with the time range its class
         /// still keeps (older events are expired even before their file is deleted).
         classes: Vec<(Timestamp, Vec<SegmentMeta>)>,
+        /// When scans stop before their end; `pending` holds it too.
+        interrupt: Interrupt,
     },
 }
 
@@ -48,7 +52,18 @@ impl View {
             .map(|(class, segments)| (expiry.cutoff_of_class(&retention, class), segments))
             .collect();
         let pending = Snapshot::of_batches(pending).with_expiry(Arc::clone(&expiry));
-        View::Durable { pending, spilled, expiry, classes }
+        View::Durable { pending, spilled, expiry, classes, interrupt: Interrupt::never() }
+    }
+
+    /// The same view, whose scans stop with [`StoreError::Interrupted`] once `interrupt` fires.
+    pub fn with_interrupt(self, interrupt: Interrupt) -> View {
+        match self {
+            View::Memory(snapshot) => View::Memory(snapshot.with_interrupt(interrupt)),
+            View::Durable { pending, spilled, expiry, classes, interrupt: _ } => {
+                let pending = pending.with_interrupt(interrupt.clone());
+                View::Durable { pending, spilled, expiry, classes, interrupt }
+            }
+        }
     }
 
     /// Up to `limit` matching events older than `before`, newest first by `(time, id)`.
@@ -60,14 +75,14 @@ impl View {
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
         match self {
-            View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)),
-            View::Durable { pending, spilled, expiry, classes } => {
-                let mut events = pending.search(query, range, before, limit);
-                for snapshot in spilled_snapshots(spilled, range, expiry) {
-                    events.extend(snapshot?.search(query, range, before, limit));
+            View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)?),
+            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+                let mut events = pending.search(query, range, before, limit)?;
+                for snapshot in spilled_snapshots(spilled, range, expiry, interrupt) {
+                    events.extend(snapshot?.search(query, range, before, limit)?);
                 }
                 for (cutoff, segments) in classes {
-                    events.extend(segment::search(segments, query, kept(range, *cutoff), before, limit)?);
+                    events.extend(segment::search(segments, query, kept(range, *cutoff), before, limit, interrupt)?);
                 }
                 events.sort_unstable_by_key(|e| std::cmp::Reverse(Cursor::of(e)));
                 events.truncate(limit);
@@ -78,16 +93,16 @@ impl View {
 
     pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, StoreError> {
         match self {
-            View::Memory(snapshot) => Ok(snapshot.count(query, range)),
-            View::Durable { pending, spilled, expiry, classes } => {
-                let mut n = pending.count(query, range);
+            View::Memory(snapshot) => Ok(snapshot.count(query, range)?),
+            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+                let mut n = pending.count(query, range)?;
                 let (counted, to_read) = counted_from_summaries(spilled, query, range, expiry);
                 n += counted;
-                for snapshot in spilled_snapshots(&to_read, range, expiry) {
-                    n += snapshot?.count(query, range);
+                for snapshot in spilled_snapshots(&to_read, range, expiry, interrupt) {
+                    n += snapshot?.count(query, range)?;
                 }
                 for (cutoff, segments) in classes {
-                    n += segment::count(segments, query, kept(range, *cutoff))?;
+                    n += segment::count(segments, query, kept(range, *cutoff), interrupt)?;
                 }
                 Ok(n)
             }
@@ -107,16 +122,16 @@ impl View {
         merge: impl Fn(S, S) -> S + Sync + Send,
     ) -> Result<S, StoreError> {
         match self {
-            View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)),
-            View::Durable { pending, spilled, expiry, classes } => {
-                let mut state = pending.fold(query, range, &start, &add, &merge);
-                for snapshot in spilled_snapshots(spilled, range, expiry) {
-                    state = merge(state, snapshot?.fold(query, range, &start, &add, &merge));
+            View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)?),
+            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+                let mut state = pending.fold(query, range, &start, &add, &merge)?;
+                for snapshot in spilled_snapshots(spilled, range, expiry, interrupt) {
+                    state = merge(state, snapshot?.fold(query, range, &start, &add, &merge)?);
                 }
                 let columns = Columns::for_fields(fields);
                 for (cutoff, segments) in classes {
-                    let on_disk =
-                        segment::aggregate(segments, query, kept(range, *cutoff), columns, &start, &add, &merge)?;
+                    let range = kept(range, *cutoff);
+                    let on_disk = segment::aggregate(segments, query, range, columns, interrupt, &start, &add, &merge)?;
                     state = merge(state, on_disk);
                 }
                 Ok(state)
@@ -150,11 +165,89 @@ fn counted_from_summaries(
 }
 
 /// The spilled batches that may hold events in `range`, read back from the WAL a bounded
-/// number at a time, each lot as a snapshot under the view's retention.
+/// number at a time, each lot as a snapshot under the view's retention and interrupt (also
+/// looked at between two lots).
 fn spilled_snapshots<'a>(
     spilled: &'a [PendingBatch],
     range: TimeRange,
     expiry: &'a Arc<Expiry>,
-) -> impl Iterator<Item = Result<Snapshot, WalError>> + 'a {
-    pending::read_back(spilled, range).map(|batches| Ok(Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry))))
+    interrupt: &'a Interrupt,
+) -> impl Iterator<Item = Result<Snapshot, StoreError>> + 'a {
+    pending::read_back(spilled, range).map(|batches| {
+        interrupt.check()?;
+        let snapshot = Snapshot::of_batches(batches?).with_expiry(Arc::clone(expiry));
+        Ok(snapshot.with_interrupt(interrupt.clone()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use sift_core::Source;
+
+    use super::*;
+    use crate::interrupt::Interrupted;
+    use crate::store::{Store, StoreOptions};
+    use crate::wal::FsyncPolicy;
+
+    fn event(n: u64) -> Event {
+        let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64 * 1_000);
+        let mut event = Event::new(Source::HttpJson, time, format!("event {n}"));
+        event.id = ulid::Ulid::from_parts(time.as_millis() as u64, u128::from(n));
+        event
+    }
+
+    /// Every tier of a durable view (segments, pending batches read back from the WAL, pending
+    /// batches in memory) stops a scan whose interrupt fired, with the reason.
+    #[test]
+    fn every_tier_stops_an_interrupted_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            dir: dir.path().to_path_buf(),
+            fsync: FsyncPolicy::Batch,
+            retention: Retention::default(),
+            max_in_memory: 2_000,
+            max_backlog_bytes: u64::MAX,
+            flush_events: 1_000_000,
+            wal_file_bytes: 64 << 20,
+            wal_fault_hook: None,
+        };
+        let (store, _) = Store::open(options).unwrap();
+        let mut seq = 0;
+        let mut append = |range: std::ops::Range<u64>| {
+            let batch = |events| {
+                seq += 1;
+                Arc::new(Batch { seq, events })
+            };
+            store.append(range.map(event).collect(), batch).unwrap()
+        };
+        append(0..3_000);
+        store.flush().unwrap();
+        append(3_000..6_000);
+        // Held as the ring would hold it, so that it stays in memory; the batch before it is
+        // spilled.
+        let _held = append(6_000..8_000);
+        let backlog = store.backlog();
+        assert_eq!((backlog.events, backlog.in_memory), (5_000, 2_000));
+        let query = Query::parse("-nothing").unwrap();
+        let tiers = [
+            (TimeRange { since: None, until: Some(event(3_000).time) }, "segments"),
+            (TimeRange { since: Some(event(3_000).time), until: Some(event(6_000).time) }, "spilled"),
+            (TimeRange { since: Some(event(6_000).time), until: None }, "in memory"),
+        ];
+        for (range, tier) in tiers {
+            assert_eq!(store.view().count(&query, range).unwrap(), if tier == "in memory" { 2_000 } else { 3_000 });
+            let (cancelled, guard) = Interrupt::new(None);
+            drop(guard);
+            let (timed_out, _guard) = Interrupt::new(Some(std::time::Instant::now()));
+            for (interrupt, why) in [(cancelled, Interrupted::Cancelled), (timed_out, Interrupted::TimedOut)] {
+                let view = store.view().with_interrupt(interrupt);
+                let stopped = |result: Result<u64, StoreError>| result.err().and_then(|e| e.interrupted());
+                assert_eq!(stopped(view.count(&query, range)), Some(why), "count, {tier}");
+                let searched = view.search(&query, range, None, 10).map(|events| events.len() as u64);
+                assert_eq!(stopped(searched), Some(why), "search, {tier}");
+                let folded = view.fold(&query, FieldSet::NONE, range, || 0, |n, _| *n += 1, |a, b| a + b);
+                assert_eq!(stopped(folded), Some(why), "fold, {tier}");
+            }
+        }
+    }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sift_core::query::Query;
+use sift_core::query::{ParseError, Query};
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
@@ -19,6 +19,7 @@ use super::auth::Caller;
 use super::body::{inflate, read_ingest_body};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
+use super::scan::{Queries, off_runtime};
 use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
@@ -90,14 +91,27 @@ pub struct SearchParams {
 }
 
 /// The query and time range of a request, or a 400 naming the parameter and the problem.
+/// Compiling a query can take milliseconds: call this off the runtime ([`off_runtime`]).
 pub fn parse_filter(q: Option<&str>, since: Option<&str>, until: Option<&str>) -> Result<(Query, TimeRange), ApiError> {
     let now = Timestamp::now();
-    let query = Query::parse_at(q.unwrap_or(""), now).map_err(|e| {
-        ApiError::bad_request(format!("invalid query: {e}"))
-            .because("invalid_query")
-            .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
-    })?;
+    let query = Query::parse_at(q.unwrap_or(""), now).map_err(|e| invalid_query(&e))?;
     Ok((query, parse_range(since, until, now)?))
+}
+
+/// A query (the `q` parameter) that does not parse: 400 with the position, what was expected
+/// and found, and, for a query over what one query may compile, the limit (`query_terms`, ...),
+/// counted as `query_too_large` instead of `invalid_query`.
+pub fn invalid_query(e: &ParseError) -> ApiError {
+    let detail = json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found });
+    let error = ApiError::bad_request(format!("invalid query: {e}"));
+    match e.limit {
+        None => error.because("invalid_query").with_detail(detail),
+        Some(limit) => {
+            let mut detail = detail;
+            detail["limit"] = json!(limit.as_str());
+            error.because("query_too_large").with_detail(detail)
+        }
+    }
 }
 
 /// `since` and `until` (RFC 3339 or an age such as `15m`), or a 400 naming the bad one.
@@ -113,12 +127,10 @@ pub fn parse_range(since: Option<&str>, until: Option<&str>, now: Timestamp) -> 
 }
 
 pub async fn get_events(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     caller: Caller,
     Params(params): Params<SearchParams>,
 ) -> Result<Response, ApiError> {
-    let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
-    let query = caller.restrict(&query);
     let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
         Some(text) => text.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -133,13 +145,14 @@ pub async fn get_events(
             ApiError::bad_request(e.to_string()).because("invalid_param").with_detail(json!({ "param": "cursor" }))
         })?),
     };
-    let body = tokio::task::spawn_blocking(move || {
-        let events = ingest.view().search(&query, range, before, limit).map_err(ApiError::internal)?;
+    let body = off_runtime(&queries, move |scan| {
+        let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
+        let query = caller.restrict(&query);
+        let events = scan.view().search(&query, range, before, limit).map_err(|e| scan.failed(e))?;
         let next_cursor = (events.len() == limit).then(|| events.last().map(|e| Cursor::of(e).to_string())).flatten();
         serde_json::to_vec(&Page { events: EventsJson(&events), next_cursor }).map_err(ApiError::internal)
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -151,15 +164,15 @@ pub struct CountParams {
 }
 
 pub async fn count(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     caller: Caller,
     Params(params): Params<CountParams>,
 ) -> Result<Response, ApiError> {
-    let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
-    let query = caller.restrict(&query);
-    let count = tokio::task::spawn_blocking(move || ingest.view().count(&query, range))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let count = off_runtime(&queries, move |scan| {
+        let (query, range) = parse_filter(params.q.as_deref(), params.since.as_deref(), params.until.as_deref())?;
+        let query = caller.restrict(&query);
+        scan.view().count(&query, range).map_err(|e| scan.failed(e))
+    })
+    .await?;
     Ok(Json(json!({ "count": count })).into_response())
 }

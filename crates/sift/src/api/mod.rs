@@ -22,6 +22,7 @@ mod logplex;
 mod otlp;
 mod query;
 mod rules;
+mod scan;
 mod serve;
 mod sites;
 mod system;
@@ -39,6 +40,7 @@ use axum::routing::{get, post};
 pub use auth::{Authenticator, Caller};
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
+pub use scan::Queries;
 pub use serve::{Limits as ConnectionLimits, serve};
 pub use sites::Sites;
 

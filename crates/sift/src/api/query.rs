@@ -1,6 +1,7 @@
 //! `GET /api/v1/query` (a filter with pipes, answered as a table) and its thin forms for the
 //! dashboard: `GET /api/v1/histogram` (counts per time step by severity) and
-//! `GET /api/v1/facets` (the most frequent values of one field).
+//! `GET /api/v1/facets` (the most frequent values of one field). Each compiles its query, scans
+//! and makes its table off the runtime ([`off_runtime`]).
 
 use std::sync::Arc;
 
@@ -9,13 +10,14 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sift_core::Timestamp;
-use sift_core::query::{PipedQuery, Table};
+use sift_core::query::{MAX_BUCKETS, PipedQuery, Table};
+use sift_core::time::{format_duration_micros, parse_duration_micros};
 use sift_store::TimeRange;
 
 use super::auth::Caller;
 use super::error::{ApiError, Params};
-use super::events::parse_range;
-use crate::ingest::Ingest;
+use super::events::{invalid_query, parse_range};
+use super::scan::{Queries, Scan, off_runtime};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct QueryParams {
@@ -25,28 +27,41 @@ pub struct QueryParams {
 }
 
 pub async fn query(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     caller: Caller,
     Params(params): Params<QueryParams>,
 ) -> Result<Json<Value>, ApiError> {
     let now = Timestamp::now();
-    let text = params.q.unwrap_or_default();
-    let piped = PipedQuery::parse_at(&text, now).map_err(|e| {
-        ApiError::bad_request(format!("invalid query: {e}"))
-            .because("invalid_query")
-            .with_detail(json!({ "param": "q", "position": e.position, "expected": e.expected, "found": e.found }))
-    })?;
-    let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
-    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
+    let table = off_runtime(&queries, move |scan| {
+        let text = params.q.unwrap_or_default();
+        let piped = PipedQuery::parse_at(&text, now).map_err(|e| invalid_query(&e))?;
+        let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
+        run(scan, &caller.restrict_piped(piped), range, now, "q")
+    })
+    .await?;
     Ok(Json(json!({ "columns": table.columns, "rows": table.rows, "notes": table.notes })))
 }
 
-/// Runs a piped query over the stored events on both cores. With a start, a `timechart` lists
-/// every bucket of the range (to `now` without an end), so a chart of the last hour has a bar
-/// for each step of it.
-async fn run(ingest: Arc<Ingest>, piped: PipedQuery, range: TimeRange, now: Timestamp) -> Result<Table, ApiError> {
-    let folded = tokio::task::spawn_blocking(move || {
-        ingest.view().fold(
+/// Runs a piped query over the stored events on both cores, and makes its table; call it off
+/// the runtime. With a start, a `timechart` lists every bucket of the range (to `now` without
+/// an end), so a chart of the last hour has a bar for each step of it; a range of more buckets
+/// than a timechart may list is refused before the scan, as the fault of `param`.
+fn run(scan: &Scan, piped: &PipedQuery, range: TimeRange, now: Timestamp, param: &str) -> Result<Table, ApiError> {
+    let span = range.since.map(|since| (since, range.until.unwrap_or(now)));
+    if let Some((since, until)) = span {
+        piped.check_range(since, until).map_err(|e| {
+            ApiError::bad_request(format!("invalid {param}: {e}")).because("too_many_buckets").with_detail(json!({
+                "param": param,
+                "limit": "timechart buckets",
+                "max": MAX_BUCKETS,
+                "buckets": e.buckets.to_string(),
+                "step": e.step,
+            }))
+        })?;
+    }
+    let folded = scan
+        .view()
+        .fold(
             piped.filter(),
             piped.fields(),
             range,
@@ -57,34 +72,27 @@ async fn run(ingest: Arc<Ingest>, piped: PipedQuery, range: TimeRange, now: Time
                 a
             },
         )
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let folded = folded.map_err(ApiError::internal)?;
-    Ok(match range.since {
-        Some(since) => folded.finish_over(since, range.until.unwrap_or(now)),
+        .map_err(|e| scan.failed(e))?;
+    Ok(match span {
+        Some((since, until)) => folded.finish_over(since, until),
         None => folded.finish(),
     })
 }
 
 /// A query built from a user's filter and a stage this route adds; an error past the filter
-/// is the other parameter's fault.
+/// is the other parameter's fault. Compiles the filter: call it off the runtime.
 fn piped(filter: &str, stage: &str, param: &'static str, now: Timestamp) -> Result<PipedQuery, ApiError> {
     if filter.contains('|') {
         // A pipe inside quotes is a literal, so only reject what the parser reads as one.
         if let Err(e) = sift_core::query::Query::parse_at(filter, now) {
-            return Err(ApiError::bad_request(format!("invalid query: {e}"))
-                .because("invalid_query")
-                .with_detail(json!({ "param": "q", "position": e.position })));
+            return Err(invalid_query(&e));
         }
     }
     let text = format!("{filter} | {stage}");
     let filter_chars = filter.chars().count();
     PipedQuery::parse_at(&text, now).map_err(|e| {
-        if e.position < filter_chars {
-            ApiError::bad_request(format!("invalid query: {e}"))
-                .because("invalid_query")
-                .with_detail(json!({ "param": "q", "position": e.position }))
+        if e.position < filter_chars || e.limit.is_some() {
+            invalid_query(&e)
         } else {
             ApiError::bad_request(format!("invalid {param}: expected {}, found {}", e.expected, e.found))
                 .because("invalid_param")
@@ -103,7 +111,7 @@ pub struct HistogramParams {
 
 /// Counts per time step by severity: `{"step": "1m", "buckets": [{"time", "counts": {"error": 3}}]}`.
 pub async fn histogram(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     caller: Caller,
     Params(params): Params<HistogramParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -111,16 +119,20 @@ pub async fn histogram(
     let range = parse_range(params.since.as_deref(), params.until.as_deref(), now)?;
     let step = match params.step.filter(|s| !s.is_empty()) {
         Some(step) => step,
-        None => default_step(range, now).to_owned(),
+        None => default_step(range, now),
     };
-    if sift_core::time::parse_duration_micros(&step).is_none_or(|us| us <= 0) {
+    if parse_duration_micros(&step).is_none_or(|us| us <= 0) {
         return Err(ApiError::bad_request(format!("invalid step {step:?}: expected a duration such as 10s, 1m, 1h"))
             .because("invalid_param")
             .with_detail(json!({ "param": "step" })));
     }
-    let piped =
-        piped(params.q.as_deref().unwrap_or(""), &format!("timechart {step} count() by severity"), "step", now)?;
-    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
+    let stage = format!("timechart {step} count() by severity");
+    let filter = params.q.unwrap_or_default();
+    let table = off_runtime(&queries, move |scan| {
+        let piped = piped(&filter, &stage, "step", now)?;
+        run(scan, &caller.restrict_piped(piped), range, now, "step")
+    })
+    .await?;
     let buckets: Vec<Value> = table
         .rows
         .iter()
@@ -137,9 +149,10 @@ pub async fn histogram(
     Ok(Json(json!({ "step": step, "buckets": buckets, "notes": table.notes })))
 }
 
-/// A step giving about 60 buckets over the range (1 minute without a start).
-fn default_step(range: TimeRange, now: Timestamp) -> &'static str {
-    let Some(since) = range.since else { return "1m" };
+/// A step giving about 60 buckets over the range (1 minute without a start): a round one up
+/// to a week, whole days beyond, so that any range a request can name fits a timechart.
+fn default_step(range: TimeRange, now: Timestamp) -> String {
+    let Some(since) = range.since else { return "1m".to_owned() };
     let span = range.until.unwrap_or(now).as_micros().saturating_sub(since.as_micros()) / 1_000_000;
     const STEPS: [(i64, &str); 9] = [
         (1, "1s"),
@@ -152,7 +165,10 @@ fn default_step(range: TimeRange, now: Timestamp) -> &'static str {
         (86400, "1d"),
         (604800, "7d"),
     ];
-    STEPS.iter().find(|(seconds, _)| span / seconds <= 60).map_or("7d", |(_, step)| step)
+    match STEPS.iter().find(|(seconds, _)| span / seconds <= 60) {
+        Some((_, step)) => (*step).to_owned(),
+        None => format_duration_micros((span / 60 / 86_400 + 1) * 86_400_000_000),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,7 +182,7 @@ pub struct FacetParams {
 
 /// The most frequent values of a field: `{"field": "host", "values": [{"value", "count"}]}`.
 pub async fn facets(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     caller: Caller,
     Params(params): Params<FacetParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -185,8 +201,13 @@ pub async fn facets(
                 .with_detail(json!({ "param": "limit" }))
         })?,
     };
-    let piped = piped(params.q.as_deref().unwrap_or(""), &format!("top {limit} {field}"), "field", now)?;
-    let table = run(ingest, caller.restrict_piped(piped), range, now).await?;
+    let stage = format!("top {limit} {field}");
+    let filter = params.q.unwrap_or_default();
+    let table = off_runtime(&queries, move |scan| {
+        let piped = piped(&filter, &stage, "field", now)?;
+        run(scan, &caller.restrict_piped(piped), range, now, "q")
+    })
+    .await?;
     let values: Vec<Value> = table.rows.iter().map(|row| json!({ "value": row[0], "count": row[1] })).collect();
     Ok(Json(json!({ "field": field, "values": values, "notes": table.notes })))
 }

@@ -42,8 +42,16 @@ fn protocols(protocols: &[(Source, ProtocolSnapshot)]) -> Map<String, Value> {
 pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_every_channel("read the counters of every channel")?;
     let snapshot = observer.snapshot();
-    let Snapshot { taken, events: stats, nodes, protocols: per_protocol, http, ingest: figures, queues: queue_figures } =
-        &snapshot;
+    let Snapshot {
+        taken,
+        events: stats,
+        nodes,
+        protocols: per_protocol,
+        http,
+        ingest: figures,
+        queues: queue_figures,
+        queries,
+    } = &snapshot;
     let (ring, limits) = (&figures.ring, &figures.ring_limits);
     let by_severity: Map<String, Value> =
         Severity::ALL.iter().map(|s| (s.name().to_owned(), json!(stats.severity(*s)))).collect();
@@ -91,6 +99,7 @@ pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<J
             "dropped": figures.tail_dropped,
         },
         "queues": queues(queue_figures),
+        "queries": { "running": queries.running, "timed_out": queries.timed_out, "cancelled": queries.cancelled },
     })))
 }
 

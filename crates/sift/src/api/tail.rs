@@ -19,8 +19,9 @@ use super::auth::Caller;
 use super::dto::EventJson;
 use super::error::{ApiError, Params};
 use super::events::parse_filter;
+use super::scan::{Queries, off_runtime};
 use crate::app::Shutdown;
-use crate::ingest::Ingest;
+use crate::ingest::OpenTailError;
 use crate::tail::TailItem;
 
 #[derive(Debug, Default, Deserialize)]
@@ -33,14 +34,12 @@ pub struct TailParams {
 const DEFAULT_BACKLOG: usize = 100;
 
 pub async fn tail(
-    State(ingest): State<Arc<Ingest>>,
+    State(queries): State<Arc<Queries>>,
     State(limits): State<Arc<Limits>>,
     State(shutdown): State<Shutdown>,
     caller: Caller,
     Params(params): Params<TailParams>,
 ) -> Result<Response, ApiError> {
-    let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
-    let query = caller.restrict(&query);
     let max = limits.tail.max_backlog;
     let backlog = match params.backlog.as_deref().filter(|b| !b.is_empty()) {
         None => DEFAULT_BACKLOG.min(max),
@@ -52,14 +51,21 @@ pub async fn tail(
             .with_detail(json!({ "param": "backlog" }))
         })?,
     };
-    let (tail, permit) = tokio::task::spawn_blocking(move || ingest.open_tail(query, backlog))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|too_many| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{too_many}: try again once one ends"))
-                .because("too_many_tails")
-                .with_detail(json!({ "limit": "tail.max_clients", "max": too_many.max }))
-        })?;
+    // The query is compiled and the backlog scanned off the runtime, within query.timeout.
+    let (tail, permit) = off_runtime(&queries, move |scan| {
+        let (query, _) = parse_filter(params.q.as_deref(), None, None)?;
+        let query = caller.restrict(&query);
+        scan.ingest().open_tail(query, backlog, scan.interrupt().clone()).map_err(|error| match error {
+            OpenTailError::TooMany(max) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{max} live tails are open already (tail.max_clients): try again once one ends"),
+            )
+            .because("too_many_tails")
+            .with_detail(json!({ "limit": "tail.max_clients", "max": max })),
+            OpenTailError::Interrupted(why) => scan.stopped(why),
+        })
+    })
+    .await?;
     // Ends after `event: shutdown` once the server stops (the `Option` is the tail while it runs).
     // The permit goes with the tail, so the tail counts against tail.max_clients until it ends.
     let stream = futures_util::stream::unfold(Some((tail, permit)), move |tail| {

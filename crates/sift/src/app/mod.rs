@@ -26,11 +26,11 @@ use tracing::{error, info, warn};
 
 pub use listeners::Listeners;
 
-use crate::api::{self, Authenticator};
+use crate::api::{self, Authenticator, Queries};
 use crate::config::{Config, RetentionConfig, WalFsync};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::ingest::Ingest;
-use crate::observe::{ConnectionStats, LogLimiter, Observer, Registry, Stats};
+use crate::observe::{ConnectionStats, LogLimiter, Observer, QueryStats, Registry, Stats};
 use crate::pipeline::rules::{RuleStorage, Rules};
 use crate::tls::Tls;
 
@@ -51,6 +51,8 @@ pub struct AppState {
     registry: Arc<Registry>,
     api_log: Arc<LogLimiter>,
     observer: Observer,
+    /// The query slots (`query.max_concurrent`) and what scans need.
+    queries: Arc<api::Queries>,
     ready: Readiness,
     shutdown: Shutdown,
 }
@@ -118,7 +120,15 @@ impl AppState {
             Arc::clone(&registry),
         ));
         let http_connections = Arc::new(ConnectionStats::default());
-        let observer = Observer::new(Arc::clone(&ingest), Arc::clone(&registry), Arc::clone(&http_connections));
+        let query_stats = Arc::new(QueryStats::default());
+        let queries = Arc::new(Queries::new(
+            Arc::clone(&ingest),
+            config.query.max_concurrent,
+            config.query.timeout,
+            Arc::clone(&query_stats),
+        ));
+        let observer =
+            Observer::new(Arc::clone(&ingest), Arc::clone(&registry), Arc::clone(&http_connections), query_stats);
         let state = AppState {
             ingest,
             auth: Arc::new(Authenticator::new(config.auth.users.clone())),
@@ -131,6 +141,7 @@ impl AppState {
             registry,
             api_log: Arc::new(LogLimiter::default()),
             observer,
+            queries,
             ready: Readiness::default(),
             shutdown: Shutdown::default(),
         };

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use super::env::EnvLayer;
 use super::raw::{
-    RawAlerts, RawChannels, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawRetention, RawRing, RawSyslog,
-    RawTail, RawUser,
+    RawAlerts, RawChannels, RawConfig, RawHttp, RawLog, RawPipeline, RawPopcorn, RawQuery, RawRetention, RawRing,
+    RawSyslog, RawTail, RawUser,
 };
 use super::{
     Config, DEFAULT_SYSLOG_TLS_LISTEN, Error, Overrides, PopcornConfig, RetentionConfig, SyslogConfig, User, users,
@@ -50,6 +50,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
         channels: RawChannels { max_channels, max_tokens_per_channel },
+        query: RawQuery { timeout: query_timeout, max_concurrent },
         retention,
         log: RawLog { level, format },
         classify,
@@ -127,6 +128,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         values::positive,
         &mut config.channels.max_tokens_per_channel,
     );
+    c.set("query.timeout", query_timeout, |s| values::positive_duration(&s), &mut config.query.timeout);
+    c.set("query.max_concurrent", max_concurrent, values::positive, &mut config.query.max_concurrent);
     c.retention(retention, &mut config.retention);
     c.set("log.level", level, |s| values::log_level(&s).map(Some), &mut config.log.level);
     c.set("log.format", format, |s| values::log_format(&s), &mut config.log.format);

@@ -54,6 +54,7 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub tail: TailConfig,
     pub channels: ChannelsConfig,
+    pub query: QueryConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
     /// Ordered classification rules.
@@ -204,6 +205,16 @@ pub struct ChannelsConfig {
 }
 
 #[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Longest a search, count, piped query or tail backlog may scan (waiting for a slot
+    /// included) before it is stopped and answered 503. Default 30 s.
+    pub timeout: Duration,
+    /// Most queries compiled and scanning at once, each in a pool of one thread per core;
+    /// further ones wait for a slot. Default 4.
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone)]
 pub struct RetentionConfig {
     /// How long events are kept unless a rule says otherwise. Default 30 days.
     pub default: Duration,
@@ -309,6 +320,7 @@ impl Default for Config {
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
             tail: TailConfig { queue: 256, max_backlog: 10_000, max_clients: 64, max_bytes: 8 << 20 },
             channels: ChannelsConfig { max_channels: 1_000, max_tokens_per_channel: 100 },
+            query: QueryConfig { timeout: Duration::from_secs(30), max_concurrent: 4 },
             retention: RetentionConfig {
                 default: Duration::from_secs(30 * 86_400),
                 max_bytes: 0,

@@ -65,6 +65,8 @@ pub(super) const KEYS: &[&str] = &[
     "tail.max_bytes",
     "channels.max_channels",
     "channels.max_tokens_per_channel",
+    "query.timeout",
+    "query.max_concurrent",
     "retention.default",
     "retention.max_bytes",
     "retention.check_interval",
@@ -96,6 +98,8 @@ pub(super) struct RawConfig {
     pub tail: RawTail,
     #[serde(default)]
     pub channels: RawChannels,
+    #[serde(default)]
+    pub query: RawQuery,
     #[serde(default)]
     pub retention: RawRetention,
     #[serde(default)]
@@ -241,6 +245,16 @@ pub(super) struct RawChannels {
     pub max_channels: Option<usize>,
     /// Most tokens one channel is made with. Default `100`.
     pub max_tokens_per_channel: Option<usize>,
+}
+
+/// `[query]`: what one query may cost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawQuery {
+    /// Longest a search, count, query or tail backlog may scan. Default `"30s"`.
+    pub timeout: Option<String>,
+    /// Most queries compiled and scanning at once. Default `4`.
+    pub max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use sift_core::{Source, Timestamp};
 
-use super::{ConnectionSnapshot, ConnectionStats, Nodes, ProtocolSnapshot, QueueFigures, Registry, StatsSnapshot};
+use super::{
+    ConnectionSnapshot, ConnectionStats, Nodes, ProtocolSnapshot, QueriesSnapshot, QueryStats, QueueFigures, Registry,
+    StatsSnapshot,
+};
 use crate::ingest::{Figures, Ingest};
 
 /// Every figure at one moment.
@@ -25,6 +28,8 @@ pub struct Snapshot {
     pub ingest: Figures,
     /// Every bounded queue by name.
     pub queues: Vec<QueueFigures>,
+    /// Queries running now, and those stopped at `query.timeout` or because their client left.
+    pub queries: QueriesSnapshot,
 }
 
 /// Where the figures are kept: what takes a [`Snapshot`].
@@ -33,11 +38,17 @@ pub struct Observer {
     ingest: Arc<Ingest>,
     registry: Arc<Registry>,
     connections: Arc<ConnectionStats>,
+    queries: Arc<QueryStats>,
 }
 
 impl Observer {
-    pub fn new(ingest: Arc<Ingest>, registry: Arc<Registry>, connections: Arc<ConnectionStats>) -> Observer {
-        Observer { ingest, registry, connections }
+    pub fn new(
+        ingest: Arc<Ingest>,
+        registry: Arc<Registry>,
+        connections: Arc<ConnectionStats>,
+        queries: Arc<QueryStats>,
+    ) -> Observer {
+        Observer { ingest, registry, connections, queries }
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -55,6 +66,7 @@ impl Observer {
             http: self.connections.snapshot(),
             ingest: self.ingest.figures(),
             queues: self.registry.figures(),
+            queries: self.queries.snapshot(),
         }
     }
 }

@@ -109,9 +109,10 @@ mod tests;
 use std::fmt;
 use std::sync::Arc;
 
-pub use table::Table;
+pub use table::{MAX_BUCKETS, Table};
 
 use super::{EventField, FieldSet, ParseError, Query, parse_filter_prefix};
+use crate::time::format_duration_micros;
 use crate::{Event, Timestamp};
 use events::{EventPlan, EventStep, Events};
 use groups::Groups;
@@ -230,6 +231,20 @@ impl PipedQuery {
         matches!(*self.plan, Plan::Events(_))
     }
 
+    /// Checks, before any event is read, that the table of events taken from `since` to
+    /// `until` ([`Run::finish_over`]) is one the query may make: a `timechart` lists every
+    /// bucket of the range, at most [`MAX_BUCKETS`] of them.
+    pub fn check_range(&self, since: Timestamp, until: Timestamp) -> Result<(), TooManyBuckets> {
+        let Plan::Table(plan) = &*self.plan else { return Ok(()) };
+        let Some(step) = plan.spec.step else { return Ok(()) };
+        let first = table::first_bucket(since.as_micros(), step).unwrap_or(i64::MIN);
+        let buckets = table::bucket_count(first, until.as_micros(), step);
+        if buckets <= u128::from(MAX_BUCKETS) {
+            return Ok(());
+        }
+        Err(TooManyBuckets { step: format_duration_micros(step), since, until, buckets })
+    }
+
     /// A new, empty run: one per scan partition.
     pub fn start(&self) -> Run {
         let body = match &*self.plan {
@@ -245,6 +260,21 @@ impl fmt::Debug for PipedQuery {
         let stages: Vec<&str> = self.stages.iter().map(Stage::text).collect();
         f.debug_struct("PipedQuery").field("filter", &self.filter.source()).field("stages", &stages).finish()
     }
+}
+
+/// A `timechart` over a range would list more buckets than it may ([`PipedQuery::check_range`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a timechart of {step} steps from {since} to {until} would list {buckets} buckets, more than the {max} a \
+     timechart may list: use a longer step or a shorter range",
+    max = MAX_BUCKETS
+)]
+pub struct TooManyBuckets {
+    /// The step, as a duration such as `1h`.
+    pub step: String,
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub buckets: u128,
 }
 
 /// The state of running a piped query over some events: built once per scan partition with

@@ -17,7 +17,7 @@ use super::value::{Part, Val, cmp_sort};
 pub(crate) const MAX_SERIES: usize = 10;
 /// Empty buckets a `timechart` fills in, over the query's range or between its first and
 /// last bucket.
-pub(crate) const MAX_BUCKETS: i64 = 10_000;
+pub const MAX_BUCKETS: u64 = 10_000;
 
 /// A piped query's answer: named columns and rows of JSON values, and notes on anything
 /// bounded, estimated or left out.
@@ -267,18 +267,18 @@ fn timechart(spec: &GroupSpec, groups: Groups, span: Option<(i64, i64)>, rows: &
         }
     }
     // The buckets listed: every one of the query's range, else those from the first event's
-    // to the last's.
-    let range = span.map(|(since, until)| (since.div_euclid(step).saturating_mul(step), until));
-    let listed =
-        range.filter(|(first, end)| end > first && (end - first - 1) / step < MAX_BUCKETS).or_else(|| {
-            match (buckets.first(), buckets.last()) {
-                (Some((first, _)), Some((last, _))) if last.saturating_sub(*first) / step < MAX_BUCKETS => {
-                    Some((*first, last.saturating_add(step)))
-                }
-                (Some(_), Some(_)) => None,
-                _ => Some((0, 0)),
+    // to the last's, when there are at most MAX_BUCKETS.
+    let listable = |(first, end): (i64, i64)| bucket_count(first, end, step) <= MAX_BUCKETS as u128;
+    let range = span.and_then(|(since, until)| Some((first_bucket(since, step)?, until)));
+    let listed = range.filter(|&(first, end)| end > first && listable((first, end))).or_else(|| {
+        match (buckets.first(), buckets.last()) {
+            (Some(&(first, _)), Some(&(last, _))) => {
+                let end = last.saturating_add(step);
+                listable((first, end)).then_some((first, end))
             }
-        });
+            _ => Some((0, 0)),
+        }
+    });
     let fill = listed.is_some();
     if !fill {
         rows.notes.push(format!("more than {MAX_BUCKETS} buckets: only buckets with events are listed"));
@@ -301,7 +301,9 @@ fn timechart(spec: &GroupSpec, groups: Groups, span: Option<(i64, i64)>, rows: &
     }
     let mut estimated = vec![false; spec.aggs.len()];
     for (at, cells) in buckets {
-        while fill && next < at {
+        // Only within the listed range: an event outside it (a caller that fed events from
+        // beyond `span`) gets its own row, not a run of empty ones up to it or from it.
+        while fill && next < at && next < end {
             rows.rows.push(empty_row(spec, next, columns_per_bucket));
             next = next.saturating_add(step);
         }
@@ -316,13 +318,26 @@ fn timechart(spec: &GroupSpec, groups: Groups, span: Option<(i64, i64)>, rows: &
             }
         }
         rows.rows.push(row);
-        next = at.saturating_add(step);
+        next = next.max(at.saturating_add(step));
     }
     while fill && next < end {
         rows.rows.push(empty_row(spec, next, columns_per_bucket));
         next = next.saturating_add(step);
     }
     push_estimate_notes(spec, &estimated, &mut rows.notes);
+}
+
+/// How many buckets of `step` a timechart lists from the bucket starting at `first` to `end`
+/// (exclusive), in 128 bits: no two `i64` times and no step can overflow it.
+pub(crate) fn bucket_count(first: i64, end: i64, step: i64) -> u128 {
+    let (span, step) = (i128::from(end) - i128::from(first), i128::from(step.max(1)));
+    if span <= 0 { 0 } else { ((span + step - 1) / step) as u128 }
+}
+
+/// The start of the bucket of `step` that holds `at`, when it is an `i64`.
+pub(crate) fn first_bucket(at: i64, step: i64) -> Option<i64> {
+    let step = i128::from(step.max(1));
+    i64::try_from(i128::from(at).div_euclid(step) * step).ok()
 }
 
 /// A bucket without events: counts are 0, everything else null.

@@ -218,7 +218,11 @@ fn parse_errors() {
 #[test]
 fn error_fields() {
     let error = parse("app:x host:").err();
-    let expected =
-        ParseError { position: 11, expected: "a value after `host:`".to_owned(), found: "end of query".to_owned() };
+    let expected = ParseError {
+        position: 11,
+        expected: "a value after `host:`".to_owned(),
+        found: "end of query".to_owned(),
+        limit: None,
+    };
     assert_eq!(error, Some(expected));
 }

@@ -1,9 +1,10 @@
 //! Data-driven tests of the query language: the compiled form of each construct
 //! ([`compile`]), which sample events each construct matches ([`matches`]), the parse errors
-//! and their messages ([`errors`]), and the public API with a robustness sweep over mutated
-//! queries ([`api`]). This file holds what they share: the clock and the sample events.
+//! and their messages ([`errors`]), the bounds on what a query may compile ([`budget`]), and
+//! the public API with a robustness sweep over mutated queries ([`api`]). This file holds what they share: the clock and the sample events.
 
 mod api;
+mod budget;
 mod compile;
 mod errors;
 mod matches;

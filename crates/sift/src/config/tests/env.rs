@@ -83,6 +83,8 @@ fn env_sets_every_key() {
         ("SIFT_TAIL_MAX_BYTES", "1KiB"),
         ("SIFT_CHANNELS_MAX_CHANNELS", "1"),
         ("SIFT_CHANNELS_MAX_TOKENS_PER_CHANNEL", "1"),
+        ("SIFT_QUERY_TIMEOUT", "1s"),
+        ("SIFT_QUERY_MAX_CONCURRENT", "1"),
         ("SIFT_RETENTION_DEFAULT", "1h"),
         ("SIFT_RETENTION_MAX_BYTES", "1GiB"),
         ("SIFT_RETENTION_CHECK_INTERVAL", "5s"),

@@ -79,6 +79,8 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("tail.max_bytes", c.tail.max_bytes.to_string()),
         ("channels.max_channels", c.channels.max_channels.to_string()),
         ("channels.max_tokens_per_channel", c.channels.max_tokens_per_channel.to_string()),
+        ("query.timeout", format!("{:?}", c.query.timeout)),
+        ("query.max_concurrent", c.query.max_concurrent.to_string()),
         ("retention.default", format!("{:?}", c.retention.default)),
         ("retention.max_bytes", c.retention.max_bytes.to_string()),
         ("retention.check_interval", format!("{:?}", c.retention.check_interval)),
@@ -243,8 +245,8 @@ fn unknown_keys_name_their_path() {
         pasword_hash = "x"
         "#,
         expect![[r#"
-            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `retention`, `log`, `classify`, `auth`
-            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `retention`, `log`, `classify`, `auth`
+            config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
+            config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
             config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`

@@ -141,11 +141,32 @@ fn counts() {
     "#]],
     );
     check_values(
+        "query.max_concurrent",
+        &["1", "0"],
+        expect![[r#"
+        1 => 1
+        0 => must be greater than zero
+    "#]],
+    );
+    check_values(
         "tail.max_backlog",
         &["0"],
         expect![[r#"
         0 => 0
     "#]],
+    );
+}
+
+#[test]
+fn timeouts() {
+    check_values(
+        "query.timeout",
+        &[r#""5s""#, r#""0s""#, r#""soon""#],
+        expect![[r#"
+            "5s" => 5s
+            "0s" => must be longer than zero
+            "soon" => invalid duration "soon": expected number at 0; expected a duration such as "90s", "1h" or "365d"
+        "#]],
     );
 }
 

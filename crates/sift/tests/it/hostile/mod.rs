@@ -8,6 +8,7 @@
 mod auth;
 mod channel_names;
 mod http;
+mod query;
 mod sites;
 mod sources;
 mod store;

@@ -2,7 +2,7 @@
 
 use expect_test::{Expect, expect};
 
-use super::{check, parse};
+use super::{check, now, parse};
 use crate::{Event, Timestamp};
 
 #[test]
@@ -369,6 +369,58 @@ fn timechart_over_a_range_lists_every_bucket_of_it() {
             "2024-05-01T09:56:00Z"  1
         "#]],
     );
+}
+
+/// A range from before any time RFC 3339 can name (an age of `i64::MAX` microseconds, as
+/// `since=9223372036854775807us` asked) to 2200 wrapped the bucket count past the 10,000-bucket
+/// cap, and the timechart filled memory with empty rows until the process died. Such a range
+/// is refused before a scan (`check_range`), and fed to `finish_over` anyway it lists only the
+/// buckets with events.
+#[test]
+fn r_timechart_over_the_whole_of_time_does_not_wrap() {
+    let query = parse("* | timechart 1h count()");
+    let until = Timestamp::parse_rfc3339("2200-01-01T00:00:00Z").unwrap();
+    let mut tables = Vec::new();
+    for since in [Timestamp(now().as_micros() - i64::MAX), Timestamp::MIN, Timestamp::EARLIEST] {
+        let error = query.check_range(since, until).err().map(|e| e.buckets);
+        assert!(error.is_some_and(|buckets| buckets > 10_000), "{since:?}: {error:?}");
+        let mut run = query.start();
+        super::events().iter().for_each(|e| run.add(e));
+        tables.push(run.finish_over(since, until).to_string());
+    }
+    tables.dedup();
+    expect![[r#"
+        [
+            "time                    count\n\"2024-05-01T09:00:00Z\"  20\n",
+        ]
+    "#]]
+    .assert_debug_eq(&tables);
+    let error = query.check_range(Timestamp::EARLIEST, until).err().map(|e| e.to_string());
+    expect![[r#"Some("a timechart of 1h steps from -009999-01-02T01:59:59Z to 2200-01-01T00:00:00Z would list 106934207 buckets, more than the 10000 a timechart may list: use a longer step or a shorter range")"#]].assert_eq(&format!("{error:?}"));
+    // The extremes of the step and of time.
+    let huge = parse("* | timechart 9223372036854775807us count()");
+    assert_eq!(huge.check_range(Timestamp::MIN, Timestamp::MAX), Ok(()));
+    let mut run = huge.start();
+    super::events().iter().for_each(|e| run.add(e));
+    assert!(run.finish_over(Timestamp::MIN, Timestamp::MAX).rows.len() <= 3);
+    let tiny = parse("* | timechart 1us count()");
+    assert!(tiny.check_range(Timestamp::MIN, Timestamp::MAX).is_err());
+    assert_eq!(tiny.check_range(until, Timestamp(until.as_micros() + 10_000)), Ok(()));
+    assert_eq!(tiny.check_range(until, Timestamp::MIN), Ok(()));
+    // Within the cap, every bucket is listed.
+    let day = parse("* | timechart 1d count()");
+    let since = Timestamp::parse_rfc3339("2000-01-01T00:00:00Z").unwrap();
+    assert_eq!(
+        day.check_range(since, until),
+        Err(crate::query::TooManyBuckets { step: "1d".to_owned(), since, until, buckets: 73_049 })
+    );
+    let week = parse("* | timechart 7d count()");
+    assert!(week.check_range(since, until).is_err_and(|e| e.buckets == 10_436));
+    let since = Timestamp::parse_rfc3339("2100-01-01T00:00:00Z").unwrap();
+    assert_eq!(week.check_range(since, until), Ok(()));
+    let mut run = week.start();
+    super::events().iter().for_each(|e| run.add(e));
+    assert_eq!(run.finish_over(since, until).rows.len(), 5_219);
 }
 
 #[test]
