@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, Authenticator};
+use crate::api::{self, Authenticator, Intake};
 use crate::config::Config;
 use crate::config::{RetentionConfig, WalFsync};
 use crate::ingest::Ingest;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub api_log: LogLimiter,
     /// Set once the server can answer queries (after start-up work).
     pub ready: AtomicBool,
+    /// The request bodies of HTTP ingest held and decoded at once.
+    pub intake: Intake,
 }
 
 impl AppState {
@@ -58,7 +60,16 @@ impl AppState {
             ingest.pipeline.set_rules(rules);
         }
         let auth = Authenticator::new(config.auth.users.clone());
-        Ok(AppState { config, ingest, state_db, auth, api_log: LogLimiter::default(), ready: AtomicBool::new(false) })
+        let intake = Intake::new(config.http.max_inflight_bytes);
+        Ok(AppState {
+            config,
+            ingest,
+            state_db,
+            auth,
+            api_log: LogLimiter::default(),
+            ready: AtomicBool::new(false),
+            intake,
+        })
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub reason: &'static str,
     /// The `WWW-Authenticate` challenge of a 401, when not sift's own.
     pub realm: Option<&'static str>,
+    /// The `Retry-After` of a refusal that a later retry may pass, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 /// Marks a response as a rejected request, for the counting middleware.
@@ -35,7 +37,7 @@ impl ApiError {
             s if s.is_server_error() => "internal",
             _ => "other",
         };
-        ApiError { status, error: error.into(), detail: None, reason, realm: None }
+        ApiError { status, error: error.into(), detail: None, reason, realm: None, retry_after: None }
     }
 
     /// Names the reason this request was rejected, for the counters.
@@ -66,6 +68,12 @@ impl ApiError {
         self.detail = Some(Box::new(detail));
         self
     }
+
+    /// Tells the client when to retry (`Retry-After`).
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -79,6 +87,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             let realm = self.realm.unwrap_or("Basic realm=\"sift\"");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(realm));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

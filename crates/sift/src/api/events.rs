@@ -14,7 +14,7 @@ use sift_core::query::Query;
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
-use super::body::{inflate, read_ingest_body};
+use super::body::{BodyError, count_refused, decode, limits};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
 use crate::app::AppState;
@@ -27,35 +27,30 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
 pub async fn post_events(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    let max_body = state.config.http.max_body;
-    let (body, gzipped) = match read_ingest_body(&state, Source::HttpJson, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
     let ndjson = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-seq"));
-    let worker = Arc::clone(&state);
-    let report = tokio::task::spawn_blocking(move || {
-        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            worker.ingest.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
-        })?;
-        let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
+    let limits = limits(&state.config);
+    let submitted = decode(&state, &headers, body, move |state, body| {
+        let decoded =
+            sift_core::json::decode_body(body, ndjson, Timestamp::now(), &limits).map_err(BodyError::Exceeded)?;
         let items = decoded.items.into_iter().map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
-        Ok::<_, ApiError>(worker.ingest.submit(Source::HttpJson, items))
+        Ok(state.ingest.submit(Source::HttpJson, items))
     })
     .await;
-    let report = match report {
-        Ok(Ok(Ok(report))) => report,
-        Ok(Err(error)) => return error.into_response(),
-        Ok(Ok(Err(unavailable))) => {
+    let report = match submitted {
+        Ok(Ok(report)) => report,
+        Ok(Err(unavailable)) => {
             return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.message)
                 .because(unavailable.reason)
                 .with_detail(json!({ "reason": unavailable.reason }))
                 .into_response();
         }
-        Err(error) => return ApiError::internal(error).into_response(),
+        Err(error) => {
+            count_refused(&state, Source::HttpJson, &error);
+            return ApiError::from(error).into_response();
+        }
     };
     let status = if report.accepted > 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let errors: Vec<_> = report

@@ -22,11 +22,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sift_core::intern::Interner;
-use sift_core::{Event, Source, Str, Timestamp};
+use sift_core::{Event, Exceeded, Limits, Source, Str, Timestamp};
 use sift_store::Token;
 
 use super::auth::decode_basic;
-use super::body::{inflate, read_ingest_body};
+use super::body::{BodyError, count_refused, decode, limits};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::config::User;
@@ -47,24 +47,18 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         Ok(Err(error)) => return error.into_response(),
         Err(error) => return ApiError::internal(error).into_response(),
     };
-    let max_body = state.config.http.max_body;
-    let (body, gzipped) = match read_ingest_body(&state, SOURCE, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
     let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
-    let worker = Arc::clone(&state);
-    let answer = tokio::task::spawn_blocking(move || {
-        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            worker.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
-        })?;
-        ingest(&worker, &writer, &body, declared_count)
-    })
-    .await;
+    let limits = limits(&state.config);
+    let answer =
+        decode(&state, &headers, body, move |state, body| Ok(ingest(state, &writer, body, declared_count, &limits)))
+            .await;
     match answer {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
         Ok(Err(error)) => error.into_response(),
-        Err(error) => ApiError::internal(error).into_response(),
+        Err(error) => {
+            count_refused(&state, SOURCE, &error);
+            ApiError::from(error).into_response()
+        }
     }
 }
 
@@ -121,11 +115,21 @@ fn ingest(
     writer: &Writer,
     body: &[u8],
     declared_count: Option<Option<usize>>,
+    limits: &Limits,
 ) -> Result<(), ApiError> {
     let frames = match sift_core::syslog::split_logplex(body) {
         Ok(frames) => frames,
         Err(malformed) => return Err(malformed_request(state, 1, &format!("{malformed}"))),
     };
+    let over = |exceeded: Exceeded| {
+        let error = BodyError::Exceeded(exceeded);
+        count_refused(state, SOURCE, &error);
+        ApiError::from(error)
+    };
+    if frames.len() > limits.max_items {
+        return Err(over(Exceeded::Items { limit: limits.max_items }));
+    }
+    let mut budget = limits.budget();
     match declared_count {
         None => {}
         Some(Some(count)) if count == frames.len() => {}
@@ -153,6 +157,7 @@ fn ingest(
             .pipeline
             .validate(&mut event)
             .map_err(|rejection| malformed_request(state, frames.len(), &format!("frame {index}: {rejection}")))?;
+        budget.spend_event(&event).map_err(over)?;
         events.push(event);
     }
     let mut tokens = Tokens::default();

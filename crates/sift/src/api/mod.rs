@@ -22,6 +22,7 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 
 pub use auth::Authenticator;
+pub use body::Intake;
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
 

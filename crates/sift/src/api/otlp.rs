@@ -7,20 +7,22 @@
 //!   cannot become events are counted and reported in its `partial_success` (how many, and
 //!   why); the others are stored. Retrying would not help them, so this is still a success.
 //! - Failures carry a `google.rpc.Status` in the request's encoding: 400 for a body that does
-//!   not decode (not retryable), 413 over `http.max_body` (compressed or not), 503 when the
-//!   store cannot take the events (retryable: nothing was kept).
+//!   not decode (not retryable), 413 over `http.max_body` (compressed or not), `http.max_items`
+//!   or `http.max_decoded_bytes` (not retryable: the exporter must send less at once), 503 when
+//!   the store cannot take the events or too many bodies are in flight (retryable: nothing was
+//!   kept).
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sift_core::otlp::{self, Format, code};
+use sift_core::otlp::{self, DecodeError, Format, code};
 use sift_core::{Source, Timestamp};
 
-use super::body::{gzipped, inflate, read_body};
+use super::body::{BodyError, count_refused, decode, limits};
 use super::error::{ApiError, Rejected};
 use crate::app::AppState;
 use crate::ingest::Report;
@@ -34,18 +36,22 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
         Ok(format) => format,
         Err(error) => return error.into_response(),
     };
-    let gzip = match gzipped(&headers) {
-        Ok(gzip) => gzip,
-        Err(error) => return error.into_response(),
-    };
-    let max_body = state.config.http.max_body;
-    let body = match read_body(&headers, body, max_body).await {
-        Ok(body) => body,
-        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&state, format, error.error),
-        Err(error) => return invalid(&state, format, &Rejection::new(error.reason, error.error)),
-    };
-    let worker = Arc::clone(&state);
-    let outcome = tokio::task::spawn_blocking(move || ingest(&worker, body, gzip, format, max_body)).await;
+    let limits = limits(&state.config);
+    let outcome = decode(&state, &headers, body, move |state, body| {
+        let records = match otlp::decode(body, format, Timestamp::now(), &limits) {
+            Ok(records) => records,
+            Err(DecodeError::Exceeded(exceeded)) => return Err(BodyError::Exceeded(exceeded)),
+            Err(DecodeError::Malformed(error)) => {
+                return Ok(Outcome::Malformed(Rejection::new(error.kind.as_str(), error.message)));
+            }
+        };
+        let items = records.into_iter().map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
+        Ok(match state.ingest.submit(Source::Otlp, items) {
+            Ok(report) => Outcome::Stored(report),
+            Err(unavailable) => Outcome::Unavailable(unavailable),
+        })
+    })
+    .await;
     match outcome {
         Ok(Outcome::Stored(report)) => {
             let total = report.accepted + report.rejected.len();
@@ -53,38 +59,19 @@ pub async fn post_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, b
             answer(StatusCode::OK, format, body)
         }
         Ok(Outcome::Malformed(rejection)) => invalid(&state, format, &rejection),
-        Ok(Outcome::TooLarge(message)) => too_large(&state, format, message),
         Ok(Outcome::Unavailable(unavailable)) => {
             let body = otlp::status(code::UNAVAILABLE, &unavailable.message, format);
             rejected(answer(StatusCode::SERVICE_UNAVAILABLE, format, body), unavailable.reason)
         }
-        Err(error) => ApiError::internal(error).into_response(),
+        Err(error @ BodyError::UnsupportedEncoding(_)) => ApiError::from(error).into_response(),
+        Err(error) => refused(&state, format, &error),
     }
 }
 
 enum Outcome {
     Stored(Report),
     Malformed(Rejection),
-    TooLarge(String),
     Unavailable(crate::ingest::Unavailable),
-}
-
-/// Decompresses, decodes and submits a body: the CPU-bound part, off the async workers.
-fn ingest(state: &AppState, body: Bytes, gzip: bool, format: Format, max_body: usize) -> Outcome {
-    let body = match inflate(body, gzip, max_body) {
-        Ok(body) => body,
-        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return Outcome::TooLarge(error.error),
-        Err(error) => return Outcome::Malformed(Rejection::new(error.reason, error.error)),
-    };
-    let records = match otlp::decode(&body, format, Timestamp::now()) {
-        Ok(records) => records,
-        Err(error) => return Outcome::Malformed(Rejection::new(error.kind.as_str(), error.message)),
-    };
-    let items = records.into_iter().map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)));
-    match state.ingest.submit(Source::Otlp, items) {
-        Ok(report) => Outcome::Stored(report),
-        Err(unavailable) => Outcome::Unavailable(unavailable),
-    }
 }
 
 /// The encoding `Content-Type` names, or 415.
@@ -112,10 +99,25 @@ fn invalid(state: &AppState, format: Format, rejection: &Rejection) -> Response 
     rejected(answer(StatusCode::BAD_REQUEST, format, body), rejection.reason)
 }
 
-fn too_large(state: &AppState, format: Format, message: String) -> Response {
-    state.ingest.reject_whole(Source::Otlp, &Rejection::new("body_too_large", message.clone()));
-    let body = otlp::status(code::RESOURCE_EXHAUSTED, &message, format);
-    rejected(answer(StatusCode::PAYLOAD_TOO_LARGE, format, body), "body_too_large")
+/// A body refused before it was decoded, or for a limit of the whole request, counted and
+/// answered with the OTLP status its kind maps to (413 is `RESOURCE_EXHAUSTED`, which
+/// exporters do not retry; 503 is `UNAVAILABLE`, which they retry after `Retry-After`).
+fn refused(state: &AppState, format: Format, error: &BodyError) -> Response {
+    let rejection = Rejection::new(error.reason(), error.to_string());
+    if matches!(error.status(), StatusCode::BAD_REQUEST) {
+        return invalid(state, format, &rejection);
+    }
+    count_refused(state, Source::Otlp, error);
+    let code = match error.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => code::RESOURCE_EXHAUSTED,
+        StatusCode::SERVICE_UNAVAILABLE => code::UNAVAILABLE,
+        _ => code::INTERNAL,
+    };
+    let mut response = answer(error.status(), format, otlp::status(code, &rejection.message, format));
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    rejected(response, error.reason())
 }
 
 /// `partial_success.error_message`: how many were rejected and why, for the first few.

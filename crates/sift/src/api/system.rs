@@ -82,6 +82,12 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Json<Value> {
             "evicted": ring.evicted,
         },
         "store": store_stats(&state),
+        "intake": {
+            "inflight_bytes": state.intake.inflight_bytes(),
+            "max_inflight_bytes": state.intake.max_inflight_bytes(),
+            "decodes": state.intake.decodes(),
+            "max_decodes": state.intake.max_decodes(),
+        },
         "tails": {
             "subscribers": ingest.bus.subscribers(),
             "dropped": ingest.bus.dropped_total(),

@@ -21,12 +21,13 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     // Destructured in full, so that a new raw key does not compile until it is handled here.
     let RawConfig {
         data_dir,
-        http: RawHttp { listen: http_listen, max_body },
+        http: RawHttp { listen: http_listen, max_body, max_items, max_decoded_bytes, max_inflight_bytes },
         syslog,
         popcorn,
         storage,
         ring: RawRing { max_events, max_bytes },
-        pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
+        pipeline:
+            RawPipeline { max_message_bytes, max_fields, max_field_bytes, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog },
         retention,
@@ -40,6 +41,26 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     }
     c.set("http.listen", http_listen, |s| values::address(&s), &mut config.http.listen);
     c.set("http.max_body", max_body, |s| values::positive_size(&s), &mut config.http.max_body);
+    c.set("http.max_items", max_items, values::positive, &mut config.http.max_items);
+    c.set(
+        "http.max_decoded_bytes",
+        max_decoded_bytes,
+        |s| values::positive_size(&s),
+        &mut config.http.max_decoded_bytes,
+    );
+    c.set(
+        "http.max_inflight_bytes",
+        max_inflight_bytes,
+        |s| values::positive_size(&s),
+        &mut config.http.max_inflight_bytes,
+    );
+    if config.http.max_inflight_bytes < config.http.max_body {
+        let message = format!(
+            "{} bytes is less than http.max_body ({} bytes): a body at the limit could never be read",
+            config.http.max_inflight_bytes, config.http.max_body
+        );
+        c.error("http.max_inflight_bytes", message);
+    }
     c.syslog(syslog, &mut config.syslog);
     c.popcorn(popcorn, &mut config.popcorn);
     c.set("storage.memory_only", storage.memory_only, Ok, &mut config.storage.memory_only);
@@ -68,6 +89,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         &mut pipeline.max_message_bytes,
     );
     c.set("pipeline.max_fields", max_fields, Ok, &mut pipeline.max_fields);
+    c.set("pipeline.max_field_bytes", max_field_bytes, |s| values::positive_size(&s), &mut pipeline.max_field_bytes);
     c.set("pipeline.max_depth", max_depth, Ok, &mut pipeline.max_depth);
     c.set("pipeline.max_tags", max_tags, Ok, &mut pipeline.max_tags);
     c.set("pipeline.max_past", max_past, |s| values::duration(&s), &mut pipeline.max_past);

@@ -5,6 +5,8 @@
 //!
 //! Each file holds the attacks on one surface; this file holds what they share.
 
+mod decode;
+
 use std::time::Duration;
 
 use serde_json::json;
