@@ -133,6 +133,11 @@ impl Event {
     /// An estimate of the heap and inline bytes this event holds, for the ring's byte bound.
     /// Shared strings are counted in full: the bound errs on the side of less memory.
     pub fn approx_bytes(&self) -> usize {
+        self.approx_bytes_besides_fields() + fields_bytes(&self.fields)
+    }
+
+    /// [`Event::approx_bytes`] without `fields`, for a caller that has measured them already.
+    pub fn approx_bytes_besides_fields(&self) -> usize {
         fn opt(s: &Option<Str>) -> usize {
             s.as_ref().map_or(0, |s| s.len())
         }
@@ -154,7 +159,6 @@ impl Event {
             + list(&self.topics)
             + list(&self.identities)
             + opt(&self.fingerprint)
-            + fields_bytes(&self.fields)
     }
 }
 

@@ -139,6 +139,12 @@ impl Budget {
         self.spend(event.approx_bytes() + SLOT_BYTES - std::mem::size_of::<Event>())
     }
 
+    /// [`Budget::spend_event`] for an event whose fields are known to take `fields_bytes`
+    /// (as [`crate::event::fields_bytes`] counts them), so that they are not walked again.
+    pub fn spend_measured_event(&mut self, event: &Event, fields_bytes: usize) -> Result<(), Exceeded> {
+        self.spend(event.approx_bytes_besides_fields() + fields_bytes + SLOT_BYTES - std::mem::size_of::<Event>())
+    }
+
     /// Charges a rejected item with this message.
     pub fn spend_rejection(&mut self, message: &str) -> Result<(), Exceeded> {
         self.spend(SLOT_BYTES + message.len())

@@ -143,14 +143,15 @@ impl<'l> Mapper<'l> {
             (Ok(record), None, None) => self.event(record, resource, scope),
         };
         match &mapped {
-            Ok(event) => self.budget.spend_event(event)?,
+            Ok((event, fields_bytes)) => self.budget.spend_measured_event(event, *fields_bytes)?,
             Err(error) => self.budget.spend_rejection(&error.message)?,
         }
-        self.records.push(mapped);
+        self.records.push(mapped.map(|(event, _)| event));
         Ok(())
     }
 
-    fn event(&mut self, record: LogRecord, resource: &Resource, scope: &Scope) -> Result<Event, OtlpError> {
+    /// The record's event, and the bytes its fields take.
+    fn event(&mut self, record: LogRecord, resource: &Resource, scope: &Scope) -> Result<(Event, usize), OtlpError> {
         let message = match record.body.and_then(|body| body.value) {
             None => String::new(),
             Some(Any::StringValue(s)) => s,
@@ -239,7 +240,7 @@ impl<'l> Mapper<'l> {
             fields.insert(key.to_owned(), value);
         }
         event.fields = fields;
-        Ok(event)
+        Ok((event, bytes))
     }
 }
 

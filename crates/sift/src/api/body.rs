@@ -171,11 +171,17 @@ impl From<BodyError> for ApiError {
     }
 }
 
-/// Counts a refused body against its protocol, by reason; a failure of sift's own is not the
-/// client's and is left to the log.
+/// Counts a refused body against its protocol, by reason: as malformed when it was the
+/// client's fault, as dropped when sift had no room for it; a failure of sift's own is left to
+/// the log.
 pub fn count_refused(state: &AppState, source: Source, error: &BodyError) {
-    if !matches!(error, BodyError::Internal) {
-        state.ingest.reject_whole(source, &Rejection::new(error.reason(), error.to_string()));
+    match error {
+        BodyError::Internal => {}
+        BodyError::Busy { .. } => {
+            state.ingest.stats.protocols.received(source, 1);
+            state.ingest.stats.record_dropped(source, error.reason(), 1);
+        }
+        _ => state.ingest.reject_whole(source, &Rejection::new(error.reason(), error.to_string())),
     }
 }
 
@@ -251,7 +257,7 @@ pub async fn read(intake: &Intake, headers: &HeaderMap, body: Body, max: usize) 
         if needed > buffer.capacity() {
             let held = room.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
             let wanted = needed.max(held.saturating_mul(2).clamp(FIRST_ROOM, bound.max(FIRST_ROOM))).min(max);
-            let more = match make_room(intake, wanted - held, &mut waited).await {
+            let more = match make_room(intake, wanted.saturating_sub(held), &mut waited).await {
                 Some(more) => more,
                 None => {
                     drop(room);

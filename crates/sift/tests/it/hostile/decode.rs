@@ -293,6 +293,7 @@ async fn bodies_in_flight_are_bounded_and_a_request_without_room_is_answered_503
     let (_, stats) = get_json(&server, "/api/v1/stats").await;
     assert_eq!(stats["intake"]["inflight_bytes"], 0, "{stats}");
     assert_eq!(stats["rejected"]["http_json"]["busy"], 1, "{stats}");
+    assert_eq!(stats["protocols"]["http_json"]["dropped"]["busy"], 1, "counted as dropped, not malformed: {stats}");
     assert_eq!(stats["requests_rejected"]["busy"], 1, "{stats}");
     assert_serves_others(&mut server, "a client holding the bodies' room").await;
     assert_peak_rss_below(&server, 150 << 20, "a client holding the bodies' room");
