@@ -8,7 +8,7 @@ use sift_core::Timestamp;
 fuzz_target!(|data: &[u8]| {
     let now = Timestamp::from_micros(1_700_000_000_000_000);
     for ndjson in [false, true] {
-        let decoded = sift_core::json::decode_body(data, ndjson, now);
+        let Ok(decoded) = sift_core::json::decode_body(data, ndjson, now, &sift_core::Limits::default()) else { continue };
         for item in decoded.items {
             if let Ok(event) = item {
                 let _ = event.approx_bytes();

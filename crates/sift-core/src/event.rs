@@ -174,6 +174,11 @@ impl Event {
     /// An estimate of the heap and inline bytes this event holds, for the ring's byte bound.
     /// Shared strings are counted in full: the bound errs on the side of less memory.
     pub fn approx_bytes(&self) -> usize {
+        self.approx_bytes_besides_fields() + fields_bytes(&self.fields)
+    }
+
+    /// [`Event::approx_bytes`] without `fields`, for a caller that has measured them already.
+    pub fn approx_bytes_besides_fields(&self) -> usize {
         fn opt(s: &Option<Str>) -> usize {
             s.as_ref().map_or(0, |s| s.len())
         }
@@ -195,21 +200,30 @@ impl Event {
             + list(&self.topics)
             + list(&self.identities)
             + opt(&self.fingerprint)
-            + if self.fields.is_empty() { 0 } else { json_bytes(&self.fields) }
     }
 }
 
-fn json_bytes(fields: &Fields) -> usize {
-    fn value(v: &serde_json::Value) -> usize {
-        use serde_json::Value;
-        32 + match v {
-            Value::String(s) => s.len(),
-            Value::Array(a) => a.iter().map(value).sum(),
-            Value::Object(o) => json_bytes(o),
-            _ => 0,
-        }
+/// The bytes `fields` holds, estimated as [`Event::approx_bytes`] counts them: each key and
+/// each value at any depth costs 32 bytes plus its text. This is what `pipeline.max_field_bytes`
+/// bounds, so a decoder can tell before it copies values into an event whether they may go in.
+pub fn fields_bytes(fields: &Fields) -> usize {
+    fields.iter().map(|(key, value)| field_bytes(key, value)).sum()
+}
+
+/// One entry's share of [`fields_bytes`].
+pub fn field_bytes(key: &str, value: &serde_json::Value) -> usize {
+    32 + key.len() + value_bytes(value)
+}
+
+/// A value's share of [`fields_bytes`].
+pub fn value_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    32 + match value {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(value_bytes).sum(),
+        Value::Object(o) => fields_bytes(o),
+        _ => 0,
     }
-    fields.iter().map(|(k, v)| 32 + k.len() + value(v)).sum()
 }
 
 /// A non-empty string as a shared string; empty strings mean absent.

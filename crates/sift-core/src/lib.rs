@@ -7,6 +7,7 @@
 //! - [`time`]: microsecond timestamps, RFC 3339 and relative times (`15m`).
 //! - [`event`]: the [`Event`] that every source produces and every consumer reads.
 //! - [`intern`]: one shared allocation for repeated strings (hosts, apps, channels).
+//! - [`limits`]: what one decoded request may hold (items, item size, fields, decoded bytes).
 //! - [`json`]: JSON objects in sift's own shape, the event-pipeline shape and Popcorn's shape, into events.
 //! - [`popcorn`]: Popcorn's protobuf datagrams (v0, v1, v2 layouts) into events.
 //! - [`otlp`]: OpenTelemetry log exports (OTLP protobuf and JSON) into events, and OTLP's answers.
@@ -18,6 +19,7 @@ pub mod enrich;
 pub mod event;
 pub mod intern;
 pub mod json;
+pub mod limits;
 pub mod otlp;
 pub mod popcorn;
 pub mod query;
@@ -28,5 +30,6 @@ mod testing;
 pub mod time;
 
 pub use event::{Batch, Event, Fields, Source, Str};
+pub use limits::{Budget, Exceeded, Limits};
 pub use severity::Severity;
 pub use time::Timestamp;

@@ -18,6 +18,13 @@
 //! index 0. Bytes that are not UTF-8 fail only the item that holds them (`invalid UTF-8 at byte
 //! 17`, counted from the start of the body). A leading UTF-8 byte order mark is ignored.
 //!
+//! # Limits
+//!
+//! A body is decoded within [`Limits`] (see [`crate::limits`]): its items are counted before any
+//! is decoded (a body with more than `max_items` is refused whole), an item longer than
+//! `max_item_bytes` is rejected unread (`item_too_large`), and every decoded item is charged to
+//! the request's budget of `max_decoded_bytes` (a body over it is refused whole).
+//!
 //! # One object
 //!
 //! An object may use sift's own field names (DESIGN.md section 3), the event-pipeline shape
@@ -70,7 +77,10 @@ use std::fmt;
 
 use serde_json::value::RawValue;
 
+use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+
 use crate::intern::Interner;
+use crate::limits::{Budget, Exceeded, Limits};
 use crate::{Event, Source, Timestamp};
 
 /// How the body was laid out.
@@ -132,10 +142,12 @@ pub enum ItemErrorKind {
     InvalidTime,
     /// Arrays and objects nested more than 128 levels deep.
     TooDeep,
+    /// Longer than [`Limits::max_item_bytes`]; not decoded.
+    ItemTooLarge,
 }
 
 impl ItemErrorKind {
-    pub const ALL: [ItemErrorKind; 8] = [
+    pub const ALL: [ItemErrorKind; 9] = [
         ItemErrorKind::MalformedJson,
         ItemErrorKind::InvalidUtf8,
         ItemErrorKind::NotAnObject,
@@ -144,6 +156,7 @@ impl ItemErrorKind {
         ItemErrorKind::UnknownSeverity,
         ItemErrorKind::InvalidTime,
         ItemErrorKind::TooDeep,
+        ItemErrorKind::ItemTooLarge,
     ];
 
     /// The counter label.
@@ -157,6 +170,7 @@ impl ItemErrorKind {
             ItemErrorKind::UnknownSeverity => "unknown_severity",
             ItemErrorKind::InvalidTime => "invalid_time",
             ItemErrorKind::TooDeep => "too_deep",
+            ItemErrorKind::ItemTooLarge => "item_too_large",
         }
     }
 }
@@ -189,61 +203,208 @@ impl ItemError {
 /// Decodes a `POST /api/v1/events` body. `ndjson` is true when the Content-Type says NDJSON
 /// (`application/x-ndjson`, `application/jsonl`); otherwise the shape is detected (module docs).
 /// Every event gets `source = http_json` and `received_at`; ids are left to the pipeline.
-pub fn decode_body(body: &[u8], ndjson: bool, received_at: Timestamp) -> Decoded {
+/// A body over `limits` (too many items, too much decoded) is refused whole.
+pub fn decode_body(body: &[u8], ndjson: bool, received_at: Timestamp, limits: &Limits) -> Result<Decoded, Exceeded> {
     let (bom, body) = match body.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (3, rest),
         None => (0, body),
     };
     let text = Text::new(body, bom);
     let shape = if ndjson { BodyShape::Ndjson } else { detect(&text.text) };
-    let items = match shape {
-        BodyShape::Object => vec![decode_single(&text, received_at)],
-        BodyShape::Array => decode_array(&text, received_at),
-        BodyShape::Ndjson => decode_lines(&text, received_at),
+    let mut decoder = Decoder {
+        text: &text,
+        limits,
+        budget: limits.budget(),
+        blank: blank(received_at),
+        interner: Interner::default(),
     };
-    Decoded { shape, items }
+    let items = match shape {
+        BodyShape::Object => vec![decoder.single()?],
+        BodyShape::Array => decoder.array()?,
+        BodyShape::Ndjson => decoder.lines()?,
+    };
+    Ok(Decoded { shape, items })
 }
 
-/// The body as text. Invalid UTF-8 is replaced (U+FFFD) so that the rest still splits into items;
-/// `bad` remembers where, so that exactly the items holding a replacement are rejected.
+/// The body as text. Each byte that is not UTF-8 is replaced by `?`, so that the rest still
+/// splits into items and every offset in the text is the same in the body; an item is then
+/// checked against the body as received, so that exactly the items holding such bytes are
+/// rejected, each at its first one, in time linear in the body.
 struct Text<'a> {
     text: Cow<'a, str>,
-    /// (offset in `text`, offset in the body as received) of each replaced sequence.
-    bad: Vec<(usize, usize)>,
+    /// The body as received, when it is not all UTF-8.
+    original: Option<&'a [u8]>,
+    /// Bytes before the body (a byte order mark), counted in the offsets reported.
+    skipped: usize,
 }
 
 impl<'a> Text<'a> {
     fn new(body: &'a [u8], skipped: usize) -> Text<'a> {
         if let Ok(text) = std::str::from_utf8(body) {
-            return Text { text: Cow::Borrowed(text), bad: Vec::new() };
+            return Text { text: Cow::Borrowed(text), original: None, skipped };
         }
-        let mut text = String::with_capacity(body.len() + 16);
-        let mut bad = Vec::new();
-        let mut original = skipped;
+        let mut replaced = body.to_vec();
+        let mut at = 0;
         for chunk in body.utf8_chunks() {
-            text.push_str(chunk.valid());
-            original += chunk.valid().len();
-            if !chunk.invalid().is_empty() {
-                bad.push((text.len(), original));
-                text.push(char::REPLACEMENT_CHARACTER);
-                original += chunk.invalid().len();
-            }
+            at += chunk.valid().len();
+            let invalid = chunk.invalid().len();
+            replaced[at..at + invalid].fill(b'?');
+            at += invalid;
         }
-        Text { text: Cow::Owned(text), bad }
+        // Valid now; the fallback only keeps this free of a panic path.
+        let text =
+            String::from_utf8(replaced).unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+        Text { text: Cow::Owned(text), original: Some(body), skipped }
     }
 
-    /// The body offset of the first invalid sequence inside `part` (a slice of `self.text`).
+    /// The body offset of the first byte inside `part` (a slice of `self.text`) that is not UTF-8.
     fn bad_in(&self, part: &str) -> Option<usize> {
-        if self.bad.is_empty() {
-            return None;
-        }
+        let original = self.original?;
         let start = (part.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
-        let end = start + part.len();
-        self.bad.iter().find(|&&(at, _)| at >= start && at < end).map(|&(_, original)| original)
+        let bytes = original.get(start..start.checked_add(part.len())?)?;
+        std::str::from_utf8(bytes).err().map(|error| self.skipped + start + error.valid_up_to())
     }
 
     fn utf8_error(&self, part: &str) -> Option<ItemError> {
         self.bad_in(part).map(|at| ItemError::new(ItemErrorKind::InvalidUtf8, format!("invalid UTF-8 at byte {at}")))
+    }
+}
+
+/// One body's decoding: its text, limits and what it has spent of them.
+struct Decoder<'t, 'a> {
+    text: &'t Text<'a>,
+    limits: &'t Limits,
+    budget: Budget,
+    /// The event every item starts from (see `object::decode`).
+    blank: Event,
+    interner: Interner,
+}
+
+impl Decoder<'_, '_> {
+    /// The whole body as one object.
+    fn single(&mut self) -> Result<Result<Event, ItemError>, Exceeded> {
+        let text = &*self.text.text;
+        let item = if text.trim_matches(is_json_space).is_empty() {
+            Err(ItemError::new(ItemErrorKind::MalformedJson, "empty body"))
+        } else if let Some(error) = self.text.utf8_error(text) {
+            Err(error)
+        } else if let Some(error) = self.too_large(text) {
+            Err(error)
+        } else {
+            object::decode(text, &self.blank, &mut self.interner).map_err(|e| e.into_item_error(Position::LineColumn))
+        };
+        self.charge(item)
+    }
+
+    fn array(&mut self) -> Result<Vec<Result<Event, ItemError>>, Exceeded> {
+        let text = self.text;
+        let mut de = serde_json::Deserializer::from_str(&text.text);
+        let over = std::cell::Cell::new(false);
+        let raws = match (Split { max: self.limits.max_items, over: &over })
+            .deserialize(&mut de)
+            .and_then(|raws| de.end().map(|()| raws))
+        {
+            Ok(raws) => raws,
+            Err(_) if over.get() => return Err(Exceeded::Items { limit: self.limits.max_items }),
+            Err(error) => {
+                let error = text
+                    .utf8_error(&text.text)
+                    .unwrap_or_else(|| object::DecodeError::Json(error).into_item_error(Position::LineColumn));
+                return Ok(vec![self.charge(Err(error))?]);
+            }
+        };
+        let mut items = Vec::with_capacity(raws.len());
+        for (index, raw) in raws.into_iter().enumerate() {
+            let item = raw.get();
+            let prefix = format_args!("item {index}");
+            let decoded = match text.utf8_error(item).or_else(|| self.too_large(item)) {
+                Some(error) => Err(error.prefixed(&prefix)),
+                None => object::decode(item, &self.blank, &mut self.interner)
+                    .map_err(|e| e.into_item_error(Position::None).prefixed(&prefix)),
+            };
+            items.push(self.charge(decoded)?);
+        }
+        Ok(items)
+    }
+
+    fn lines(&mut self) -> Result<Vec<Result<Event, ItemError>>, Exceeded> {
+        let text = self.text;
+        let lines = || {
+            text.text
+                .split('\n')
+                .enumerate()
+                .map(|(n, line)| (n, line.trim_matches(is_json_space)))
+                .filter(|(_, line)| !line.is_empty())
+        };
+        let count = lines().count();
+        if count > self.limits.max_items {
+            return Err(Exceeded::Items { limit: self.limits.max_items });
+        }
+        let mut items = Vec::with_capacity(count);
+        for (number, line) in lines() {
+            let prefix = format_args!("line {}", number + 1);
+            let item = match text.utf8_error(line).or_else(|| self.too_large(line)) {
+                Some(error) => Err(error.prefixed(&prefix)),
+                None => object::decode(line, &self.blank, &mut self.interner)
+                    .map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
+            };
+            items.push(self.charge(item)?);
+        }
+        Ok(items)
+    }
+
+    /// The rejection of an item too long to be decoded.
+    fn too_large(&self, item: &str) -> Option<ItemError> {
+        let max = self.limits.max_item_bytes;
+        (item.len() > max).then(|| {
+            ItemError::new(
+                ItemErrorKind::ItemTooLarge,
+                format!("{} bytes, over the limit of {max} bytes for one item", item.len()),
+            )
+        })
+    }
+
+    /// Charges an item to the request's budget.
+    fn charge(&mut self, item: Result<Event, ItemError>) -> Result<Result<Event, ItemError>, Exceeded> {
+        match &item {
+            Ok(event) => self.budget.spend_event(event)?,
+            Err(error) => self.budget.spend_rejection(&error.message)?,
+        }
+        Ok(item)
+    }
+}
+
+/// An array's items as raw text, refused past `max` of them (`over` then says so).
+struct Split<'o> {
+    max: usize,
+    over: &'o std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Split<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Split<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut raws = Vec::new();
+        while let Some(raw) = seq.next_element::<&RawValue>()? {
+            if raws.len() == self.max {
+                self.over.set(true);
+                return Err(de::Error::custom("too many items"));
+            }
+            raws.push(raw);
+        }
+        Ok(raws)
     }
 }
 
@@ -265,62 +426,6 @@ fn detect(text: &str) -> BodyShape {
         }
     }
     BodyShape::Object
-}
-
-fn decode_single(text: &Text, received_at: Timestamp) -> Result<Event, ItemError> {
-    if text.text.trim_matches(is_json_space).is_empty() {
-        return Err(ItemError::new(ItemErrorKind::MalformedJson, "empty body"));
-    }
-    if let Some(error) = text.utf8_error(&text.text) {
-        return Err(error);
-    }
-    object::decode(&text.text, &blank(received_at), &mut Interner::default())
-        .map_err(|e| e.into_item_error(Position::LineColumn))
-}
-
-fn decode_array(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemError>> {
-    let raws: Vec<&RawValue> = match serde_json::from_str(&text.text) {
-        Ok(raws) => raws,
-        Err(error) => {
-            let error = text
-                .utf8_error(&text.text)
-                .unwrap_or_else(|| object::DecodeError::Json(error).into_item_error(Position::LineColumn));
-            return vec![Err(error)];
-        }
-    };
-    let blank = blank(received_at);
-    let mut interner = Interner::default();
-    raws.into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let item = raw.get();
-            let prefix = format_args!("item {index}");
-            if let Some(error) = text.utf8_error(item) {
-                return Err(error.prefixed(&prefix));
-            }
-            object::decode(item, &blank, &mut interner).map_err(|e| e.into_item_error(Position::None).prefixed(&prefix))
-        })
-        .collect()
-}
-
-fn decode_lines(text: &Text, received_at: Timestamp) -> Vec<Result<Event, ItemError>> {
-    let blank = blank(received_at);
-    let mut interner = Interner::default();
-    let mut items = Vec::new();
-    for (number, line) in text.text.split('\n').enumerate() {
-        let line = line.trim_matches(is_json_space);
-        if line.is_empty() {
-            continue;
-        }
-        let prefix = format_args!("line {}", number + 1);
-        let item = match text.utf8_error(line) {
-            Some(error) => Err(error.prefixed(&prefix)),
-            None => object::decode(line, &blank, &mut interner)
-                .map_err(|e| e.into_item_error(Position::Column).prefixed(&prefix)),
-        };
-        items.push(item);
-    }
-    items
 }
 
 /// The event every item starts from (see `object::decode`).

@@ -58,7 +58,14 @@ fn render(event: &Event) -> String {
 use crate::Severity;
 
 fn decoded(body: &[u8], ndjson: bool) -> String {
-    let decoded = decode_body(body, ndjson, RECEIVED);
+    decoded_within(body, ndjson, &Limits::default())
+}
+
+fn decoded_within(body: &[u8], ndjson: bool, limits: &Limits) -> String {
+    let decoded = match decode_body(body, ndjson, RECEIVED, limits) {
+        Ok(decoded) => decoded,
+        Err(exceeded) => return format!("refused: {}: {exceeded}\n", exceeded.as_str()),
+    };
     let mut out = format!("{}\n", decoded.shape.as_str());
     for (index, item) in decoded.items.iter().enumerate() {
         match item {
@@ -431,13 +438,13 @@ fn escapes_in_keys_and_values() {
 fn nested_too_deeply() {
     let deep = |n: usize| format!("{{\"message\":\"m\",\"fields\":{{\"a\":{}1{}}}}}", "[".repeat(n), "]".repeat(n));
     let body = format!("[{},{}]", deep(100), deep(200));
-    let decoded = decode_body(body.as_bytes(), false, RECEIVED);
+    let decoded = decode_body(body.as_bytes(), false, RECEIVED, &Limits::default()).unwrap();
     assert_eq!(decoded.accepted(), 1);
     let error = decoded.items[1].as_ref().unwrap_err();
     expect![[r#"TooDeep: item 1: nested too deeply (more than 128 levels of arrays and objects)"#]]
         .assert_eq(&format!("{:?}: {}", error.kind, error.message));
     let bomb = "[".repeat(100_000);
-    assert_eq!(decode_body(bomb.as_bytes(), false, RECEIVED).accepted(), 0);
+    assert_eq!(decode_body(bomb.as_bytes(), false, RECEIVED, &Limits::default()).unwrap().accepted(), 0);
 }
 
 #[test]
@@ -457,7 +464,7 @@ fn mutated_bodies_never_panic() {
     ];
     for body in super::mutate::mutations(seeds, 20_000) {
         for ndjson in [false, true] {
-            let decoded = decode_body(&body, ndjson, RECEIVED);
+            let Ok(decoded) = decode_body(&body, ndjson, RECEIVED, &Limits::default()) else { continue };
             for item in &decoded.items {
                 if let Err(error) = item {
                     assert!(!error.message.is_empty());
@@ -470,9 +477,134 @@ fn mutated_bodies_never_panic() {
 #[test]
 fn repeated_hosts_and_apps_in_one_body_share_one_allocation() {
     let body = b"{\"message\":\"a\",\"host\":\"web-1\",\"app\":\"api\"}\n{\"message\":\"b\",\"host\":\"web-1\",\"app\":\"api\"}\n";
-    let decoded = decode_body(body, true, Timestamp(0));
+    let decoded = decode_body(body, true, Timestamp(0), &Limits::default()).unwrap();
     let events: Vec<&Event> = decoded.items.iter().map(|item| item.as_ref().expect("decoded")).collect();
     let (first, second) = (events[0], events[1]);
     assert!(std::sync::Arc::ptr_eq(first.host.as_ref().unwrap(), second.host.as_ref().unwrap()));
     assert!(std::sync::Arc::ptr_eq(first.app.as_ref().unwrap(), second.app.as_ref().unwrap()));
+}
+
+#[test]
+fn r_invalid_utf8_lines_took_quadratic_time() {
+    // Each item's first invalid byte was looked for from the start of a list of all of the
+    // body's: 640 KB of such lines took 26 s. A million bytes here would take hours that way.
+    let body = b"\xff\n".repeat(500_000);
+    let decoded = decode_body(&body, true, RECEIVED, &Limits::none()).unwrap();
+    assert_eq!(decoded.rejected(), 500_000);
+    let last = decoded.items.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(
+        (last.kind, last.message.as_str()),
+        (ItemErrorKind::InvalidUtf8, "line 500000: invalid UTF-8 at byte 999998")
+    );
+}
+
+#[test]
+fn invalid_utf8_is_found_where_it_is_in_each_item() {
+    check_bytes(
+        b"[{\"message\":\"\xff\xfe\"},{\"message\":\"ok\"},{\"message\":\"caf\xc3\xa9 \xe2\x82\"}]",
+        expect![[r#"
+            array
+            0: invalid_utf8: item 0: invalid UTF-8 at byte 13
+            1: ok message="ok"
+            2: invalid_utf8: item 2: invalid UTF-8 at byte 53
+        "#]],
+    );
+}
+
+fn check_within(body: &str, ndjson: bool, limits: Limits, expect: Expect) {
+    expect.assert_eq(&decoded_within(body.as_bytes(), ndjson, &limits));
+}
+
+#[test]
+fn items_are_counted_before_they_are_decoded() {
+    let two = Limits { max_items: 2, ..Limits::default() };
+    check_within(
+        r#"[{"message":"a"},{"message":"b"},{"message":"c"}]"#,
+        false,
+        two,
+        expect![[r#"
+            refused: too_many_items: the request holds more than 2 items (http.max_items); send them in smaller requests
+        "#]],
+    );
+    check_within(
+        r#"[{"message":"a"}, 3]"#,
+        false,
+        two,
+        expect![[r#"
+            array
+            0: ok message="a"
+            1: not_an_object: item 1: expected a JSON object, found a number
+        "#]],
+    );
+    check_within(
+        "{\"message\":\"a\"}\n\n{\"message\":\"b\"}\n \n{\"message\":\"c\"}\n",
+        true,
+        two,
+        expect![[r#"
+            refused: too_many_items: the request holds more than 2 items (http.max_items); send them in smaller requests
+        "#]],
+    );
+    check_within(
+        "{\"message\":\"a\"}\n\n{\"message\":\"b\"}\n \n",
+        true,
+        two,
+        expect![[r#"
+            ndjson
+            0: ok message="a"
+            1: ok message="b"
+        "#]],
+    );
+}
+
+#[test]
+fn an_item_too_long_is_rejected_unread() {
+    let short = Limits { max_item_bytes: 20, ..Limits::default() };
+    check_within(
+        r#"[{"message":"short"},{"message":"a little longer"}]"#,
+        false,
+        short,
+        expect![[r#"
+            array
+            0: ok message="short"
+            1: item_too_large: item 1: 29 bytes, over the limit of 20 bytes for one item
+        "#]],
+    );
+    check_within(
+        "{\"message\":\"short\"}\n{\"message\":\"a little longer\"}",
+        true,
+        short,
+        expect![[r#"
+            ndjson
+            0: ok message="short"
+            1: item_too_large: line 2: 29 bytes, over the limit of 20 bytes for one item
+        "#]],
+    );
+    check_within(
+        r#"{"message":"a little longer"}"#,
+        false,
+        short,
+        expect![[r#"
+            object
+            0: item_too_large: 29 bytes, over the limit of 20 bytes for one item
+        "#]],
+    );
+}
+
+#[test]
+fn decoded_items_are_charged_to_the_request() {
+    let event = decode_body(br#"{"type":"a"}"#, false, RECEIVED, &Limits::default()).unwrap().items.remove(0).unwrap();
+    let each = event.approx_bytes() + 16;
+    let body = format!("[{}]", [r#"{"type":"a"}"#; 10].join(","));
+    let ten = Limits { max_decoded_bytes: 10 * each, ..Limits::default() };
+    assert_eq!(decode_body(body.as_bytes(), false, RECEIVED, &ten).map(|d| d.accepted()), Ok(10));
+    let nine = Limits { max_decoded_bytes: 10 * each - 1, ..Limits::default() };
+    assert_eq!(
+        decode_body(body.as_bytes(), false, RECEIVED, &nine).map(|d| d.accepted()),
+        Err(Exceeded::Decoded { limit: 10 * each - 1 })
+    );
+    // Rejections cost their place and their message too.
+    let bad = "[1,1,1,1,1,1,1,1,1,1]";
+    assert!(
+        decode_body(bad.as_bytes(), false, RECEIVED, &Limits { max_decoded_bytes: 1000, ..Limits::default() }).is_err()
+    );
 }

@@ -33,8 +33,22 @@
 //! A record needs a body or an `event_name`, as a JSON event needs a message or a type; one
 //! with neither is rejected (`missing_body`) and counted, and the others in the request are
 //! kept. A body that does not decode at all is one error for the whole request.
+//!
+//! # Limits
+//!
+//! A request is decoded within [`Limits`] (see [`crate::limits`]), never whole: its records
+//! (and its `ResourceLogs` and `ScopeLogs`) are counted first, and a request with more than
+//! `max_items` of either is refused; then each resource, scope and record is decoded on its
+//! own (`protobuf.rs`, `json_body.rs`). A record longer than `max_item_bytes` is rejected
+//! unread (`record_too_large`). The resource's and scope's attributes are measured once, and a
+//! record whose fields would be over `max_field_bytes` with them is rejected
+//! (`fields_too_large`) before anything is copied into it, as are the records of a resource or
+//! scope too long to be decoded. Every record is charged to the request's budget of
+//! `max_decoded_bytes`, and a request over it is refused.
 
+mod json_body;
 mod map;
+mod protobuf;
 mod response;
 #[cfg(test)]
 mod tests;
@@ -42,11 +56,9 @@ mod value;
 
 use std::fmt;
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use prost::Message;
-
 pub use response::{Status, code, export_response, status};
 
+use crate::limits::{Exceeded, Limits};
 use crate::{Event, Timestamp};
 
 /// The two encodings of OTLP/HTTP, told apart by `Content-Type`.
@@ -77,6 +89,11 @@ pub enum ErrorKind {
     MalformedJson,
     /// A record with neither a body nor an `event_name`.
     MissingBody,
+    /// A record whose fields, with its resource's and scope's attributes, would be over
+    /// `max_field_bytes`.
+    FieldsTooLarge,
+    /// A record longer than `max_item_bytes` as sent; not decoded.
+    RecordTooLarge,
 }
 
 impl ErrorKind {
@@ -85,6 +102,8 @@ impl ErrorKind {
             ErrorKind::MalformedProtobuf => "malformed_protobuf",
             ErrorKind::MalformedJson => "malformed_json",
             ErrorKind::MissingBody => "missing_body",
+            ErrorKind::FieldsTooLarge => "fields_too_large",
+            ErrorKind::RecordTooLarge => "record_too_large",
         }
     }
 }
@@ -113,27 +132,62 @@ impl OtlpError {
 /// scope); a record's index is its position here.
 pub type Records = Vec<Result<Event, OtlpError>>;
 
-/// Decodes a body in either encoding.
-pub fn decode(body: &[u8], format: Format, received_at: Timestamp) -> Result<Records, OtlpError> {
+/// A request that was not decoded: malformed, or over a limit of the whole request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0}")]
+    Malformed(OtlpError),
+    #[error("{0}")]
+    Exceeded(Exceeded),
+}
+
+/// Decodes a body in either encoding, within `limits`.
+pub fn decode(body: &[u8], format: Format, received_at: Timestamp, limits: &Limits) -> Result<Records, DecodeError> {
     match format {
-        Format::Protobuf => decode_protobuf(body, received_at),
-        Format::Json => decode_json(body, received_at),
+        Format::Protobuf => decode_protobuf(body, received_at, limits),
+        Format::Json => decode_json(body, received_at, limits),
     }
 }
 
 /// Decodes a protobuf `ExportLogsServiceRequest`. Every event gets `source = otlp` and
 /// `received_at`; ids are left to the pipeline.
-pub fn decode_protobuf(body: &[u8], received_at: Timestamp) -> Result<Records, OtlpError> {
-    let request = ExportLogsServiceRequest::decode(body).map_err(|e| {
-        OtlpError::new(ErrorKind::MalformedProtobuf, format!("not a protobuf ExportLogsServiceRequest: {e}"))
+pub fn decode_protobuf(body: &[u8], received_at: Timestamp, limits: &Limits) -> Result<Records, DecodeError> {
+    let malformed = |error: prost::DecodeError| {
+        DecodeError::Malformed(OtlpError::new(
+            ErrorKind::MalformedProtobuf,
+            format!("not a protobuf ExportLogsServiceRequest: {error}"),
+        ))
+    };
+    let counts = protobuf::count(body).map_err(malformed)?;
+    let mut mapper = mapper(counts, received_at, limits)?;
+    protobuf::walk(body, &mut mapper).map_err(|stop| match stop {
+        protobuf::Stop::Malformed(error) => malformed(error),
+        protobuf::Stop::Exceeded(exceeded) => DecodeError::Exceeded(exceeded),
     })?;
-    Ok(map::events(request, received_at))
+    Ok(mapper.finish())
 }
 
 /// Decodes an OTLP JSON `ExportLogsServiceRequest`.
-pub fn decode_json(body: &[u8], received_at: Timestamp) -> Result<Records, OtlpError> {
-    let request: ExportLogsServiceRequest = serde_json::from_slice(body).map_err(|e| {
-        OtlpError::new(ErrorKind::MalformedJson, format!("not an OTLP JSON ExportLogsServiceRequest: {e}"))
+pub fn decode_json(body: &[u8], received_at: Timestamp, limits: &Limits) -> Result<Records, DecodeError> {
+    let malformed = |message: String| {
+        DecodeError::Malformed(OtlpError::new(
+            ErrorKind::MalformedJson,
+            format!("not an OTLP JSON ExportLogsServiceRequest: {message}"),
+        ))
+    };
+    let counts = json_body::count(body).map_err(malformed)?;
+    let mut mapper = mapper(counts, received_at, limits)?;
+    json_body::walk(body, &mut mapper).map_err(|stop| match stop {
+        json_body::Stop::Malformed(message) => malformed(message),
+        json_body::Stop::Exceeded(exceeded) => DecodeError::Exceeded(exceeded),
     })?;
-    Ok(map::events(request, received_at))
+    Ok(mapper.finish())
+}
+
+/// A mapper for a request of these counts, or the request refused for them.
+fn mapper(counts: protobuf::Counts, received_at: Timestamp, limits: &Limits) -> Result<map::Mapper<'_>, DecodeError> {
+    if counts.records > limits.max_items || counts.containers > limits.max_items {
+        return Err(DecodeError::Exceeded(Exceeded::Items { limit: limits.max_items }));
+    }
+    Ok(map::Mapper::new(limits, received_at, counts.records))
 }

@@ -44,6 +44,7 @@ pub fn export_response(rejected: usize, message: &str, format: Format) -> Vec<u8
 pub mod code {
     pub const INVALID_ARGUMENT: i32 = 3;
     pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub const INTERNAL: i32 = 13;
     pub const UNAVAILABLE: i32 = 14;
 }
 

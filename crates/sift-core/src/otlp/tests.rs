@@ -4,11 +4,13 @@
 use std::fmt::Write;
 
 use expect_test::{Expect, expect};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use prost::Message;
 
 use super::*;
 use crate::Source;
@@ -16,10 +18,11 @@ use crate::testing::render;
 
 const RECEIVED: Timestamp = Timestamp(1_714_564_800_000_000); // 2024-05-01T12:00:00Z
 
-fn rendered(result: Result<Records, OtlpError>) -> String {
+fn rendered(result: Result<Records, DecodeError>) -> String {
     let records = match result {
         Ok(records) => records,
-        Err(error) => return format!("{}: {}\n", error.kind, error.message),
+        Err(DecodeError::Malformed(error)) => return format!("{}: {}\n", error.kind, error.message),
+        Err(DecodeError::Exceeded(exceeded)) => return format!("refused: {}: {exceeded}\n", exceeded.as_str()),
     };
     let mut out = String::new();
     for (index, record) in records.iter().enumerate() {
@@ -35,11 +38,11 @@ fn rendered(result: Result<Records, OtlpError>) -> String {
 }
 
 fn check_json(body: &str, expect: Expect) {
-    expect.assert_eq(&rendered(decode_json(body.as_bytes(), RECEIVED)));
+    expect.assert_eq(&rendered(decode_json(body.as_bytes(), RECEIVED, &Limits::default())));
 }
 
 fn check_protobuf(request: &ExportLogsServiceRequest, expect: Expect) {
-    expect.assert_eq(&rendered(decode_protobuf(&request.encode_to_vec(), RECEIVED)));
+    expect.assert_eq(&rendered(decode_protobuf(&request.encode_to_vec(), RECEIVED, &Limits::default())));
 }
 
 fn string(s: &str) -> Option<AnyValue> {
@@ -286,11 +289,11 @@ fn garbage_protobuf() {
     expect![[r#"
         malformed_protobuf: not a protobuf ExportLogsServiceRequest: failed to decode Protobuf message: buffer underflow
     "#]]
-    .assert_eq(&rendered(decode_protobuf(b"{\"resourceLogs\":[]}", RECEIVED)));
+    .assert_eq(&rendered(decode_protobuf(b"{\"resourceLogs\":[]}", RECEIVED, &Limits::default())));
     expect![[r#"
         malformed_protobuf: not a protobuf ExportLogsServiceRequest: failed to decode Protobuf message: ExportLogsServiceRequest.resource_logs: buffer underflow
-    "#]].assert_eq(&rendered(decode_protobuf(b"\x0a\x05ab", RECEIVED)));
-    expect![""].assert_eq(&rendered(decode_protobuf(b"", RECEIVED)));
+    "#]].assert_eq(&rendered(decode_protobuf(b"\x0a\x05ab", RECEIVED, &Limits::default())));
+    expect![""].assert_eq(&rendered(decode_protobuf(b"", RECEIVED, &Limits::default())));
 }
 
 #[test]
@@ -305,4 +308,160 @@ fn responses() {
     assert_eq!((partial.rejected_log_records, partial.error_message.as_str()), (2, "why"));
     expect![[r#"{"code":3,"message":"bad"}"#]]
         .assert_eq(&String::from_utf8(status(code::INVALID_ARGUMENT, "bad", Format::Json)).unwrap());
+}
+
+/// Decodes a request in both encodings within `limits`; both must give the same.
+fn check_within(request: &ExportLogsServiceRequest, limits: Limits, expect: Expect) {
+    let protobuf = rendered(decode_protobuf(&request.encode_to_vec(), RECEIVED, &limits));
+    let json = serde_json::to_vec(request).unwrap();
+    assert_eq!(rendered(decode_json(&json, RECEIVED, &limits)), protobuf, "JSON and protobuf differ");
+    expect.assert_eq(&protobuf);
+}
+
+fn padded(bytes: usize) -> Vec<KeyValue> {
+    vec![kv("service.name", string("shop")), kv("padding", string(&"a".repeat(bytes)))]
+}
+
+const SMALL: Limits = Limits { max_items: 4, max_item_bytes: 400, max_field_bytes: 300, max_decoded_bytes: 100_000 };
+
+#[test]
+fn r_otlp_resource_copied_into_every_record() {
+    // A resource's attributes were copied into every record before any limit applied: one of
+    // 1 MB and 8,000 records made 8 GB. A resource too long to decode rejects its records
+    // unread; one over the bound on fields rejects each record before anything is copied.
+    let records = vec![record("a"); 8000];
+    let limits = Limits { max_items: 10_000, ..Limits::default() };
+    let decoded = decode_protobuf(&request(padded(1 << 20), records).encode_to_vec(), RECEIVED, &limits).unwrap();
+    assert_eq!(decoded.len(), 8000);
+    let error = decoded[7999].as_ref().unwrap_err();
+    expect![[r#"fields_too_large: the resource is 1048621 bytes, over the limit of 1048576 bytes: its attributes would put the record's fields over their limit (pipeline.max_field_bytes)"#]]
+        .assert_eq(&format!("{}: {}", error.kind, error.message));
+    check_within(
+        &request(padded(180), vec![record("a"), record("b")]),
+        SMALL,
+        expect![[r#"
+            0: fields_too_large: fields with the resource's attributes would take 323 bytes, over the limit of 300 bytes (pipeline.max_field_bytes)
+            1: fields_too_large: fields with the resource's attributes would take 323 bytes, over the limit of 300 bytes (pipeline.max_field_bytes)
+        "#]],
+    );
+    check_within(
+        &request(padded(150), vec![record("a")]),
+        SMALL,
+        expect![[r#"
+            0: ok app=shop fields={"resource":{"padding":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}} message="a"
+        "#]],
+    );
+}
+
+#[test]
+fn a_records_own_attributes_count_with_the_resources() {
+    let heavy = LogRecord { attributes: vec![kv("note", string(&"n".repeat(100)))], ..record("a") };
+    let with_scope = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource { attributes: padded(100), ..Resource::default() }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope { name: "s".repeat(50), ..InstrumentationScope::default() }),
+                log_records: vec![heavy, record("b")],
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    };
+    check_within(
+        &with_scope,
+        Limits { max_field_bytes: 500, ..SMALL },
+        expect![[r#"
+            0: fields_too_large: fields with the resource's and the scope's attributes would take 598 bytes, over the limit of 500 bytes (pipeline.max_field_bytes)
+            1: ok app=shop fields={"resource":{"padding":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},"scope":{"name":"ssssssssssssssssssssssssssssssssssssssssssssssssss"}} message="b"
+        "#]],
+    );
+    // The bound is measured as the pipeline measures the event's fields.
+    let second = |max: usize| {
+        let limits = Limits { max_field_bytes: max, ..SMALL };
+        decode_protobuf(&with_scope.encode_to_vec(), RECEIVED, &limits).unwrap().swap_remove(1)
+    };
+    assert!(second(429).is_err());
+    assert_eq!(second(430).map(|event| crate::event::fields_bytes(&event.fields)), Ok(430));
+}
+
+#[test]
+fn records_are_counted_before_any_is_decoded() {
+    check_within(
+        &request(Vec::new(), vec![record("a"); 5]),
+        SMALL,
+        expect![[r#"
+            refused: too_many_items: the request holds more than 4 items (http.max_items); send them in smaller requests
+        "#]],
+    );
+    let empty_scopes = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs { scope_logs: vec![ScopeLogs::default(); 5], ..ResourceLogs::default() }],
+    };
+    check_within(
+        &empty_scopes,
+        SMALL,
+        expect![[r#"
+            refused: too_many_items: the request holds more than 4 items (http.max_items); send them in smaller requests
+        "#]],
+    );
+    check_within(
+        &request(Vec::new(), vec![record("a"); 4]),
+        SMALL,
+        expect![[r#"
+        0: ok message="a"
+        1: ok message="a"
+        2: ok message="a"
+        3: ok message="a"
+    "#]],
+    );
+}
+
+#[test]
+fn a_record_too_long_is_rejected_unread() {
+    // Its length as sent, which differs between the encodings.
+    let long = request(Vec::new(), vec![record(&"x".repeat(500)), record("short")]);
+    let protobuf = decode_protobuf(&long.encode_to_vec(), RECEIVED, &SMALL);
+    expect![[r#"
+        0: record_too_large: log record is 506 bytes, over the limit of 400 bytes for one record
+        1: ok message="short"
+    "#]]
+    .assert_eq(&rendered(protobuf));
+    let json = decode_json(&serde_json::to_vec(&long).unwrap(), RECEIVED, &SMALL);
+    expect![[r#"
+        0: record_too_large: log record is 703 bytes, over the limit of 400 bytes for one record
+        1: ok message="short"
+    "#]]
+    .assert_eq(&rendered(json));
+}
+
+#[test]
+fn decoded_records_are_charged_to_the_request() {
+    // Each copy of a resource within the bound on fields passes, but not many of them.
+    let limits = Limits { max_items: 1000, max_decoded_bytes: 20_000, ..SMALL };
+    check_within(
+        &request(padded(200), vec![record("a"); 1000]),
+        limits,
+        expect![[r#"
+            refused: decoded_too_large: the events decoded from the request would take more than 20000 bytes (http.max_decoded_bytes); send fewer or smaller events per request
+        "#]],
+    );
+}
+
+#[test]
+fn errors_inside_records_are_named_as_before() {
+    // A body in which the third record's body is cut short, read whole by prost and here.
+    let mut body = request(Vec::new(), vec![record("a"), record("b"), record("c")]).encode_to_vec();
+    let last = body.len() - 1;
+    body[last - 2] = 0x7f;
+    let whole = ExportLogsServiceRequest::decode(&body[..]).unwrap_err().to_string();
+    let walked = rendered(decode_protobuf(&body, RECEIVED, &Limits::default()));
+    assert_eq!(walked, format!("malformed_protobuf: not a protobuf ExportLogsServiceRequest: {whole}\n"));
+    for body in [
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[\n{},\n  {\"body\": 3}]}]}]}",
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{}, {\"traceId\": \"x\"}]}]}]}",
+        "{\"resourceLogs\":[{\"resource\": {\n\"attributes\": 1}}]}",
+    ] {
+        let whole = serde_json::from_str::<ExportLogsServiceRequest>(body).unwrap_err().to_string();
+        let walked = rendered(decode_json(body.as_bytes(), RECEIVED, &Limits::default()));
+        assert_eq!(walked, format!("malformed_json: not an OTLP JSON ExportLogsServiceRequest: {whole}\n"));
+    }
 }

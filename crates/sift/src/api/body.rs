@@ -1,106 +1,425 @@
-//! Reading request bodies for ingest: bounded by `http.max_body`, and gunzipped when the
-//! client says `Content-Encoding: gzip` (Logplex and OTLP exporters do), with the same bound
-//! on the decompressed size so a small bomb cannot fill memory. Reading is async; inflating
-//! is CPU work, done where the handler decodes, off the runtime's workers.
+//! Ingest request bodies (`POST /api/v1/events`, `/logs`, `/v1/logs`), from the socket to the
+//! decoder, within the bounds that keep a request's memory a small multiple of its body and
+//! the server's bounded whatever many clients send (DESIGN.md section 1, principle 4):
+//!
+//! - a body is at most `http.max_body` bytes, as sent and once gunzipped (413);
+//! - the bodies held at once, all requests together, are at most `http.max_inflight_bytes`:
+//!   each chunk is counted before it is buffered, and a request that finds no room within
+//!   [`ADMISSION_WAIT`] is answered 503 with `Retry-After`;
+//! - as many bodies are inflated and decoded at once as the machine has cores (a request
+//!   waits for its turn holding only its body), each within the request's [`Limits`] (413).
+//!
+//! A body refused before it was read to its end is read on and discarded, up to a bound in
+//! time and bytes (as nginx's lingering close does), so that a client that sends its whole
+//! body before it reads the answer (Python's `urllib`) reads the answer instead of a reset.
+//!
+//! Reading is async; inflating and decoding are CPU work, done off the runtime's workers.
 
 use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use serde_json::json;
-use sift_core::Source;
+use sift_core::{Exceeded, Limits, Source};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use super::error::ApiError;
+use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::observe::{DropReason, IntakeFigures};
 use crate::pipeline::Rejection;
 
-/// The body as sent, or 413 over the limit (`body_too_large`) and 400 for a body cut short.
-pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ApiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(too_large(max));
-    }
-    axum::body::to_bytes(body, max).await.map_err(|error| {
-        if is_length_limit(&error) {
-            too_large(max)
-        } else {
-            ApiError::bad_request(format!("the request body could not be read: {error}")).because("body_unreadable")
-        }
-    })
+/// How long, in all, a request may wait for room among the bodies in flight before it is
+/// answered 503.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(5);
+/// The `Retry-After` of that 503, in seconds.
+const RETRY_AFTER: u64 = 1;
+/// How long a refused body is read on and discarded before the connection is closed.
+const LINGER_TIME: Duration = Duration::from_secs(10);
+/// The least of a refused body that is read on and discarded (or four times `http.max_body`).
+const LINGER_BYTES: usize = 64 << 20;
+/// The first room a body is given, doubled as it grows: a client holds at most about twice
+/// what it has sent, whatever length it declares.
+const FIRST_ROOM: usize = 64 << 10;
+
+/// HTTP ingest's way in: the ingest path, the bounds of one request, and what all requests
+/// hold at once (the bytes of request bodies, and the decodes running).
+pub struct Intake {
+    ingest: Arc<Ingest>,
+    /// `http.max_body`.
+    max_body: usize,
+    /// What one decoded request may hold.
+    limits: Limits,
+    bytes: Arc<Semaphore>,
+    max_bytes: usize,
+    decodes: Arc<Semaphore>,
+    max_decodes: usize,
 }
 
-/// An ingest body as sent, with whether it is gzipped; a body refused (too large, cut
-/// short, an unknown encoding) is counted against `source` and answered.
-pub async fn read_ingest_body(
-    ingest: &Ingest,
-    max_body: usize,
-    source: Source,
+impl Intake {
+    /// Room for `http.max_inflight_bytes` of bodies, and one decode per core.
+    pub fn new(ingest: Arc<Ingest>, config: &Config) -> Intake {
+        let max_bytes = config.http.max_inflight_bytes.min(Semaphore::MAX_PERMITS);
+        let max_decodes = std::thread::available_parallelism().map_or(2, usize::from).max(2);
+        Intake {
+            ingest,
+            max_body: config.http.max_body,
+            limits: limits(config),
+            bytes: Arc::new(Semaphore::new(max_bytes)),
+            max_bytes,
+            decodes: Arc::new(Semaphore::new(max_decodes)),
+            max_decodes,
+        }
+    }
+
+    /// What is held now, against the bounds.
+    pub fn figures(&self) -> IntakeFigures {
+        IntakeFigures {
+            inflight_bytes: self.inflight_bytes(),
+            max_inflight_bytes: self.max_bytes,
+            decodes: self.decodes(),
+            max_decodes: self.max_decodes,
+        }
+    }
+
+    /// Bytes of bodies held now.
+    pub fn inflight_bytes(&self) -> usize {
+        self.max_bytes - self.bytes.available_permits()
+    }
+
+    /// The most bytes of bodies held at once.
+    pub fn max_inflight_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Decodes running now.
+    pub fn decodes(&self) -> usize {
+        self.max_decodes - self.decodes.available_permits()
+    }
+
+    /// The most decodes run at once.
+    pub fn max_decodes(&self) -> usize {
+        self.max_decodes
+    }
+}
+
+/// A request body in memory, holding its share of `http.max_inflight_bytes` until dropped.
+#[derive(Debug)]
+pub struct Held {
+    bytes: Bytes,
+    gzipped: bool,
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+/// Why a body was not decoded: each kind is answered with its status, counted under its reason.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("request body is over the limit of {max} bytes (http.max_body){}", if *.decompressed { " once decompressed" } else { "" })]
+    TooLarge { max: usize, decompressed: bool },
+    #[error("the request body could not be read: {0}")]
+    Unreadable(String),
+    #[error("the body says Content-Encoding: gzip but does not gunzip: {0}")]
+    BadGzip(String),
+    #[error("Content-Encoding {0:?} is not supported; send the body as is or with gzip")]
+    UnsupportedEncoding(String),
+    #[error(
+        "sift holds as many request bodies as it may (http.max_inflight_bytes, {max} bytes) and found no room \
+         for this one within {} s; retry shortly",
+        ADMISSION_WAIT.as_secs()
+    )]
+    Busy { max: usize },
+    #[error("{0}")]
+    Exceeded(Exceeded),
+    #[error("internal error")]
+    Internal,
+}
+
+impl BodyError {
+    /// The counter label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BodyError::TooLarge { .. } => "body_too_large",
+            BodyError::Unreadable(_) => "body_unreadable",
+            BodyError::BadGzip(_) => "bad_gzip",
+            BodyError::UnsupportedEncoding(_) => "unsupported_encoding",
+            BodyError::Busy { .. } => "busy",
+            BodyError::Exceeded(exceeded) => exceeded.as_str(),
+            BodyError::Internal => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge { .. } | BodyError::Exceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Unreadable(_) | BodyError::BadGzip(_) => StatusCode::BAD_REQUEST,
+            BodyError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            BodyError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            BodyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds after which a retry may succeed, for a refusal that is not the request's fault.
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, BodyError::Busy { .. }).then_some(RETRY_AFTER)
+    }
+
+    /// The limit this request went over: its configuration key and value.
+    fn limit(&self) -> Option<(&'static str, usize)> {
+        match self {
+            BodyError::TooLarge { max, .. } => Some(("http.max_body", *max)),
+            BodyError::Busy { max } => Some(("http.max_inflight_bytes", *max)),
+            BodyError::Exceeded(exceeded) => Some((exceeded.key(), exceeded.limit())),
+            _ => None,
+        }
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> ApiError {
+        let mut api = ApiError::new(error.status(), error.to_string()).because(error.reason());
+        if let Some((key, max)) = error.limit() {
+            api = api.with_detail(json!({ "reason": error.reason(), "limit": key, "max": max }));
+        }
+        if let Some(seconds) = error.retry_after() {
+            api = api.with_retry_after(seconds);
+        }
+        api
+    }
+}
+
+impl Intake {
+    /// The ingest path requests are decoded into.
+    pub fn ingest(&self) -> &Arc<Ingest> {
+        &self.ingest
+    }
+
+    /// Counts a refused body against its protocol, by reason: as malformed when it was the
+    /// client's fault, as dropped when sift had no room for it; a failure of sift's own is left
+    /// to the log.
+    pub fn count_refused(&self, source: Source, error: &BodyError) {
+        match error {
+            BodyError::Internal => {}
+            BodyError::Busy { .. } => self.ingest.reject_dropped(source, DropReason::Busy, 1),
+            _ => self.ingest.reject_whole(source, &Rejection::new(error.reason(), error.to_string())),
+        }
+    }
+}
+
+/// The limits of a decoded request, from the configuration.
+fn limits(config: &Config) -> Limits {
+    Limits::new(
+        config.http.max_items,
+        config.pipeline.max_message_bytes,
+        config.pipeline.max_field_bytes,
+        config.http.max_decoded_bytes,
+    )
+}
+
+/// Reads an ingest body within the intake's bounds, then, once a decode may start, inflates it
+/// and runs `work` on it off the runtime, holding the body's room and the decode's turn
+/// until `work` returns.
+pub async fn decode<T: Send + 'static>(
+    intake: &Arc<Intake>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Bytes, bool), Response> {
-    let read = match gzipped(headers) {
-        Ok(gzipped) => read_body(headers, body, max_body).await.map(|body| (body, gzipped)),
-        Err(error) => Err(error),
-    };
-    read.map_err(|error| {
-        ingest.reject_whole(source, &Rejection::new(error.reason, error.error.clone()));
-        error.into_response()
+    work: impl FnOnce(&Ingest, &Limits, &[u8]) -> Result<T, BodyError> + Send + 'static,
+) -> Result<T, BodyError> {
+    let max = intake.max_body;
+    let held = read(intake, headers, body, max).await?;
+    // The queue is fair and each decode is bounded, so the wait is too; meanwhile only the
+    // body is held.
+    let turn = Arc::clone(&intake.decodes).acquire_owned().await.map_err(|_| BodyError::Internal)?;
+    let worker = Arc::clone(intake);
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let body = inflate(&held, max)?;
+        work(&worker.ingest, &worker.limits, &body)
     })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "a decode task failed");
+        BodyError::Internal
+    })?
+}
+
+/// Reads a body: at most `max` bytes, each chunk counted against `http.max_inflight_bytes`
+/// before it is buffered. A body refused before its end is read on and discarded (module docs).
+pub async fn read(intake: &Intake, headers: &HeaderMap, body: Body, max: usize) -> Result<Held, BodyError> {
+    let gzipped = gzipped(headers)?;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let mut body = body;
+    if declared.is_some_and(|len| len > max as u64) {
+        // A client waiting for `100 Continue` sends nothing more once answered: hyper sends
+        // the 100 only when the body is first read, so this one was never asked for its body.
+        if !expects_continue(headers) {
+            linger(&mut body, max).await;
+        }
+        return Err(BodyError::TooLarge { max, decompressed: false });
+    }
+    let bound = declared.map_or(max, |len| len as usize);
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut room: Option<OwnedSemaphorePermit> = None;
+    let mut waited = Duration::ZERO;
+    loop {
+        let chunk = match body.frame().await {
+            None => break,
+            Some(Err(error)) => return Err(BodyError::Unreadable(error.to_string())),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(chunk) => chunk,
+                Err(_) => continue,
+            },
+        };
+        let needed = buffer.len() + chunk.len();
+        if needed > max {
+            linger(&mut body, max).await;
+            return Err(BodyError::TooLarge { max, decompressed: false });
+        }
+        if needed > buffer.capacity() {
+            let held = room.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
+            let wanted = needed.max(held.saturating_mul(2).clamp(FIRST_ROOM, bound.max(FIRST_ROOM))).min(max);
+            let more = match make_room(intake, wanted.saturating_sub(held), &mut waited).await {
+                Some(more) => more,
+                None => {
+                    drop(room);
+                    linger(&mut body, max).await;
+                    return Err(BodyError::Busy { max: intake.max_bytes });
+                }
+            };
+            match &mut room {
+                Some(room) => room.merge(more),
+                None => room = Some(more),
+            }
+            buffer.reserve_exact(wanted - buffer.len());
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(Held { bytes: Bytes::from(buffer), gzipped, _room: room })
+}
+
+/// `bytes` more of room among the bodies in flight, waiting for it at most what is left of
+/// [`ADMISSION_WAIT`] after `waited`.
+async fn make_room(intake: &Intake, bytes: usize, waited: &mut Duration) -> Option<OwnedSemaphorePermit> {
+    let bytes = u32::try_from(bytes).ok()?;
+    if let Ok(permit) = Arc::clone(&intake.bytes).try_acquire_many_owned(bytes) {
+        return Some(permit);
+    }
+    let started = Instant::now();
+    let left = ADMISSION_WAIT.checked_sub(*waited)?;
+    let acquired = tokio::time::timeout(left, Arc::clone(&intake.bytes).acquire_many_owned(bytes)).await;
+    *waited += started.elapsed();
+    acquired.ok()?.ok()
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
+}
+
+/// Reads the rest of a refused body and discards it, for at most [`LINGER_TIME`] and
+/// [`LINGER_BYTES`] (or four times `max`), so that the client reads the answer.
+async fn linger(body: &mut Body, max: usize) {
+    let bound = LINGER_BYTES.max(max.saturating_mul(4));
+    let mut read = 0usize;
+    let drain = async {
+        while read <= bound {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
 /// Whether `Content-Encoding` says gzip; an encoding other than gzip or none is 415.
-pub fn gzipped(headers: &HeaderMap) -> Result<bool, ApiError> {
+pub fn gzipped(headers: &HeaderMap) -> Result<bool, BodyError> {
     let Some(encoding) = headers.get(header::CONTENT_ENCODING) else { return Ok(false) };
     let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
     match encoding.as_str() {
         "" | "identity" => Ok(false),
         "gzip" | "x-gzip" => Ok(true),
-        _ => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Encoding {encoding:?} is not supported; send the body as is or with gzip"),
-        )
-        .because("unsupported_encoding")),
+        _ => Err(BodyError::UnsupportedEncoding(encoding)),
     }
 }
 
-/// The body decompressed when it is gzipped, bounded by `max` once decompressed (413), or
-/// 400 when it does not gunzip. CPU-bound: call it off the async runtime's workers.
-pub fn inflate(body: Bytes, gzipped: bool, max: usize) -> Result<Bytes, ApiError> {
-    if gzipped { gunzip(&body, max) } else { Ok(body) }
-}
-
-fn gunzip(compressed: &[u8], max: usize) -> Result<Bytes, ApiError> {
+/// The body decompressed when it is gzipped, bounded by `max` once decompressed. CPU-bound:
+/// call it off the async runtime's workers.
+fn inflate(held: &Held, max: usize) -> Result<Bytes, BodyError> {
+    if !held.gzipped {
+        return Ok(held.bytes.clone());
+    }
+    let compressed = &held.bytes[..];
     let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(max));
     // One byte more than the limit tells a body at the limit from one over it.
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(max as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|error| {
-        ApiError::bad_request(format!("the body says Content-Encoding: gzip but does not gunzip: {error}"))
-            .because("bad_gzip")
-    })?;
+    decoder.read_to_end(&mut out).map_err(|error| BodyError::BadGzip(error.to_string()))?;
     if out.len() > max {
-        let mut error = too_large(max);
-        error.error.push_str(" once decompressed");
-        return Err(error);
+        return Err(BodyError::TooLarge { max, decompressed: true });
     }
     Ok(Bytes::from(out))
 }
 
-fn too_large(max: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("request body is over the limit of {max} bytes (http.max_body)"),
-    )
-    .with_detail(json!({ "limit": max }))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = source {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = error.source();
+    /// An intake of `max_inflight_bytes` over a memory-only ingest path.
+    fn intake(max_inflight_bytes: usize) -> Intake {
+        let mut config = Config::default();
+        config.storage.memory_only = true;
+        config.http.max_inflight_bytes = max_inflight_bytes;
+        let rules = std::sync::Arc::new(crate::pipeline::rules::RuleSet::default());
+        let ingest = Ingest::new(&config, None, Vec::new(), rules, Default::default(), Default::default());
+        Intake::new(Arc::new(ingest), &config)
     }
-    false
+
+    fn request(chunks: &[&'static [u8]]) -> Body {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
+        Body::from_stream(futures_util::stream::iter(chunks))
+    }
+
+    #[tokio::test]
+    async fn a_body_holds_its_room_until_dropped() {
+        let intake = intake(1 << 20);
+        let held = read(&intake, &HeaderMap::new(), request(&[b"ab", b"cd"]), 100).await.unwrap();
+        assert_eq!(&held.bytes[..], b"abcd");
+        assert_eq!(intake.inflight_bytes(), 100, "the first room, bounded by the body's limit");
+        drop(held);
+        assert_eq!(intake.inflight_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused() {
+        let intake = intake(1 << 20);
+        let refused = read(&intake, &HeaderMap::new(), request(&[b"abc", b"def"]), 5).await;
+        assert!(matches!(refused, Err(BodyError::TooLarge { max: 5, decompressed: false })), "{refused:?}");
+        assert_eq!(intake.inflight_bytes(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_finds_no_room_is_refused_after_a_wait() {
+        let intake = intake(FIRST_ROOM);
+        let first = read(&intake, &HeaderMap::new(), request(&[b"a"]), 1 << 20).await.unwrap();
+        let second = read(&intake, &HeaderMap::new(), request(&[b"b"]), 1 << 20).await;
+        assert!(matches!(second, Err(BodyError::Busy { max: FIRST_ROOM })), "{second:?}");
+        drop(first);
+        assert!(read(&intake, &HeaderMap::new(), request(&[b"b"]), 1 << 20).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn room_grows_with_what_was_sent_not_with_what_was_declared() {
+        let intake = intake(64 << 20);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, (16 << 20).into());
+        let chunk: &'static [u8] = Box::leak(vec![b'x'; 40 << 10].into_boxed_slice());
+        let held = read(&intake, &headers, request(&[chunk, chunk, chunk]), 16 << 20).await.unwrap();
+        assert_eq!(held.bytes.len(), 120 << 10);
+        assert_eq!(intake.inflight_bytes(), 128 << 10);
+    }
 }

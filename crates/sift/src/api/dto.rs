@@ -124,7 +124,8 @@ mod tests {
             json!({"exampleSDID@32473": {"iut": "3", "eventID": "1011"}, "n": 1.5}).as_object().cloned().unwrap();
 
         let body = serde_json::to_vec(&SubmitEventJson(&event)).unwrap();
-        let mut decoded = sift_core::json::decode_body(&body, true, received).items;
+        let mut decoded =
+            sift_core::json::decode_body(&body, true, received, &sift_core::Limits::default()).unwrap().items;
         let mut back = decoded.pop().unwrap().unwrap();
         back.source = event.source;
         assert_eq!(back, event);

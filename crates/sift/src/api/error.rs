@@ -17,8 +17,8 @@ pub struct ApiError {
     pub reason: &'static str,
     /// The `WWW-Authenticate` challenge of a 401, when not sift's own.
     pub realm: Option<&'static str>,
-    /// `Retry-After`, for a 429 or 503 that will pass.
-    pub retry_after: Option<HeaderValue>,
+    /// The `Retry-After` of a refusal that a later retry may pass, in seconds.
+    pub retry_after: Option<u64>,
 }
 
 /// Marks a response as a rejected request, for the counting middleware.
@@ -69,6 +69,12 @@ impl ApiError {
         self.detail = Some(Box::new(detail));
         self
     }
+
+    /// Tells the client when to retry (`Retry-After`).
+    pub fn with_retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -83,8 +89,8 @@ impl IntoResponse for ApiError {
             let realm = self.realm.unwrap_or("Basic realm=\"sift\"");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(realm));
         }
-        if let Some(retry_after) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -94,11 +100,10 @@ impl IntoResponse for ApiError {
 impl From<crate::ingest::Unavailable> for ApiError {
     fn from(unavailable: crate::ingest::Unavailable) -> ApiError {
         let reason = unavailable.reason().as_str();
-        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.to_string())
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.to_string())
             .because(reason)
-            .with_detail(json!({ "reason": reason }));
-        error.retry_after = Some(HeaderValue::from_static("1"));
-        error
+            .with_detail(json!({ "reason": reason }))
+            .with_retry_after(1)
     }
 }
 

@@ -14,13 +14,11 @@ use sift_core::query::{ParseError, Query};
 use sift_core::{Source, Timestamp};
 use sift_store::{Cursor, TimeRange};
 
-use super::Limits;
 use super::auth::Caller;
-use super::body::{inflate, read_ingest_body};
+use super::body::{BodyError, Intake, decode};
 use super::dto::EventsJson;
 use super::error::{ApiError, Params};
 use super::scan::{Queries, off_runtime};
-use crate::ingest::Ingest;
 use crate::pipeline::Rejection;
 
 /// At most this many per-item errors are listed in an ingest answer; the counts are exact.
@@ -30,39 +28,32 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
 pub async fn post_events(
-    State(ingest): State<Arc<Ingest>>,
-    State(limits): State<Arc<Limits>>,
+    State(intake): State<Arc<Intake>>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let max_body = limits.max_body;
-    let (body, gzipped) = match read_ingest_body(&ingest, max_body, Source::HttpJson, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
     let ndjson = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("ndjson") || ct.contains("jsonl") || ct.contains("json-seq"));
-    let worker = Arc::clone(&ingest);
-    let report = tokio::task::spawn_blocking(move || {
-        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            worker.reject_whole(Source::HttpJson, &Rejection::new(error.reason, error.error.clone()));
-        })?;
-        let decoded = sift_core::json::decode_body(&body, ndjson, Timestamp::now());
+    let submitted = decode(&intake, &headers, body, move |ingest, limits, body| {
+        let decoded =
+            sift_core::json::decode_body(body, ndjson, Timestamp::now(), limits).map_err(BodyError::Exceeded)?;
         let items = decoded
             .items
             .into_iter()
             .map(|item| item.map_err(|e| Rejection::new(e.kind.as_str(), e.message)).and_then(|e| caller.admit(e)));
-        Ok::<_, ApiError>(worker.submit(Source::HttpJson, items))
+        Ok(ingest.submit(Source::HttpJson, items))
     })
     .await;
-    let report = match report {
-        Ok(Ok(Ok(report))) => report,
-        Ok(Err(error)) => return error.into_response(),
-        Ok(Ok(Err(unavailable))) => return ApiError::from(unavailable).into_response(),
-        Err(error) => return ApiError::internal(error).into_response(),
+    let report = match submitted {
+        Ok(Ok(report)) => report,
+        Ok(Err(unavailable)) => return ApiError::from(unavailable).into_response(),
+        Err(error) => {
+            intake.count_refused(Source::HttpJson, &error);
+            return ApiError::from(error).into_response();
+        }
     };
     let status = if report.accepted > 0 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let errors: Vec<_> = report

@@ -23,12 +23,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sift_core::intern::Interner;
-use sift_core::{Event, Source, Str, Timestamp};
+use sift_core::{Event, Exceeded, Limits, Source, Str, Timestamp};
 use sift_store::{StateDb, Token};
 
-use super::Limits;
 use super::auth::{Authenticator, Peer, Refusal, decode_basic, refused};
-use super::body::{inflate, read_ingest_body};
+use super::body::{BodyError, Intake, decode};
 use super::error::ApiError;
 use crate::config::User;
 use crate::ingest::Ingest;
@@ -46,15 +45,14 @@ struct Parts {
 }
 
 pub async fn post_logs(
-    State(ingest): State<Arc<Ingest>>,
+    State(intake): State<Arc<Intake>>,
     State(state_db): State<Arc<StateDb>>,
     State(auth): State<Arc<Authenticator>>,
-    State(limits): State<Arc<Limits>>,
     peer: Peer,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let parts = Parts { ingest, state_db, auth };
+    let parts = Parts { ingest: Arc::clone(intake.ingest()), state_db, auth };
     if let Err(error) = check_content_type(&headers) {
         parts.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
         return error.into_response();
@@ -65,23 +63,19 @@ pub async fn post_logs(
         Ok(writer) => writer,
         Err(error) => return error.into_response(),
     };
-    let max_body = limits.max_body;
-    let (body, gzipped) = match read_ingest_body(&parts.ingest, max_body, SOURCE, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
     let declared_count = headers.get("logplex-msg-count").map(|v| v.to_str().ok().and_then(|v| v.trim().parse().ok()));
-    let answer = tokio::task::spawn_blocking(move || {
-        let body = inflate(body, gzipped, max_body).inspect_err(|error| {
-            parts.ingest.reject_whole(SOURCE, &Rejection::new(error.reason, error.error.clone()));
-        })?;
-        store_frames(&parts, &writer, &body, declared_count)
+    let worker = parts.clone();
+    let answer = decode(&intake, &headers, body, move |_, limits, body| {
+        Ok(store_frames(&worker, &writer, body, declared_count, limits))
     })
     .await;
     match answer {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
         Ok(Err(error)) => error.into_response(),
-        Err(error) => ApiError::internal(error).into_response(),
+        Err(error) => {
+            intake.count_refused(SOURCE, &error);
+            ApiError::from(error).into_response()
+        }
     }
 }
 
@@ -147,11 +141,21 @@ fn store_frames(
     writer: &Writer,
     body: &[u8],
     declared_count: Option<Option<usize>>,
+    limits: &Limits,
 ) -> Result<(), ApiError> {
     let frames = match sift_core::syslog::split_logplex(body) {
         Ok(frames) => frames,
         Err(malformed) => return Err(malformed_request(state, 1, &format!("{malformed}"))),
     };
+    let over = |exceeded: Exceeded| {
+        let error = BodyError::Exceeded(exceeded);
+        state.ingest.reject_whole(SOURCE, &Rejection::new(error.reason(), error.to_string()));
+        ApiError::from(error)
+    };
+    if frames.len() > limits.max_items {
+        return Err(over(Exceeded::Items { limit: limits.max_items }));
+    }
+    let mut budget = limits.budget();
     match declared_count {
         None => {}
         Some(Some(count)) if count == frames.len() => {}
@@ -177,6 +181,7 @@ fn store_frames(
             .ingest
             .validate(&mut event)
             .map_err(|rejection| malformed_request(state, frames.len(), &format!("frame {index}: {rejection}")))?;
+        budget.spend_event(&event).map_err(over)?;
         events.push(event);
     }
     let mut tokens = Tokens::default();

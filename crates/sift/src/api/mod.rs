@@ -38,6 +38,7 @@ use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 
 pub use auth::{Authenticator, Caller};
+pub use body::Intake;
 pub use dto::{EventJson, SubmitEventJson};
 pub use error::ApiError;
 pub use scan::Queries;

@@ -7,22 +7,23 @@
 //!   cannot become events are counted and reported in its `partial_success` (how many, and
 //!   why); the others are stored. Retrying would not help them, so this is still a success.
 //! - Failures carry a `google.rpc.Status` in the request's encoding: 400 for a body that does
-//!   not decode (not retryable), 413 over `http.max_body` (compressed or not), 503 when the
-//!   store cannot take the events (retryable: nothing was kept).
+//!   not decode (not retryable), 413 over `http.max_body` (compressed or not), `http.max_items`
+//!   or `http.max_decoded_bytes` (not retryable: the exporter must send less at once), 503 when
+//!   the store cannot take the events or too many bodies are in flight (retryable: nothing was
+//!   kept).
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sift_core::otlp::{self, Format, code};
+use sift_core::otlp::{self, DecodeError, Format, code};
 use sift_core::{Source, Timestamp};
 
-use super::Limits;
 use super::auth::Caller;
-use super::body::{gzipped, inflate, read_body};
+use super::body::{BodyError, Intake, decode};
 use super::error::{ApiError, Rejected};
 use crate::ingest::{Ingest, Report};
 use crate::pipeline::Rejection;
@@ -30,78 +31,50 @@ use crate::pipeline::Rejection;
 /// At most this many rejected records are described in `partial_success.error_message`.
 const MAX_DESCRIBED: usize = 5;
 
-pub async fn post_logs(
-    State(ingest): State<Arc<Ingest>>,
-    State(limits): State<Arc<Limits>>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn post_logs(State(intake): State<Arc<Intake>>, caller: Caller, headers: HeaderMap, body: Body) -> Response {
     let format = match format(&headers) {
         Ok(format) => format,
         Err(error) => return error.into_response(),
     };
-    let gzip = match gzipped(&headers) {
-        Ok(gzip) => gzip,
-        Err(error) => return error.into_response(),
-    };
-    let max_body = limits.max_body;
-    let body = match read_body(&headers, body, max_body).await {
-        Ok(body) => body,
-        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return too_large(&ingest, format, error.error),
-        Err(error) => return invalid(&ingest, format, &Rejection::new(error.reason, error.error)),
-    };
-    let worker = Arc::clone(&ingest);
-    let outcome =
-        tokio::task::spawn_blocking(move || decode_and_submit(&worker, &caller, body, gzip, format, max_body)).await;
+    let outcome = decode(&intake, &headers, body, move |ingest, limits, body| {
+        let records = match otlp::decode(body, format, Timestamp::now(), limits) {
+            Ok(records) => records,
+            Err(DecodeError::Exceeded(exceeded)) => return Err(BodyError::Exceeded(exceeded)),
+            Err(DecodeError::Malformed(error)) => {
+                return Ok(Outcome::Malformed(Rejection::new(error.kind.as_str(), error.message)));
+            }
+        };
+        let items = records
+            .into_iter()
+            .map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)).and_then(|e| caller.admit(e)));
+        Ok(match ingest.submit(Source::Otlp, items) {
+            Ok(report) => Outcome::Stored(report),
+            Err(unavailable) => Outcome::Unavailable(unavailable),
+        })
+    })
+    .await;
     match outcome {
         Ok(Outcome::Stored(report)) => {
             let total = report.accepted + report.rejected.len();
             let body = otlp::export_response(report.rejected.len(), &describe(&report, total), format);
             answer(StatusCode::OK, format, body)
         }
-        Ok(Outcome::Malformed(rejection)) => invalid(&ingest, format, &rejection),
-        Ok(Outcome::TooLarge(message)) => too_large(&ingest, format, message),
+        Ok(Outcome::Malformed(rejection)) => invalid(intake.ingest(), format, &rejection),
         Ok(Outcome::Unavailable(unavailable)) => {
             let body = otlp::status(code::UNAVAILABLE, &unavailable.to_string(), format);
-            rejected(answer(StatusCode::SERVICE_UNAVAILABLE, format, body), unavailable.reason().as_str())
+            let mut response = answer(StatusCode::SERVICE_UNAVAILABLE, format, body);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            rejected(response, unavailable.reason().as_str())
         }
-        Err(error) => ApiError::internal(error).into_response(),
+        Err(error @ BodyError::UnsupportedEncoding(_)) => ApiError::from(error).into_response(),
+        Err(error) => refused(&intake, format, &error),
     }
 }
 
 enum Outcome {
     Stored(Report),
     Malformed(Rejection),
-    TooLarge(String),
     Unavailable(crate::ingest::Unavailable),
-}
-
-/// Decompresses, decodes and submits a body: the CPU-bound part, off the async workers.
-fn decode_and_submit(
-    ingest: &Ingest,
-    caller: &Caller,
-    body: Bytes,
-    gzip: bool,
-    format: Format,
-    max_body: usize,
-) -> Outcome {
-    let body = match inflate(body, gzip, max_body) {
-        Ok(body) => body,
-        Err(error) if error.status == StatusCode::PAYLOAD_TOO_LARGE => return Outcome::TooLarge(error.error),
-        Err(error) => return Outcome::Malformed(Rejection::new(error.reason, error.error)),
-    };
-    let records = match otlp::decode(&body, format, Timestamp::now()) {
-        Ok(records) => records,
-        Err(error) => return Outcome::Malformed(Rejection::new(error.kind.as_str(), error.message)),
-    };
-    let items = records
-        .into_iter()
-        .map(|record| record.map_err(|e| Rejection::new(e.kind.as_str(), e.message)).and_then(|e| caller.admit(e)));
-    match ingest.submit(Source::Otlp, items) {
-        Ok(report) => Outcome::Stored(report),
-        Err(unavailable) => Outcome::Unavailable(unavailable),
-    }
 }
 
 /// The encoding `Content-Type` names, or 415.
@@ -129,10 +102,25 @@ fn invalid(ingest: &Ingest, format: Format, rejection: &Rejection) -> Response {
     rejected(answer(StatusCode::BAD_REQUEST, format, body), rejection.reason)
 }
 
-fn too_large(ingest: &Ingest, format: Format, message: String) -> Response {
-    ingest.reject_whole(Source::Otlp, &Rejection::new("body_too_large", message.clone()));
-    let body = otlp::status(code::RESOURCE_EXHAUSTED, &message, format);
-    rejected(answer(StatusCode::PAYLOAD_TOO_LARGE, format, body), "body_too_large")
+/// A body refused before it was decoded, or for a limit of the whole request, counted and
+/// answered with the OTLP status its kind maps to (413 is `RESOURCE_EXHAUSTED`, which
+/// exporters do not retry; 503 is `UNAVAILABLE`, which they retry after `Retry-After`).
+fn refused(intake: &Intake, format: Format, error: &BodyError) -> Response {
+    let rejection = Rejection::new(error.reason(), error.to_string());
+    if matches!(error.status(), StatusCode::BAD_REQUEST) {
+        return invalid(intake.ingest(), format, &rejection);
+    }
+    intake.count_refused(Source::Otlp, error);
+    let code = match error.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => code::RESOURCE_EXHAUSTED,
+        StatusCode::SERVICE_UNAVAILABLE => code::UNAVAILABLE,
+        _ => code::INTERNAL,
+    };
+    let mut response = answer(error.status(), format, otlp::status(code, &rejection.message, format));
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    rejected(response, error.reason())
 }
 
 /// `partial_success.error_message`: how many were rejected and why, for the first few.

@@ -51,6 +51,7 @@ pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<J
         ingest: figures,
         queues: queue_figures,
         queries,
+        intake,
     } = &snapshot;
     let (ring, limits) = (&figures.ring, &figures.ring_limits);
     let by_severity: Map<String, Value> =
@@ -94,6 +95,12 @@ pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<J
             "evicted": ring.evicted,
         },
         "store": store_stats(figures),
+        "intake": {
+            "inflight_bytes": intake.inflight_bytes,
+            "max_inflight_bytes": intake.max_inflight_bytes,
+            "decodes": intake.decodes,
+            "max_decodes": intake.max_decodes,
+        },
         "tails": {
             "subscribers": figures.tail_subscribers,
             "dropped": figures.tail_dropped,

@@ -26,11 +26,11 @@ use tracing::{error, info, warn};
 
 pub use listeners::Listeners;
 
-use crate::api::{self, Authenticator, Queries};
+use crate::api::{self, Authenticator, Intake, Queries};
 use crate::config::{Config, RetentionConfig, WalFsync};
 use crate::flusher::{FlushPolicy, Flusher};
 use crate::ingest::Ingest;
-use crate::observe::{ConnectionStats, LogLimiter, Observer, QueryStats, Registry, Stats};
+use crate::observe::{ConnectionStats, Gauge, IntakeFigures, LogLimiter, Observer, QueryStats, Registry, Stats};
 use crate::pipeline::rules::{RuleStorage, Rules};
 use crate::tls::Tls;
 
@@ -53,6 +53,8 @@ pub struct AppState {
     observer: Observer,
     /// The query slots (`query.max_concurrent`) and what scans need.
     queries: Arc<api::Queries>,
+    /// HTTP ingest: request bodies held and decodes running, within their bounds.
+    intake: Arc<Intake>,
     ready: Readiness,
     shutdown: Shutdown,
 }
@@ -127,8 +129,18 @@ impl AppState {
             config.query.timeout,
             Arc::clone(&query_stats),
         ));
-        let observer =
-            Observer::new(Arc::clone(&ingest), Arc::clone(&registry), Arc::clone(&http_connections), query_stats);
+        let intake = Arc::new(Intake::new(Arc::clone(&ingest), config));
+        let intake_figures: Gauge<IntakeFigures> = {
+            let intake = Arc::clone(&intake);
+            Arc::new(move || intake.figures())
+        };
+        let observer = Observer::new(
+            Arc::clone(&ingest),
+            Arc::clone(&registry),
+            Arc::clone(&http_connections),
+            query_stats,
+            intake_figures,
+        );
         let state = AppState {
             ingest,
             auth: Arc::new(Authenticator::new(config.auth.users.clone())),
@@ -142,6 +154,7 @@ impl AppState {
             api_log: Arc::new(LogLimiter::default()),
             observer,
             queries,
+            intake,
             ready: Readiness::default(),
             shutdown: Shutdown::default(),
         };

@@ -41,12 +41,16 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
                 send_timeout,
                 tls_cert,
                 tls_key,
+                max_items,
+                max_decoded_bytes,
+                max_inflight_bytes,
             },
         syslog,
         popcorn,
         storage,
         ring: RawRing { max_events, max_bytes },
-        pipeline: RawPipeline { max_message_bytes, max_fields, max_depth, max_tags, max_past, max_future },
+        pipeline:
+            RawPipeline { max_message_bytes, max_fields, max_field_bytes, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
         tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
         channels: RawChannels { max_channels, max_tokens_per_channel },
@@ -71,6 +75,26 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
             }
         }
         config.http.allowed_hosts = hosts;
+    }
+    c.set("http.max_items", max_items, values::positive, &mut config.http.max_items);
+    c.set(
+        "http.max_decoded_bytes",
+        max_decoded_bytes,
+        |s| values::positive_size(&s),
+        &mut config.http.max_decoded_bytes,
+    );
+    c.set(
+        "http.max_inflight_bytes",
+        max_inflight_bytes,
+        |s| values::positive_size(&s),
+        &mut config.http.max_inflight_bytes,
+    );
+    if config.http.max_inflight_bytes < config.http.max_body {
+        let message = format!(
+            "{} bytes is less than http.max_body ({} bytes): a body at the limit could never be read",
+            config.http.max_inflight_bytes, config.http.max_body
+        );
+        c.error("http.max_inflight_bytes", message);
     }
     let http = &mut config.http;
     c.set("http.max_connections", max_connections, values::positive, &mut http.max_connections);
@@ -109,6 +133,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         &mut pipeline.max_message_bytes,
     );
     c.set("pipeline.max_fields", max_fields, Ok, &mut pipeline.max_fields);
+    c.set("pipeline.max_field_bytes", max_field_bytes, |s| values::positive_size(&s), &mut pipeline.max_field_bytes);
     c.set("pipeline.max_depth", max_depth, Ok, &mut pipeline.max_depth);
     c.set("pipeline.max_tags", max_tags, Ok, &mut pipeline.max_tags);
     c.set("pipeline.max_past", max_past, |s| values::duration(&s), &mut pipeline.max_past);

@@ -90,6 +90,17 @@ pub struct HttpConfig {
     pub send_timeout: Duration,
     /// The certificate and key of HTTPS and syslog over TLS; `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Most items (JSON events, OTLP records, Logplex frames) in one ingest request; more are
+    /// refused whole with 413 before any is decoded. Default 100,000.
+    pub max_items: usize,
+    /// Most bytes the events decoded from one ingest request may hold (estimated as the ring
+    /// counts them, rejections included); a request over it is refused whole with 413.
+    /// Default 64 MiB.
+    pub max_decoded_bytes: usize,
+    /// Most bytes of ingest request bodies held at once, all requests together, counted as
+    /// they are read; a request that finds no room within a few seconds is answered 503.
+    /// At least `max_body`. Default 64 MiB.
+    pub max_inflight_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +174,9 @@ pub struct PipelineConfig {
     pub max_message_bytes: usize,
     /// Most keys in `fields`, counted at every depth. Default 256.
     pub max_fields: usize,
+    /// Most bytes of `fields`, estimated as held in memory (`sift_core::event::fields_bytes`).
+    /// Default 64 KiB.
+    pub max_field_bytes: usize,
     /// Deepest nesting of `fields`. Default 16.
     pub max_depth: usize,
     /// Most tags per event. Default 64.
@@ -285,6 +299,9 @@ impl Default for Config {
                 body_min_rate: 1 << 10,
                 send_timeout: Duration::from_secs(60),
                 tls: None,
+                max_items: sift_core::limits::DEFAULT_MAX_ITEMS,
+                max_decoded_bytes: sift_core::limits::DEFAULT_MAX_DECODED_BYTES,
+                max_inflight_bytes: 64 << 20,
             },
             syslog: SyslogConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5514)),
@@ -312,6 +329,7 @@ impl Default for Config {
             pipeline: PipelineConfig {
                 max_message_bytes: 64 << 10,
                 max_fields: 256,
+                max_field_bytes: sift_core::limits::DEFAULT_MAX_FIELD_BYTES,
                 max_depth: 16,
                 max_tags: 64,
                 max_past: Duration::from_secs(365 * 86_400),

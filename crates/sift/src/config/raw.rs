@@ -33,6 +33,9 @@ pub(super) const KEYS: &[&str] = &[
     "http.send_timeout",
     "http.tls_cert",
     "http.tls_key",
+    "http.max_items",
+    "http.max_decoded_bytes",
+    "http.max_inflight_bytes",
     "syslog.listen",
     "syslog.channel",
     "syslog.max_frame",
@@ -53,6 +56,7 @@ pub(super) const KEYS: &[&str] = &[
     "ring.max_bytes",
     "pipeline.max_message_bytes",
     "pipeline.max_fields",
+    "pipeline.max_field_bytes",
     "pipeline.max_depth",
     "pipeline.max_tags",
     "pipeline.max_past",
@@ -138,6 +142,12 @@ pub(super) struct RawHttp {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`. Default `""`.
     pub tls_key: Option<PathBuf>,
+    /// Most items (events, records) in one ingest request. Default `100000`.
+    pub max_items: Option<usize>,
+    /// Most bytes of events decoded from one ingest request. Default `"64MiB"`.
+    pub max_decoded_bytes: Option<RawSize>,
+    /// Most bytes of ingest request bodies held at once, all requests together. Default `"64MiB"`.
+    pub max_inflight_bytes: Option<RawSize>,
 }
 
 /// `[syslog]`: the syslog listener, UDP and TCP on one address.
@@ -206,6 +216,8 @@ pub(super) struct RawPipeline {
     pub max_message_bytes: Option<RawSize>,
     /// Most keys in `fields`. Default `256`.
     pub max_fields: Option<usize>,
+    /// Most bytes of `fields`, estimated as held in memory. Default `"64KiB"`.
+    pub max_field_bytes: Option<RawSize>,
     /// Deepest nesting of `fields`. Default `16`.
     pub max_depth: Option<usize>,
     /// Most tags per event. Default `64`.

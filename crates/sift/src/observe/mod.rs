@@ -19,5 +19,5 @@ pub use protocols::{ProtocolSnapshot, ProtocolStats};
 pub use queries::{QueriesSnapshot, QueryStats};
 pub use queue::{Policy, QueueFigures, Registry, Weigh};
 pub use reasons::{CloseReason, DropReason};
-pub use snapshot::{Observer, Snapshot};
+pub use snapshot::{Gauge, IntakeFigures, Observer, Snapshot};
 pub use stats::{NodeStat, Nodes, Stats, StatsSnapshot};

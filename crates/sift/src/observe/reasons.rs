@@ -21,6 +21,8 @@ pub enum DropReason {
     ForbiddenChannel,
     /// A Logplex frame named a token sift does not know.
     UnknownToken,
+    /// HTTP ingest held as many request bodies as `http.max_inflight_bytes` allows.
+    Busy,
 }
 
 impl DropReason {
@@ -33,6 +35,7 @@ impl DropReason {
             DropReason::StorageError => "storage_error",
             DropReason::ForbiddenChannel => "forbidden_channel",
             DropReason::UnknownToken => "unknown_token",
+            DropReason::Busy => "busy",
         }
     }
 }

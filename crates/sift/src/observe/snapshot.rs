@@ -30,7 +30,21 @@ pub struct Snapshot {
     pub queues: Vec<QueueFigures>,
     /// Queries running now, and those stopped at `query.timeout` or because their client left.
     pub queries: QueriesSnapshot,
+    /// HTTP ingest's request bodies held and decodes running.
+    pub intake: IntakeFigures,
 }
+
+/// What HTTP ingest holds at once, against its bounds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntakeFigures {
+    pub inflight_bytes: usize,
+    pub max_inflight_bytes: usize,
+    pub decodes: usize,
+    pub max_decodes: usize,
+}
+
+/// Reads figures kept by a part that `observe` does not know (HTTP ingest's).
+pub type Gauge<T> = Arc<dyn Fn() -> T + Send + Sync>;
 
 /// Where the figures are kept: what takes a [`Snapshot`].
 #[derive(Clone)]
@@ -39,6 +53,7 @@ pub struct Observer {
     registry: Arc<Registry>,
     connections: Arc<ConnectionStats>,
     queries: Arc<QueryStats>,
+    intake: Gauge<IntakeFigures>,
 }
 
 impl Observer {
@@ -47,8 +62,9 @@ impl Observer {
         registry: Arc<Registry>,
         connections: Arc<ConnectionStats>,
         queries: Arc<QueryStats>,
+        intake: Gauge<IntakeFigures>,
     ) -> Observer {
-        Observer { ingest, registry, connections, queries }
+        Observer { ingest, registry, connections, queries, intake }
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -67,6 +83,7 @@ impl Observer {
             ingest: self.ingest.figures(),
             queues: self.registry.figures(),
             queries: self.queries.snapshot(),
+            intake: (self.intake)(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 use sift_core::Event;
+use sift_core::event::fields_bytes;
 
 use crate::config::PipelineConfig;
 
@@ -64,6 +65,16 @@ pub fn check(limits: &PipelineConfig, event: &mut Event) -> Result<(), Rejection
                 format!("fields is nested {depth} levels deep, over the limit of {}", limits.max_depth),
             ));
         }
+        let bytes = fields_bytes(&event.fields);
+        if bytes > limits.max_field_bytes {
+            return Err(Rejection::new(
+                "fields_too_large",
+                format!(
+                    "fields takes {bytes} bytes, over the limit of {} bytes (pipeline.max_field_bytes)",
+                    limits.max_field_bytes
+                ),
+            ));
+        }
     }
     clamp_time(limits, event);
     Ok(())
@@ -105,7 +116,14 @@ mod tests {
     use crate::config::Config;
 
     fn limits() -> PipelineConfig {
-        PipelineConfig { max_message_bytes: 10, max_fields: 4, max_depth: 3, max_tags: 2, ..Config::default().pipeline }
+        PipelineConfig {
+            max_message_bytes: 10,
+            max_fields: 4,
+            max_field_bytes: 200,
+            max_depth: 3,
+            max_tags: 2,
+            ..Config::default().pipeline
+        }
     }
 
     fn event_with_fields(fields: Value) -> Event {
@@ -157,6 +175,18 @@ mod tests {
         assert_eq!(reason(&mut event_with_fields(json!({"a": {"b": {"c": {"d": 1}}}}))), "fields_too_deep");
         assert_eq!(reason(&mut event_with_fields(json!({"a": {"b": {"c": 1}}}))), "ok");
         assert_eq!(reason(&mut event_with_fields(json!({"a": [[[{"b": 1}]]]}))), "fields_too_deep");
+    }
+
+    #[test]
+    fn fields_are_bounded_in_bytes() {
+        // Each key and value costs 32 bytes and its text: {"a": "x" * 100} is 33 + 132.
+        assert_eq!(reason(&mut event_with_fields(json!({"a": "x".repeat(100)}))), "ok");
+        let mut event = event_with_fields(json!({"a": "x".repeat(136)}));
+        assert_eq!(
+            check(&limits(), &mut event).unwrap_err().message,
+            "fields takes 201 bytes, over the limit of 200 bytes (pipeline.max_field_bytes)"
+        );
+        assert_eq!(reason(&mut event_with_fields(json!({"a": ["x", "y", "z"]}))), "ok");
     }
 
     #[test]

@@ -66,12 +66,13 @@ fn budget_errors() {
         ],
     );
     // Globs that need a regex count as regexes, with smaller caches: about a hundred fit.
-    check(
-        &(0..200).map(|i| format!("host:web-{i}-*-prod")).collect::<Vec<_>>().join(" "),
-        expect![
-            "compiled_bytes: at position 2410: expected at most 32 MiB of compiled regexes, globs and words in one query, about 15 regexes (the query compile limit), found `host:web-126-*-prod`, which takes the query over it"
-        ],
-    );
+    // (How many exactly depends on the regex engine's features the build unifies, so the
+    // test bounds the count rather than naming the term.)
+    let globs: Vec<String> = (0..200).map(|i| format!("host:web-{i}-*-prod")).collect();
+    let error = parse(&globs.join(" ")).expect_err("200 globs are over the budget");
+    assert_eq!(error.limit.map(|limit| limit.as_str()), Some("compiled_bytes"), "{error}");
+    let admitted = globs.iter().position(|glob| error.found.starts_with(&format!("`{glob}`"))).expect("names a glob");
+    assert!((80..=160).contains(&admitted), "{admitted} globs fit: {error}");
     // The text itself, pipes included.
     check(
         &"x".repeat(MAX_QUERY_BYTES + 1),

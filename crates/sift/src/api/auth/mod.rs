@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -173,23 +173,18 @@ pub fn refused(refusal: Refusal) -> ApiError {
         Refusal::Unauthorized => ApiError::unauthorized(),
         Refusal::TooManyFailures(wait) => {
             let seconds = wait.as_secs().max(1);
-            let mut error = ApiError::new(
+            ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many failed logins from this address; try again in {seconds} s"),
             )
             .because("too_many_failures")
-            .with_detail(json!({ "retry_after": seconds }));
-            error.retry_after = HeaderValue::from_str(&seconds.to_string()).ok();
-            error
+            .with_detail(json!({ "retry_after": seconds }))
+            .with_retry_after(seconds)
         }
         Refusal::Busy => {
-            let mut error = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many password checks are waiting; try again shortly",
-            )
-            .because("auth_busy");
-            error.retry_after = Some(HeaderValue::from_static("1"));
-            error
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many password checks are waiting; try again shortly")
+                .because("auth_busy")
+                .with_retry_after(1)
         }
     }
 }

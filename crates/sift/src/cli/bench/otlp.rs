@@ -119,7 +119,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(9);
         let template = generate(&mut rng, 40, 200, "abcdefghijklmnop");
         let body = template.body(1, || 1_714_557_600_123_456);
-        let events = sift_core::otlp::decode_protobuf(&body, Timestamp::now()).unwrap();
+        let events = sift_core::otlp::decode_protobuf(&body, Timestamp::now(), &sift_core::Limits::default()).unwrap();
         assert_eq!(events.len(), 40);
         for event in events {
             let event = event.unwrap();

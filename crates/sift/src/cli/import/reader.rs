@@ -272,8 +272,8 @@ impl Batcher {
     /// An NDJSON line, sent as it is.
     fn ndjson(&mut self, at: u64, line: &[u8]) -> Result<(), Stop> {
         // Decoded only for its time; a line the server will reject has none to warn about.
-        let decoded = sift_core::json::decode_body(line, true, Timestamp::now());
-        if let Some(Ok(event)) = decoded.items.first() {
+        let decoded = sift_core::json::decode_body(line, true, Timestamp::now(), &sift_core::Limits::default());
+        if let Some(Ok(event)) = decoded.as_ref().ok().and_then(|decoded| decoded.items.first()) {
             self.time(at, event.time);
         }
         self.chunk.body.extend_from_slice(line);

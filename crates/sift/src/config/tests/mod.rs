@@ -47,6 +47,9 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("http.send_timeout", format!("{:?}", c.http.send_timeout)),
         ("http.tls_cert", c.http.tls.as_ref().map_or(String::new(), |tls| tls.cert.display().to_string())),
         ("http.tls_key", c.http.tls.as_ref().map_or(String::new(), |tls| tls.key.display().to_string())),
+        ("http.max_items", c.http.max_items.to_string()),
+        ("http.max_decoded_bytes", c.http.max_decoded_bytes.to_string()),
+        ("http.max_inflight_bytes", c.http.max_inflight_bytes.to_string()),
         ("syslog.listen", c.syslog.listen.to_string()),
         ("syslog.channel", c.syslog.channel.clone()),
         ("syslog.max_frame", c.syslog.max_frame.to_string()),
@@ -67,6 +70,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
         ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),
         ("pipeline.max_fields", c.pipeline.max_fields.to_string()),
+        ("pipeline.max_field_bytes", c.pipeline.max_field_bytes.to_string()),
         ("pipeline.max_depth", c.pipeline.max_depth.to_string()),
         ("pipeline.max_tags", c.pipeline.max_tags.to_string()),
         ("pipeline.max_past", format!("{:?}", c.pipeline.max_past)),
@@ -247,7 +251,7 @@ fn unknown_keys_name_their_path() {
         expect![[r#"
             config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
             config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
-            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`
+            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`, `max_items`, `max_decoded_bytes`, `max_inflight_bytes`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
             config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected one of `name`, `password_hash`, `channels`

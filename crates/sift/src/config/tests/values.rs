@@ -2,7 +2,7 @@
 
 use expect_test::expect;
 
-use super::check_values;
+use super::{check, check_values};
 
 #[test]
 fn sizes() {
@@ -182,5 +182,15 @@ fn topics() {
             "checkout" => invalid type: string "checkout", expected a sequence
             [1] => invalid type: integer `1`, expected a string
         "##]],
+    );
+}
+
+#[test]
+fn inflight_bytes_hold_at_least_one_body() {
+    check(
+        "[http]\nmax_body = \"2MiB\"\nmax_inflight_bytes = \"1MiB\"\n",
+        expect![[r#"
+            config error: http.max_inflight_bytes: 1048576 bytes is less than http.max_body (2097152 bytes): a body at the limit could never be read
+        "#]],
     );
 }

@@ -7,6 +7,7 @@
 
 mod auth;
 mod channel_names;
+mod decode;
 mod http;
 mod query;
 mod sites;
