@@ -4,18 +4,20 @@
 //!
 //! Modules follow the path of an event:
 //!
-//! - [`sources`]: the syslog (UDP, TCP) and Popcorn (UDP) listeners; they decode with
-//!   `sift_core` codecs and hand chunks of events to [`ingest`].
-//! - [`api`]: HTTP routes; JSON, Logplex and OTLP ingest decode bodies with `sift_core` and
-//!   hand them to [`ingest`].
+//! - [`sources`]: the syslog (UDP, TCP, TLS) and Popcorn (UDP) listeners; they decode with
+//!   `sift_core` codecs and hand chunks of events, through bounded queues, to [`ingest`].
+//! - [`api`]: the HTTP connection layer and routes, grouped by trust; JSON, Logplex and OTLP
+//!   ingest decode bodies with `sift_core` within their budgets and hand them to [`ingest`].
 //! - [`ingest`]: the one path into the server: [`pipeline`], then the ring, then the [`bus`].
 //! - [`pipeline`]: validate, classify (rules), enrich (topics, identities, fingerprints).
 //! - [`bus`]: bounded fan-out of batches to live consumers, counting what each one loses.
 //! - [`flusher`]: the thread that moves pending events from the WAL into Parquet segments.
 //! - [`tail`]: live tails: backlog from the ring, then live events from the bus.
-//! - [`app`]: wires the parts together and serves a bound listener until shutdown.
+//! - [`app`]: the lifecycle: starts every part on bound listeners, owns every task, stops
+//!   them in order on one shutdown token.
 //! - [`config`]: the TOML file, `SIFT_*` overrides and flags, compiled into a `Config`.
-//! - [`observe`]: sift's own logging and counters.
+//! - [`observe`]: sift's own logging, its counters, the registry of every bounded queue, and
+//!   the one snapshot of all its figures.
 //! - [`tls`]: the certificate of HTTPS and syslog over TLS, replaced on SIGHUP.
 //! - [`cli`]: `sift serve` and the client commands.
 
