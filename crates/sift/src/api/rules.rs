@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::pipeline::classify::RawRule;
-use crate::pipeline::rules::{ReplaceError, Rules};
+use crate::pipeline::rules::{MAX_RULES, MAX_RULES_COMPILED_BYTES, ReplaceError, Rules};
 
 pub async fn get_rules(State(rules): State<Arc<Rules>>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_every_channel("read the classification rules, which apply to every channel")?;
@@ -45,6 +45,11 @@ pub async fn put_rules(State(rules): State<Arc<Rules>>, caller: Caller, body: By
             Err(ApiError::bad_request(format!("invalid rule {label}.{}: {}", first.key, first.message))
                 .because("invalid_rules")
                 .with_detail(json!(detail)))
+        }
+        Err(ReplaceError::TooLarge(why)) => {
+            Err(ApiError::bad_request(format!("rules not put in force: {why}")).because("rules_too_large").with_detail(
+                json!({ "limit": "rules", "max_rules": MAX_RULES, "max_compiled_bytes": MAX_RULES_COMPILED_BYTES }),
+            ))
         }
         Err(error @ ReplaceError::Storage(_)) => Err(ApiError::internal(error)),
     }

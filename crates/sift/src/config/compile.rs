@@ -294,6 +294,9 @@ impl Compiler<'_> {
                 }
             }
         }
+        if let Err(message) = crate::pipeline::rules::check_total(&rules) {
+            self.error("classify", message);
+        }
         rules
     }
 

@@ -14,6 +14,29 @@ use sift_store::{StateDb, StateError};
 
 use super::classify::{RawRule, Rule, RuleError};
 
+/// Most classification rules in force at once.
+pub const MAX_RULES: usize = 1_000;
+/// Most bytes all rules' compiled queries may hold together (each query is bounded on its own
+/// by the query budget; every event runs every rule, so their sum is what the pipeline holds).
+pub const MAX_RULES_COMPILED_BYTES: usize = 64 << 20;
+
+/// Why a set of rules is too large to put in force, if it is: checked for the configuration
+/// file's rules, rules set through the API, and rules stored before.
+pub fn check_total(rules: &[Rule]) -> Result<(), String> {
+    if rules.len() > MAX_RULES {
+        return Err(format!("{} rules, at most {MAX_RULES} may be in force", rules.len()));
+    }
+    let compiled: usize = rules.iter().map(|rule| rule.when.compiled_bytes()).sum();
+    if compiled > MAX_RULES_COMPILED_BYTES {
+        return Err(format!(
+            "the rules' queries compile to {} MiB together, at most {} MiB may be in force: fewer or simpler regexes",
+            compiled >> 20,
+            MAX_RULES_COMPILED_BYTES >> 20
+        ));
+    }
+    Ok(())
+}
+
 /// The rules the pipeline reads: swapped whole, read without a lock.
 #[derive(Default)]
 pub struct RuleSet(ArcSwap<Vec<Rule>>);
@@ -42,6 +65,14 @@ impl RuleStorage {
 
     /// The stored rules, compiled; `None` when none were set through the API.
     fn load(&self) -> anyhow::Result<Option<Vec<Rule>>> {
+        let rules = self.load_each()?;
+        if let Some(rules) = &rules {
+            check_total(rules).map_err(|why| anyhow::anyhow!("the rules stored in the state database: {why}"))?;
+        }
+        Ok(rules)
+    }
+
+    fn load_each(&self) -> anyhow::Result<Option<Vec<Rule>>> {
         let Some(texts) = self.db.rules()? else { return Ok(None) };
         let mut rules = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
@@ -85,6 +116,9 @@ pub enum ReplaceError {
     /// Rules that do not compile: each with its index, its name and what is wrong.
     #[error("{} invalid rule(s)", .0.len())]
     Invalid(Vec<(usize, Option<String>, RuleError)>),
+    /// Rules that compile but are too many or too large together.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("the rules could not be stored: {0:#}")]
     Storage(anyhow::Error),
 }
@@ -128,6 +162,7 @@ impl Rules {
         if !problems.is_empty() {
             return Err(ReplaceError::Invalid(problems));
         }
+        check_total(&compiled).map_err(ReplaceError::TooLarge)?;
         self.storage.save(&compiled)?;
         let count = compiled.len();
         self.set.replace(compiled);
@@ -169,6 +204,18 @@ mod tests {
         assert_eq!(reopened.reload_from_file(file.clone()).expect("reload"), 1);
         let again = Rules::open(file, RuleStorage::new(db)).expect("reopen");
         assert_eq!(again.current()[0].raw.when, "app:file", "a reload forgets the stored rules");
+    }
+
+    #[test]
+    fn rules_too_many_together_change_nothing() {
+        let rules = Rules::open(Vec::new(), storage()).expect("open");
+        let many = (0..=MAX_RULES).map(|i| raw(&format!("app:a{i}"))).collect();
+        assert!(matches!(rules.replace(many), Err(ReplaceError::TooLarge(_))));
+        // Each of these regexes fits a query's budget, but not 64 MiB of them together.
+        let heavy: Vec<RawRule> = (0..40).map(|i| raw(&format!(r"message:/\w{{60}}{i}/"))).collect();
+        let Err(ReplaceError::TooLarge(why)) = rules.replace(heavy) else { panic!("too large together") };
+        assert!(why.contains("MiB"), "{why}");
+        assert!(rules.current().is_empty());
     }
 
     #[test]
