@@ -6,7 +6,7 @@
 //! - the bodies held at once, all requests together, are at most `http.max_inflight_bytes`:
 //!   each chunk is counted before it is buffered, and a request that finds no room within
 //!   [`ADMISSION_WAIT`] is answered 503 with `Retry-After`;
-//! - as many bodies are inflated and decoded at once as the machine has cores (a request
+//! - at most `http.max_decodes` bodies are inflated, decoded and stored at once (a request
 //!   waits for its turn holding only its body), each within the request's [`Limits`] (413).
 //!
 //! A body refused before it was read to its end is read on and discarded, up to a bound in
@@ -61,10 +61,10 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Room for `http.max_inflight_bytes` of bodies, and one decode per core.
+    /// Room for `http.max_inflight_bytes` of bodies, and `http.max_decodes` decodes.
     pub fn new(ingest: Arc<Ingest>, config: &Config) -> Intake {
         let max_bytes = config.http.max_inflight_bytes.min(Semaphore::MAX_PERMITS);
-        let max_decodes = std::thread::available_parallelism().map_or(2, usize::from).max(2);
+        let max_decodes = config.http.max_decodes;
         Intake {
             ingest,
             max_body: config.http.max_body,

@@ -44,6 +44,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
                 max_items,
                 max_decoded_bytes,
                 max_inflight_bytes,
+                max_decodes,
             },
         syslog,
         popcorn,
@@ -89,6 +90,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         |s| values::positive_size(&s),
         &mut config.http.max_inflight_bytes,
     );
+    c.set("http.max_decodes", max_decodes, values::positive, &mut config.http.max_decodes);
     if config.http.max_inflight_bytes < config.http.max_body {
         let message = format!(
             "{} bytes is less than http.max_body ({} bytes): a body at the limit could never be read",

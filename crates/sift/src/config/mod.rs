@@ -101,6 +101,9 @@ pub struct HttpConfig {
     /// they are read; a request that finds no room within a few seconds is answered 503.
     /// At least `max_body`. Default 64 MiB.
     pub max_inflight_bytes: usize,
+    /// Most ingest requests decoded and stored at once (each within `max_decoded_bytes`);
+    /// the others wait holding only their bodies. Default 16.
+    pub max_decodes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -302,6 +305,7 @@ impl Default for Config {
                 max_items: sift_core::limits::DEFAULT_MAX_ITEMS,
                 max_decoded_bytes: sift_core::limits::DEFAULT_MAX_DECODED_BYTES,
                 max_inflight_bytes: 64 << 20,
+                max_decodes: 16,
             },
             syslog: SyslogConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5514)),

@@ -36,6 +36,7 @@ pub(super) const KEYS: &[&str] = &[
     "http.max_items",
     "http.max_decoded_bytes",
     "http.max_inflight_bytes",
+    "http.max_decodes",
     "syslog.listen",
     "syslog.channel",
     "syslog.max_frame",
@@ -148,6 +149,8 @@ pub(super) struct RawHttp {
     pub max_decoded_bytes: Option<RawSize>,
     /// Most bytes of ingest request bodies held at once, all requests together. Default `"64MiB"`.
     pub max_inflight_bytes: Option<RawSize>,
+    /// Most ingest requests decoded and stored at once. Default `16`.
+    pub max_decodes: Option<usize>,
 }
 
 /// `[syslog]`: the syslog listener, UDP and TCP on one address.
