@@ -313,7 +313,7 @@ impl Decoder<'_, '_> {
                 return Ok(vec![self.charge(Err(error))?]);
             }
         };
-        let mut items = Vec::with_capacity(raws.len());
+        let mut items = Vec::with_capacity(self.limits.capacity_for(raws.len()));
         for (index, raw) in raws.into_iter().enumerate() {
             let item = raw.get();
             let prefix = format_args!("item {index}");
@@ -340,7 +340,7 @@ impl Decoder<'_, '_> {
         if count > self.limits.max_items {
             return Err(Exceeded::Items { limit: self.limits.max_items });
         }
-        let mut items = Vec::with_capacity(count);
+        let mut items = Vec::with_capacity(self.limits.capacity_for(count));
         for (number, line) in lines() {
             let prefix = format_args!("line {}", number + 1);
             let item = match text.utf8_error(line).or_else(|| self.too_large(line)) {

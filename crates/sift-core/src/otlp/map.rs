@@ -53,7 +53,7 @@ impl<'l> Mapper<'l> {
             budget: limits.budget(),
             interner: Interner::default(),
             received_at,
-            records: Vec::with_capacity(count),
+            records: Vec::with_capacity(limits.capacity_for(count)),
         }
     }
 

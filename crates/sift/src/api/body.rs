@@ -6,6 +6,9 @@
 //! - the bodies held at once, all requests together, are at most `http.max_inflight_bytes`:
 //!   each chunk is counted before it is buffered, and a request that finds no room within
 //!   [`ADMISSION_WAIT`] is answered 503 with `Retry-After`;
+//! - the events being decoded and stored, all requests together, are at most
+//!   `http.max_decoding_bytes`: a request reserves what its body may decode to (up to its
+//!   `http.max_decoded_bytes`) before it decodes, waiting for room as a body does;
 //! - at most `http.max_decodes` bodies are inflated, decoded and stored at once (a request
 //!   waits for its turn holding only its body), each within the request's [`Limits`] (413).
 //!
@@ -42,6 +45,9 @@ const RETRY_AFTER: u64 = 1;
 const LINGER_TIME: Duration = Duration::from_secs(10);
 /// The least of a refused body that is read on and discarded (or four times `http.max_body`).
 const LINGER_BYTES: usize = 64 << 20;
+/// What one byte of body may decode to at most, as the budget counts it: a JSON array of
+/// `{"type":"a"}` (13 bytes an item) decodes to about 400 bytes an item.
+const DECODED_PER_BODY_BYTE: usize = 40;
 /// The first room a body is given, doubled as it grows: a client holds at most about twice
 /// what it has sent, whatever length it declares.
 const FIRST_ROOM: usize = 64 << 10;
@@ -56,6 +62,9 @@ pub struct Intake {
     limits: Limits,
     bytes: Arc<Semaphore>,
     max_bytes: usize,
+    /// Bytes of events being decoded and stored, reserved before decoding.
+    decoding: Arc<Semaphore>,
+    max_decoding: usize,
     decodes: Arc<Semaphore>,
     max_decodes: usize,
 }
@@ -64,6 +73,7 @@ impl Intake {
     /// Room for `http.max_inflight_bytes` of bodies, and `http.max_decodes` decodes.
     pub fn new(ingest: Arc<Ingest>, config: &Config) -> Intake {
         let max_bytes = config.http.max_inflight_bytes.min(Semaphore::MAX_PERMITS);
+        let max_decoding = config.http.max_decoding_bytes.min(Semaphore::MAX_PERMITS).min(u32::MAX as usize);
         let max_decodes = config.http.max_decodes;
         Intake {
             ingest,
@@ -71,6 +81,8 @@ impl Intake {
             limits: limits(config),
             bytes: Arc::new(Semaphore::new(max_bytes)),
             max_bytes,
+            decoding: Arc::new(Semaphore::new(max_decoding)),
+            max_decoding,
             decodes: Arc::new(Semaphore::new(max_decodes)),
             max_decodes,
         }
@@ -83,6 +95,8 @@ impl Intake {
             max_inflight_bytes: self.max_bytes,
             decodes: self.decodes(),
             max_decodes: self.max_decodes,
+            decoding_bytes: self.max_decoding - self.decoding.available_permits(),
+            max_decoding_bytes: self.max_decoding,
         }
     }
 
@@ -131,7 +145,7 @@ pub enum BodyError {
          for this one within {} s; retry shortly",
         ADMISSION_WAIT.as_secs()
     )]
-    Busy { max: usize },
+    Busy { limit: &'static str, max: usize },
     #[error("{0}")]
     Exceeded(Exceeded),
     #[error("internal error")]
@@ -171,7 +185,7 @@ impl BodyError {
     fn limit(&self) -> Option<(&'static str, usize)> {
         match self {
             BodyError::TooLarge { max, .. } => Some(("http.max_body", *max)),
-            BodyError::Busy { max } => Some(("http.max_inflight_bytes", *max)),
+            BodyError::Busy { limit, max } => Some((limit, *max)),
             BodyError::Exceeded(exceeded) => Some((exceeded.key(), exceeded.limit())),
             _ => None,
         }
@@ -230,12 +244,20 @@ pub async fn decode<T: Send + 'static>(
 ) -> Result<T, BodyError> {
     let max = intake.max_body;
     let held = read(intake, headers, body, max).await?;
+    // Room for what the body may decode to, among the events all requests are decoding: at
+    // most its budget, and for a small body what even the tiniest items would make of it.
+    let may_decode = if held.gzipped { max } else { held.bytes.len() };
+    let reserved = may_decode.saturating_mul(DECODED_PER_BODY_BYTE).min(intake.limits.max_decoded_bytes).max(1);
+    let mut waited = Duration::ZERO;
+    let Some(decoding) = take_room(&intake.decoding, reserved, &mut waited).await else {
+        return Err(BodyError::Busy { limit: "http.max_decoding_bytes", max: intake.max_decoding });
+    };
     // The queue is fair and each decode is bounded, so the wait is too; meanwhile only the
-    // body is held.
+    // body and its room are held.
     let turn = Arc::clone(&intake.decodes).acquire_owned().await.map_err(|_| BodyError::Internal)?;
     let worker = Arc::clone(intake);
     tokio::task::spawn_blocking(move || {
-        let _turn = turn;
+        let (_turn, _decoding) = (turn, decoding);
         let body = inflate(&held, max)?;
         work(&worker.ingest, &worker.limits, &body)
     })
@@ -286,7 +308,7 @@ pub async fn read(intake: &Intake, headers: &HeaderMap, body: Body, max: usize) 
                 None => {
                     drop(room);
                     linger(&mut body, max).await;
-                    return Err(BodyError::Busy { max: intake.max_bytes });
+                    return Err(BodyError::Busy { limit: "http.max_inflight_bytes", max: intake.max_bytes });
                 }
             };
             match &mut room {
@@ -303,13 +325,19 @@ pub async fn read(intake: &Intake, headers: &HeaderMap, body: Body, max: usize) 
 /// `bytes` more of room among the bodies in flight, waiting for it at most what is left of
 /// [`ADMISSION_WAIT`] after `waited`.
 async fn make_room(intake: &Intake, bytes: usize, waited: &mut Duration) -> Option<OwnedSemaphorePermit> {
+    take_room(&intake.bytes, bytes, waited).await
+}
+
+/// `bytes` of room in `pool`, waiting for it at most what is left of [`ADMISSION_WAIT`] after
+/// `waited`.
+async fn take_room(pool: &Arc<Semaphore>, bytes: usize, waited: &mut Duration) -> Option<OwnedSemaphorePermit> {
     let bytes = u32::try_from(bytes).ok()?;
-    if let Ok(permit) = Arc::clone(&intake.bytes).try_acquire_many_owned(bytes) {
+    if let Ok(permit) = Arc::clone(pool).try_acquire_many_owned(bytes) {
         return Some(permit);
     }
     let started = Instant::now();
     let left = ADMISSION_WAIT.checked_sub(*waited)?;
-    let acquired = tokio::time::timeout(left, Arc::clone(&intake.bytes).acquire_many_owned(bytes)).await;
+    let acquired = tokio::time::timeout(left, Arc::clone(pool).acquire_many_owned(bytes)).await;
     *waited += started.elapsed();
     acquired.ok()?.ok()
 }
@@ -407,7 +435,7 @@ mod tests {
         let intake = intake(FIRST_ROOM);
         let first = read(&intake, &HeaderMap::new(), request(&[b"a"]), 1 << 20).await.unwrap();
         let second = read(&intake, &HeaderMap::new(), request(&[b"b"]), 1 << 20).await;
-        assert!(matches!(second, Err(BodyError::Busy { max: FIRST_ROOM })), "{second:?}");
+        assert!(matches!(second, Err(BodyError::Busy { max: FIRST_ROOM, .. })), "{second:?}");
         drop(first);
         assert!(read(&intake, &HeaderMap::new(), request(&[b"b"]), 1 << 20).await.is_ok());
     }

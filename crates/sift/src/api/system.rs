@@ -100,6 +100,8 @@ pub async fn stats(State(observer): State<Observer>, caller: Caller) -> Result<J
             "max_inflight_bytes": intake.max_inflight_bytes,
             "decodes": intake.decodes,
             "max_decodes": intake.max_decodes,
+            "decoding_bytes": intake.decoding_bytes,
+            "max_decoding_bytes": intake.max_decoding_bytes,
         },
         "tails": {
             "subscribers": figures.tail_subscribers,

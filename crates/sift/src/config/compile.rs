@@ -45,6 +45,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
                 max_decoded_bytes,
                 max_inflight_bytes,
                 max_decodes,
+                max_decoding_bytes,
             },
         syslog,
         popcorn,
@@ -91,6 +92,19 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         &mut config.http.max_inflight_bytes,
     );
     c.set("http.max_decodes", max_decodes, values::positive, &mut config.http.max_decodes);
+    c.set(
+        "http.max_decoding_bytes",
+        max_decoding_bytes,
+        |s| values::positive_size(&s),
+        &mut config.http.max_decoding_bytes,
+    );
+    if config.http.max_decoding_bytes < config.http.max_decoded_bytes {
+        let message = format!(
+            "{} bytes is less than http.max_decoded_bytes ({} bytes): a request at its budget could never be decoded",
+            config.http.max_decoding_bytes, config.http.max_decoded_bytes
+        );
+        c.error("http.max_decoding_bytes", message);
+    }
     if config.http.max_inflight_bytes < config.http.max_body {
         let message = format!(
             "{} bytes is less than http.max_body ({} bytes): a body at the limit could never be read",

@@ -104,6 +104,11 @@ pub struct HttpConfig {
     /// Most ingest requests decoded and stored at once (each within `max_decoded_bytes`);
     /// the others wait holding only their bodies. Default 16.
     pub max_decodes: usize,
+    /// Most bytes of events being decoded and stored at once, all requests together: a
+    /// request reserves what its body may decode to (at most `max_decoded_bytes`) before it
+    /// decodes, and waits, then 503, when there is no room. At least `max_decoded_bytes`.
+    /// Default 256 MiB.
+    pub max_decoding_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -306,6 +311,7 @@ impl Default for Config {
                 max_decoded_bytes: sift_core::limits::DEFAULT_MAX_DECODED_BYTES,
                 max_inflight_bytes: 64 << 20,
                 max_decodes: 16,
+                max_decoding_bytes: 256 << 20,
             },
             syslog: SyslogConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5514)),

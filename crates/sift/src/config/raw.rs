@@ -37,6 +37,7 @@ pub(super) const KEYS: &[&str] = &[
     "http.max_decoded_bytes",
     "http.max_inflight_bytes",
     "http.max_decodes",
+    "http.max_decoding_bytes",
     "syslog.listen",
     "syslog.channel",
     "syslog.max_frame",
@@ -151,6 +152,8 @@ pub(super) struct RawHttp {
     pub max_inflight_bytes: Option<RawSize>,
     /// Most ingest requests decoded and stored at once. Default `16`.
     pub max_decodes: Option<usize>,
+    /// Most bytes of events being decoded and stored at once, all requests together. Default `"256MiB"`.
+    pub max_decoding_bytes: Option<RawSize>,
 }
 
 /// `[syslog]`: the syslog listener, UDP and TCP on one address.

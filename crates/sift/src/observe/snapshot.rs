@@ -41,6 +41,9 @@ pub struct IntakeFigures {
     pub max_inflight_bytes: usize,
     pub decodes: usize,
     pub max_decodes: usize,
+    /// Bytes of events reserved by the requests decoding and storing now.
+    pub decoding_bytes: usize,
+    pub max_decoding_bytes: usize,
 }
 
 /// Reads figures kept by a part that `observe` does not know (HTTP ingest's).

@@ -55,6 +55,7 @@ fn env_sets_every_key() {
         ("SIFT_HTTP_MAX_DECODED_BYTES", "1"),
         ("SIFT_HTTP_MAX_INFLIGHT_BYTES", "2"),
         ("SIFT_HTTP_MAX_DECODES", "1"),
+        ("SIFT_HTTP_MAX_DECODING_BYTES", "1MiB"),
         ("SIFT_SYSLOG_LISTEN", "127.0.0.2:2"),
         ("SIFT_SYSLOG_CHANNEL", "devices"),
         ("SIFT_SYSLOG_MAX_FRAME", "1KiB"),

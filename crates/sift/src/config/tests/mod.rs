@@ -51,6 +51,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("http.max_decoded_bytes", c.http.max_decoded_bytes.to_string()),
         ("http.max_inflight_bytes", c.http.max_inflight_bytes.to_string()),
         ("http.max_decodes", c.http.max_decodes.to_string()),
+        ("http.max_decoding_bytes", c.http.max_decoding_bytes.to_string()),
         ("syslog.listen", c.syslog.listen.to_string()),
         ("syslog.channel", c.syslog.channel.clone()),
         ("syslog.max_frame", c.syslog.max_frame.to_string()),
@@ -252,7 +253,7 @@ fn unknown_keys_name_their_path() {
         expect![[r#"
             config error: dta_dir: unknown key `dta_dir`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
             config error: htpp: unknown key `htpp`, expected one of `data_dir`, `http`, `syslog`, `popcorn`, `storage`, `ring`, `pipeline`, `alerts`, `tail`, `channels`, `query`, `retention`, `log`, `classify`, `auth`
-            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`, `max_items`, `max_decoded_bytes`, `max_inflight_bytes`, `max_decodes`
+            config error: http.lisen: unknown key `lisen`, expected one of `listen`, `max_body`, `public_url`, `allowed_hosts`, `max_connections`, `header_timeout`, `idle_timeout`, `body_timeout`, `body_min_rate`, `send_timeout`, `tls_cert`, `tls_key`, `max_items`, `max_decoded_bytes`, `max_inflight_bytes`, `max_decodes`, `max_decoding_bytes`
             config error: classify[0].colour: unknown key `colour`, expected one of `name`, `when`, `set`, `stop`
             config error: classify[0].set.kind: unknown key `kind`, expected one of `type`, `tags`, `severity`, `fields`
             config error: auth.users[0].pasword_hash: unknown key `pasword_hash`, expected one of `name`, `password_hash`, `channels`

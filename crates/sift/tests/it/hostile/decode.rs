@@ -192,7 +192,9 @@ async fn r_many_tiny_items_under_the_item_limit_are_decoded_within_the_budget() 
 async fn r_lines_of_invalid_utf8_took_quadratic_time() {
     // Issue 15, finding 6: 640 KB of "\xff\n" lines took 26 s of one core, each line's error
     // looked up from the start of a list of every invalid byte in the body.
-    let mut server = start_hostile_server("[http]\nmax_items = 1000000\nmax_decoded_bytes = \"1GiB\"\n");
+    let mut server = start_hostile_server(
+        "[http]\nmax_items = 1000000\nmax_decoded_bytes = \"1GiB\"\nmax_decoding_bytes = \"1GiB\"\n",
+    );
     let body = b"\xff\n".repeat(320_000);
     let response = client()
         .post(server.url("/api/v1/events"))
@@ -292,4 +294,26 @@ async fn bodies_in_flight_are_bounded_and_a_request_without_room_is_answered_503
     assert_eq!(stats["requests_rejected"]["busy"], 1, "{stats}");
     assert_serves_others(&mut server, "a client holding the bodies' room").await;
     assert_peak_rss_below(&server, 150 << 20, "a client holding the bodies' room");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r_sixteen_clients_of_tiny_items_share_the_decoding_bound() {
+    // Each request is within every limit of its own (about 92,000 items, 37 MB once decoded),
+    // and there are as many as there are decode turns: what they decode together is bounded
+    // by http.max_decoding_bytes, the others waiting for room (or told to retry).
+    let mut server = start_hostile_server("[ring]\nmax_bytes = \"32MiB\"\n");
+    let body = tiny_items(1_200_000);
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        let request = client().post(server.url("/api/v1/events")).header("content-type", "application/json");
+        clients.push(tokio::spawn(request.body(body.clone()).send()));
+    }
+    let mut statuses = Vec::new();
+    for answer in clients {
+        statuses.push(answer.await.expect("client task").expect("an answer").status().as_u16());
+    }
+    assert!(statuses.iter().all(|s| [200, 503].contains(s)), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_serves_others(&mut server, "sixteen clients of tiny items").await;
+    assert_peak_rss_below(&server, 450 << 20, "sixteen clients of tiny items");
 }
