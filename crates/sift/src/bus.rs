@@ -9,6 +9,11 @@
 //! copied. Alert counting must never lose an event, so it is not a subscriber: it runs on the
 //! ingest path.
 //!
+//! A subscriber may follow the ring (live tails do): a batch the ring has evicted is then
+//! taken out of its queue, counted as lost, when the next batch is published. So a reader that
+//! stalls never holds a batch the ring has let go, and all the tails' queues together cost no
+//! memory beyond the ring's, however many they are.
+//!
 //! When the server stops, [`Bus::close`] ends every subscription: `recv` then returns `None`
 //! once the batches already queued are read.
 
@@ -16,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sift_core::Batch;
+use sift_store::RingFront;
 
 use crate::observe::queue::{Receiver, Refused, Sender};
 use crate::observe::{Policy, Registry, Weigh};
@@ -27,11 +33,14 @@ pub struct Bus {
     closed: AtomicBool,
     /// Events lost by all subscribers together since start.
     dropped_total: AtomicU64,
+    /// The ring's front, for the subscribers that follow the ring.
+    ring_front: Option<RingFront>,
 }
 
 struct Subscriber {
     queue: Sender<Published>,
     dropped: Arc<Mutex<Dropped>>,
+    follows_ring: bool,
 }
 
 /// A batch with its weight, reckoned once per publish, not once per subscriber.
@@ -63,6 +72,8 @@ pub struct QueueSpec {
     pub batches: usize,
     pub bytes: usize,
     pub policy: Policy,
+    /// Whether batches the ring has evicted leave the queue (see the module's documentation).
+    pub follows_ring: bool,
 }
 
 /// One consumer's end of the bus. Dropping it unsubscribes.
@@ -72,12 +83,15 @@ pub struct Subscription {
 }
 
 impl Bus {
-    pub fn new(registry: Arc<Registry>) -> Bus {
+    /// A bus after the ring whose front is `ring_front`; without one, no subscriber follows
+    /// the ring.
+    pub fn new(registry: Arc<Registry>, ring_front: Option<RingFront>) -> Bus {
         Bus {
             registry,
             subscribers: Mutex::default(),
             closed: AtomicBool::new(false),
             dropped_total: AtomicU64::new(0),
+            ring_front,
         }
     }
 
@@ -86,7 +100,8 @@ impl Bus {
         let (tx, rx) = self.registry.queue(spec.name, spec.batches, spec.bytes, spec.policy);
         let dropped = Arc::new(Mutex::new(Dropped::default()));
         if !self.closed.load(Ordering::Acquire) {
-            self.lock().push(Subscriber { queue: tx, dropped: Arc::clone(&dropped) });
+            let follows_ring = spec.follows_ring;
+            self.lock().push(Subscriber { queue: tx, dropped: Arc::clone(&dropped), follows_ring });
         }
         Subscription { queue: rx, dropped }
     }
@@ -99,21 +114,41 @@ impl Bus {
         }
         let published =
             Published { batch: Arc::clone(batch), bytes: batch.events.iter().map(|e| e.approx_bytes()).sum() };
-        subscribers.retain(|subscriber| match subscriber.queue.offer(published.clone()) {
-            Ok(0) => true,
-            Ok(_) => {
-                // Whichever batch was lost, it was this size or an older one: for a tail, the
-                // newest (this one); the loss is reported before the next batch it reads.
-                let lost = batch.events.len() as u64;
-                let mut dropped = subscriber.dropped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                dropped.events += lost;
-                dropped.last_seq = dropped.last_seq.max(batch.seq);
-                self.dropped_total.fetch_add(lost, Ordering::Relaxed);
-                true
+        subscribers.retain(|subscriber| {
+            if let Some(front) = self.ring_front.as_ref().filter(|_| subscriber.follows_ring) {
+                let (mut lost, mut last_seq) = (0, 0);
+                subscriber.queue.discard_front_while(|evicted| {
+                    let gone = !front.holds(evicted.batch.seq);
+                    if gone {
+                        lost += evicted.batch.events.len() as u64;
+                        last_seq = evicted.batch.seq;
+                    }
+                    gone
+                });
+                self.count_lost(subscriber, lost, last_seq);
             }
-            Err(Refused::Full(_)) => true,
-            Err(Refused::Closed(_)) => false,
+            match subscriber.queue.offer(published.clone()) {
+                Ok(0) => true,
+                Ok(_) => {
+                    // Whichever batch was lost, it was this size or an older one: for a tail,
+                    // the newest (this one); the loss is reported before the next batch it reads.
+                    self.count_lost(subscriber, batch.events.len() as u64, batch.seq);
+                    true
+                }
+                Err(Refused::Full(_)) => true,
+                Err(Refused::Closed(_)) => false,
+            }
         });
+    }
+
+    fn count_lost(&self, subscriber: &Subscriber, events: u64, seq: u64) {
+        if events == 0 {
+            return;
+        }
+        let mut dropped = subscriber.dropped.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        dropped.events += events;
+        dropped.last_seq = dropped.last_seq.max(seq);
+        self.dropped_total.fetch_add(events, Ordering::Relaxed);
     }
 
     /// Ends every subscription (once its queued batches are read) and refuses new ones.
@@ -172,12 +207,12 @@ mod tests {
     }
 
     fn tail_queue(batches: usize) -> QueueSpec {
-        QueueSpec { name: "tail", batches, bytes: usize::MAX, policy: Policy::LoseNewest }
+        QueueSpec { name: "tail", batches, bytes: usize::MAX, policy: Policy::LoseNewest, follows_ring: true }
     }
 
     #[tokio::test]
     async fn a_full_subscriber_loses_batches_and_counts_them_without_blocking_others() {
-        let bus = Bus::new(Arc::default());
+        let bus = Bus::new(Arc::default(), None);
         let mut slow = bus.subscribe(tail_queue(1));
         let mut fast = bus.subscribe(tail_queue(8));
         bus.publish(&batch(1, 2));
@@ -197,11 +232,16 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_is_bounded_by_bytes_too() {
         let registry = Arc::new(Registry::default());
-        let bus = Bus::new(Arc::clone(&registry));
+        let bus = Bus::new(Arc::clone(&registry), None);
         let one = batch(1, 10);
         let bytes: usize = one.events.iter().map(|e| e.approx_bytes()).sum();
-        let mut tail =
-            bus.subscribe(QueueSpec { name: "tail", batches: 100, bytes: bytes * 2, policy: Policy::LoseNewest });
+        let mut tail = bus.subscribe(QueueSpec {
+            name: "tail",
+            batches: 100,
+            bytes: bytes * 2,
+            policy: Policy::LoseNewest,
+            follows_ring: true,
+        });
         for seq in 1..=5 {
             bus.publish(&batch(seq, 10));
         }
@@ -212,7 +252,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_a_subscription_unsubscribes_and_closing_ends_the_others() {
-        let bus = Bus::new(Arc::default());
+        let bus = Bus::new(Arc::default(), None);
         let subscription = bus.subscribe(tail_queue(1));
         let mut other = bus.subscribe(tail_queue(4));
         assert_eq!(bus.subscribers(), 2);
@@ -223,5 +263,22 @@ mod tests {
         assert_eq!(other.recv().await.map(|b| b.seq), Some(1), "what was queued is still read");
         assert_eq!(other.recv().await.map(|b| b.seq), None);
         assert!(bus.subscribe(tail_queue(1)).recv().await.is_none(), "a closed bus takes no one new");
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_follows_the_ring_never_holds_what_it_evicted() {
+        use sift_store::{Ring, RingLimits};
+        let registry = Arc::new(Registry::default());
+        let ring = Ring::new(RingLimits { max_events: 4, max_bytes: usize::MAX });
+        let bus = Bus::new(Arc::clone(&registry), Some(ring.front()));
+        let mut stalled = bus.subscribe(tail_queue(100));
+        let event = sift_core::Event::new(sift_core::Source::Internal, sift_core::Timestamp(0), "x");
+        for _ in 0..5 {
+            bus.publish(&ring.push(vec![event.clone(), event.clone()]));
+        }
+        assert_eq!(registry.figures()[0].depth, 2, "only the two batches the ring holds wait");
+        assert_eq!(stalled.take_dropped(4), 6, "the three it evicted are reported lost, before batch 4");
+        assert_eq!(stalled.recv().await.map(|b| b.seq), Some(4));
+        assert_eq!(registry.figures()[0].dropped, 3);
     }
 }

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::observe::{DropReason, LogLimiter, ProtocolStats, Registry, Stats};
 use crate::pipeline::rules::RuleSet;
 use crate::pipeline::{Pipeline, Rejection};
-use crate::tail::{Tail, TailLimits};
+use crate::tail::{BacklogBytes, Tail, TailLimits};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a waiting submission waits between tries while the disk is full.
@@ -39,6 +39,8 @@ pub struct Ingest {
     tails: Arc<Semaphore>,
     max_tails: usize,
     tail_limits: TailLimits,
+    /// What every tail's backlog copies hold together.
+    tail_backlogs: Arc<BacklogBytes>,
 }
 
 /// Why a tail was not opened.
@@ -132,17 +134,20 @@ impl Ingest {
             store.follow_ring(ring.front());
         }
         ring.restore(replayed);
+        // Tails follow the ring, so that their queues never hold a batch it let go.
+        let bus = Bus::new(registry, Some(ring.front()));
         Ingest {
             pipeline: Pipeline::new(config.pipeline.clone(), config.alerts.clone(), rules),
             ring,
             retention: Arc::new(crate::app::retention(&config.retention)),
             store,
-            bus: Bus::new(registry),
+            bus,
             stats,
             log: LogLimiter::default(),
             tails: Arc::new(Semaphore::new(config.tail.max_clients)),
             max_tails: config.tail.max_clients,
             tail_limits: TailLimits { queue: config.tail.queue, max_bytes: config.tail.max_bytes },
+            tail_backlogs: BacklogBytes::new(config.tail.max_total_bytes),
         }
     }
 
@@ -174,8 +179,17 @@ impl Ingest {
     ) -> Result<(Tail, OwnedSemaphorePermit), OpenTailError> {
         let permit = Arc::clone(&self.tails).try_acquire_owned().map_err(|_| OpenTailError::TooMany(self.max_tails))?;
         let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
-        let tail = Tail::open(&self.ring, &self.bus, Some(expiry), query, backlog, self.tail_limits, interrupt)
-            .map_err(OpenTailError::Interrupted)?;
+        let tail = Tail::open(
+            &self.ring,
+            &self.bus,
+            Some(expiry),
+            query,
+            backlog,
+            self.tail_limits,
+            &self.tail_backlogs,
+            interrupt,
+        )
+        .map_err(OpenTailError::Interrupted)?;
         Ok((tail, permit))
     }
 

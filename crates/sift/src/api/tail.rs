@@ -7,10 +7,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -22,7 +23,7 @@ use super::events::parse_filter;
 use super::scan::{Queries, off_runtime};
 use crate::app::Shutdown;
 use crate::ingest::OpenTailError;
-use crate::tail::TailItem;
+use crate::tail::{MATCH_BUDGET, Tail, TailItem};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TailParams {
@@ -72,26 +73,63 @@ pub async fn tail(
         let shutdown = shutdown.clone();
         async move {
             let (mut tail, permit) = tail?;
-            let item = tokio::select! {
+            let first = tokio::select! {
                 item = tail.next() => item,
                 () = shutdown.stopping() => None,
+                () = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some((Ok(Bytes::from_static(b":\n\n")), Some((tail, permit))));
+                }
             };
-            match item {
-                Some(item) => Some((Ok::<_, Infallible>(to_sse(&item)), Some((tail, permit)))),
-                None => Some((Ok(SseEvent::default().event("shutdown").data("{}")), None)),
-            }
+            let Some(first) = first else {
+                return Some((Ok(Bytes::from_static(b"event: shutdown\ndata: {}\n\n")), None));
+            };
+            Some((Ok::<_, Infallible>(chunk(&mut tail, first)), Some((tail, permit))))
         }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
+    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
+    Ok((headers, Body::from_stream(stream)).into_response())
 }
 
-fn to_sse(item: &TailItem) -> SseEvent {
+/// How long a quiet stream waits before it sends a comment, so that proxies and clients
+/// see the connection is alive.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Bytes of encoded items past which a chunk is sent rather than grown.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// `first` and whatever else the tail has ready without waiting, encoded into one chunk of
+/// at most about [`CHUNK_BYTES`]: a tail of everything at full speed then costs one write
+/// per chunk rather than one per event.
+fn chunk(tail: &mut Tail, first: TailItem) -> Bytes {
+    let mut out = Vec::with_capacity(4096);
+    write_item(&mut out, &first);
+    let mut budget = MATCH_BUDGET;
+    while out.len() < CHUNK_BYTES {
+        match tail.ready(&mut budget) {
+            Some(item) => write_item(&mut out, &item),
+            None => break,
+        }
+    }
+    Bytes::from(out)
+}
+
+/// One item as a Server-Sent Event. Compact JSON never holds a line break (serde_json
+/// escapes them), so an event's JSON is one `data:` line.
+fn write_item(out: &mut Vec<u8>, item: &TailItem) {
     match item {
-        TailItem::Event(event) => SseEvent::default()
-            .event("event")
-            .json_data(EventJson(event))
-            .unwrap_or_else(|_| SseEvent::default().event("error").data("event could not be encoded")),
-        TailItem::Ready => SseEvent::default().event("ready").data("{}"),
-        TailItem::Dropped(n) => SseEvent::default().event("dropped").data(json!({ "dropped": n }).to_string()),
+        TailItem::Event(event) => {
+            let start = out.len();
+            out.extend_from_slice(b"event: event\ndata: ");
+            if serde_json::to_writer(&mut *out, &EventJson(event.get())).is_ok() {
+                out.extend_from_slice(b"\n\n");
+            } else {
+                out.truncate(start);
+                out.extend_from_slice(b"event: error\ndata: event could not be encoded\n\n");
+            }
+        }
+        TailItem::Ready => out.extend_from_slice(b"event: ready\ndata: {}\n\n"),
+        TailItem::Dropped(n) => {
+            out.extend_from_slice(format!("event: dropped\ndata: {{\"dropped\":{n}}}\n\n").as_bytes())
+        }
     }
 }

@@ -54,7 +54,8 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         pipeline:
             RawPipeline { max_message_bytes, max_fields, max_field_bytes, max_depth, max_tags, max_past, max_future },
         alerts: RawAlerts { min_severity, topics },
-        tail: RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes },
+        tail:
+            RawTail { queue, max_backlog, max_clients, max_bytes: tail_max_bytes, max_total_bytes: tail_max_total_bytes },
         channels: RawChannels { max_channels, max_tokens_per_channel },
         query: RawQuery { timeout: query_timeout, max_concurrent },
         retention,
@@ -162,6 +163,12 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("tail.max_backlog", max_backlog, Ok, &mut config.tail.max_backlog);
     c.set("tail.max_clients", max_clients, values::positive, &mut config.tail.max_clients);
     c.set("tail.max_bytes", tail_max_bytes, |s| values::positive_size(&s), &mut config.tail.max_bytes);
+    c.set(
+        "tail.max_total_bytes",
+        tail_max_total_bytes,
+        |s| values::positive_size(&s),
+        &mut config.tail.max_total_bytes,
+    );
     c.set("channels.max_channels", max_channels, values::positive, &mut config.channels.max_channels);
     c.set(
         "channels.max_tokens_per_channel",

@@ -211,11 +211,14 @@ pub struct TailConfig {
     pub queue: usize,
     /// Largest backlog a tail may ask for. Default 10,000.
     pub max_backlog: usize,
-    /// Most live tails at once; one more is answered 503. Default 64.
+    /// Most live tails at once; one more is answered 503. Default 256.
     pub max_clients: usize,
     /// Most bytes a tail holds: of backlog copies, and apart of batches waiting for its
     /// reader (past it the newest are lost and reported). Default 8 MiB.
     pub max_bytes: usize,
+    /// Most bytes of backlog copies all tails hold together: a tail opened while the others'
+    /// hold this much gets a shorter backlog, or none. Default 64 MiB.
+    pub max_total_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -346,7 +349,13 @@ impl Default for Config {
                 max_future: Duration::from_secs(3_600),
             },
             alerts: AlertsConfig { min_severity: Severity::Warning, topics: Vec::new() },
-            tail: TailConfig { queue: 256, max_backlog: 10_000, max_clients: 64, max_bytes: 8 << 20 },
+            tail: TailConfig {
+                queue: 256,
+                max_backlog: 10_000,
+                max_clients: 256,
+                max_bytes: 8 << 20,
+                max_total_bytes: 64 << 20,
+            },
             channels: ChannelsConfig { max_channels: 1_000, max_tokens_per_channel: 100 },
             query: QueryConfig { timeout: Duration::from_secs(30), max_concurrent: 4 },
             retention: RetentionConfig {

@@ -69,6 +69,7 @@ pub(super) const KEYS: &[&str] = &[
     "tail.max_backlog",
     "tail.max_clients",
     "tail.max_bytes",
+    "tail.max_total_bytes",
     "channels.max_channels",
     "channels.max_tokens_per_channel",
     "query.timeout",
@@ -250,10 +251,12 @@ pub(super) struct RawTail {
     pub queue: Option<usize>,
     /// Largest backlog a tail may ask for. Default `10000`.
     pub max_backlog: Option<usize>,
-    /// Most live tails at once. Default `64`.
+    /// Most live tails at once. Default `256`.
     pub max_clients: Option<usize>,
     /// Most bytes of backlog, and apart of queued batches, one tail holds. Default `"8MiB"`.
     pub max_bytes: Option<RawSize>,
+    /// Most bytes of backlog copies all tails hold together. Default `"64MiB"`.
+    pub max_total_bytes: Option<RawSize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

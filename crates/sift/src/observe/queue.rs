@@ -327,6 +327,20 @@ impl<T: Weigh> Sender<T> {
         }
     }
 
+    /// Drops the oldest items while `stale` says so (a tail's batches that the ring no longer
+    /// holds, say), counts them as dropped, and returns how many went.
+    pub fn discard_front_while(&self, mut stale: impl FnMut(&T) -> bool) -> u64 {
+        let shared = &self.shared;
+        let mut state = shared.lock();
+        let mut discarded = 0;
+        while state.items.front().is_some_and(|(item, _)| stale(item)) {
+            shared.pop(&mut state);
+            discarded += 1;
+        }
+        shared.gauge.dropped.fetch_add(discarded, Ordering::Relaxed);
+        discarded
+    }
+
     /// Counts `n` items the sender dropped because the queue was full.
     pub fn count_dropped(&self, n: u64) {
         self.shared.gauge.dropped.fetch_add(n, Ordering::Relaxed);
@@ -515,6 +529,19 @@ mod tests {
         let f = figures(&registry);
         assert_eq!((f.queues, f.depth, f.depth_bytes), (1, 1, 7));
         assert_eq!(a.offer(Item(1)), Err(Refused::Closed(Item(1))));
+    }
+
+    #[test]
+    fn stale_items_at_the_front_are_discarded_and_counted() {
+        let registry = Registry::default();
+        let (tx, mut rx) = registry.queue::<Item>("tails", 8, 1000, Policy::LoseNewest);
+        for weight in [1, 2, 30, 4] {
+            tx.offer(Item(weight)).unwrap();
+        }
+        assert_eq!(tx.discard_front_while(|item| item.0 < 10), 2, "only from the front, up to the first kept");
+        assert_eq!((rx.try_recv(), rx.try_recv(), rx.try_recv()), (Some(Item(30)), Some(Item(4)), None));
+        let f = figures(&registry);
+        assert_eq!((f.depth, f.depth_bytes, f.dropped), (0, 0, 2));
     }
 
     #[tokio::test]
