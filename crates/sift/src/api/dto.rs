@@ -32,11 +32,11 @@ impl Serialize for SubmitEventJson<'_> {
 fn write_event<S: Serializer>(serializer: S, e: &Event, assigned: bool) -> Result<S::Ok, S::Error> {
     let mut map = serializer.serialize_map(None)?;
     if assigned {
-        map.serialize_entry("id", &e.id.to_string())?;
+        map.serialize_entry("id", &Shown(&e.id))?;
     }
-    map.serialize_entry("time", &e.time.to_rfc3339())?;
+    map.serialize_entry("time", &Shown(&e.time))?;
     if assigned {
-        map.serialize_entry("received_at", &e.received_at.to_rfc3339())?;
+        map.serialize_entry("received_at", &Shown(&e.received_at))?;
     }
     map.serialize_entry("channel", &*e.channel)?;
     if assigned {
@@ -72,6 +72,16 @@ fn optional<M: SerializeMap>(map: &mut M, key: &str, value: &Option<Str>) -> Res
     match value {
         Some(v) => map.serialize_entry(key, &**v),
         None => Ok(()),
+    }
+}
+
+/// A value written as the string its `Display` gives (an id, an RFC 3339 time), straight into
+/// the output rather than through a `String` of its own.
+struct Shown<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for Shown<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
     }
 }
 

@@ -11,7 +11,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use bytes::buf::Writer;
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -69,21 +70,22 @@ pub async fn tail(
     .await?;
     // Ends after `event: shutdown` once the server stops (the `Option` is the tail while it runs).
     // The permit goes with the tail, so the tail counts against tail.max_clients until it ends.
-    let stream = futures_util::stream::unfold(Some((tail, permit)), move |tail| {
+    let stream = futures_util::stream::unfold(Some((tail, permit, BytesMut::new())), move |tail| {
         let shutdown = shutdown.clone();
         async move {
-            let (mut tail, permit) = tail?;
+            let (mut tail, permit, mut buffer) = tail?;
             let first = tokio::select! {
                 item = tail.next() => item,
                 () = shutdown.stopping() => None,
                 () = tokio::time::sleep(KEEP_ALIVE) => {
-                    return Some((Ok(Bytes::from_static(b":\n\n")), Some((tail, permit))));
+                    return Some((Ok(Bytes::from_static(b":\n\n")), Some((tail, permit, buffer))));
                 }
             };
             let Some(first) = first else {
                 return Some((Ok(Bytes::from_static(b"event: shutdown\ndata: {}\n\n")), None));
             };
-            Some((Ok::<_, Infallible>(chunk(&mut tail, first)), Some((tail, permit))))
+            let chunk = chunk(&mut tail, &mut buffer, first);
+            Some((Ok::<_, Infallible>(chunk), Some((tail, permit, buffer))))
         }
     });
     let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
@@ -98,38 +100,39 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const CHUNK_BYTES: usize = 64 * 1024;
 
 /// `first` and whatever else the tail has ready without waiting, encoded into one chunk of
-/// at most about [`CHUNK_BYTES`]: a tail of everything at full speed then costs one write
-/// per chunk rather than one per event.
-fn chunk(tail: &mut Tail, first: TailItem) -> Bytes {
-    let mut out = Vec::with_capacity(4096);
+/// at most about [`CHUNK_BYTES`] in the tail's own buffer: a tail of everything at full speed
+/// then costs one write per chunk rather than one per event, and no allocation per chunk
+/// once the buffer has grown.
+fn chunk(tail: &mut Tail, buffer: &mut BytesMut, first: TailItem) -> Bytes {
+    let mut out = buffer.writer();
     write_item(&mut out, &first);
     let mut budget = MATCH_BUDGET;
-    while out.len() < CHUNK_BYTES {
+    while out.get_ref().len() < CHUNK_BYTES {
         match tail.ready(&mut budget) {
             Some(item) => write_item(&mut out, &item),
             None => break,
         }
     }
-    Bytes::from(out)
+    buffer.split().freeze()
 }
 
 /// One item as a Server-Sent Event. Compact JSON never holds a line break (serde_json
 /// escapes them), so an event's JSON is one `data:` line.
-fn write_item(out: &mut Vec<u8>, item: &TailItem) {
+fn write_item(out: &mut Writer<&mut BytesMut>, item: &TailItem) {
     match item {
         TailItem::Event(event) => {
-            let start = out.len();
-            out.extend_from_slice(b"event: event\ndata: ");
+            let start = out.get_ref().len();
+            out.get_mut().extend_from_slice(b"event: event\ndata: ");
             if serde_json::to_writer(&mut *out, &EventJson(event.get())).is_ok() {
-                out.extend_from_slice(b"\n\n");
+                out.get_mut().extend_from_slice(b"\n\n");
             } else {
-                out.truncate(start);
-                out.extend_from_slice(b"event: error\ndata: event could not be encoded\n\n");
+                out.get_mut().truncate(start);
+                out.get_mut().extend_from_slice(b"event: error\ndata: event could not be encoded\n\n");
             }
         }
-        TailItem::Ready => out.extend_from_slice(b"event: ready\ndata: {}\n\n"),
+        TailItem::Ready => out.get_mut().extend_from_slice(b"event: ready\ndata: {}\n\n"),
         TailItem::Dropped(n) => {
-            out.extend_from_slice(format!("event: dropped\ndata: {{\"dropped\":{n}}}\n\n").as_bytes())
+            out.get_mut().extend_from_slice(format!("event: dropped\ndata: {{\"dropped\":{n}}}\n\n").as_bytes())
         }
     }
 }
