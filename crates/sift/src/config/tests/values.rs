@@ -194,3 +194,12 @@ fn inflight_bytes_hold_at_least_one_body() {
         "#]],
     );
 }
+
+#[test]
+fn min_free_is_a_share_or_a_size() {
+    check_values(
+        "storage.min_free",
+        &[r#""10%""#, r#"" 2.5 % ""#, r#""0%""#, "0", r#""5GiB""#, "1024", r#""100%""#, r#""-1%""#, r#""ten%""#],
+        expect![[r#""#]],
+    );
+}
