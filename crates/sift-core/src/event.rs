@@ -203,6 +203,100 @@ impl Event {
     }
 }
 
+impl Event {
+    /// What an event holds in memory, as the allocator hands it out (docs/adr/0017-memory-accounting.md):
+    /// every heap allocation rounded up to jemalloc's size class, with its header (an `Arc`'s two
+    /// counts), the spare capacity of its `String`s and `Vec`s, and the hash table and entry
+    /// vector of each `fields` map as `indexmap` grows them. A shared string (an interned host, the
+    /// listener's channel) is charged in shares: each holder its allocation divided by the holders
+    /// at the time it is weighed, so a batch of a thousand events from one host pays for one
+    /// string, not a thousand. Without the event's own slot (`size_of::<Event>()`), which lives
+    /// in its batch's vector and is counted there ([`vec_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        fn opt(s: &Option<Str>) -> usize {
+            s.as_ref().map_or(0, shared_str_bytes)
+        }
+        fn list(v: &[Str], capacity: usize) -> usize {
+            vec_bytes::<Str>(capacity) + v.iter().map(shared_str_bytes).sum::<usize>()
+        }
+        shared_str_bytes(&self.channel)
+            + opt(&self.host)
+            + opt(&self.app)
+            + opt(&self.version)
+            + opt(&self.proc)
+            + opt(&self.msgid)
+            + opt(&self.kind)
+            + allocation(self.message.capacity())
+            + opt(&self.module)
+            + opt(&self.function)
+            + list(&self.tags, self.tags.capacity())
+            + list(&self.topics, self.topics.capacity())
+            + list(&self.identities, self.identities.capacity())
+            + opt(&self.fingerprint)
+            + map_heap_bytes(&self.fields)
+    }
+}
+
+/// The bytes jemalloc hands out for a request of `size` bytes: its size classes are 8, then
+/// multiples of 16 up to 128, then four classes per doubling (160, 192, 224, 256, 320, ...),
+/// pages included.
+pub const fn allocation(size: usize) -> usize {
+    match size {
+        0 => 0,
+        1..=8 => 8,
+        9..=128 => size.next_multiple_of(16),
+        _ => {
+            let log2 = usize::BITS - 1 - (size - 1).leading_zeros();
+            size.next_multiple_of(1 << (log2 - 2))
+        }
+    }
+}
+
+/// The allocation of a vector of `capacity` items of `T`.
+pub fn vec_bytes<T>(capacity: usize) -> usize {
+    allocation(capacity.saturating_mul(std::mem::size_of::<T>()))
+}
+
+/// A holder's share of a shared string: its allocation (two counts and the text) divided
+/// by the holders it has now.
+fn shared_str_bytes(s: &Str) -> usize {
+    allocation((2 * std::mem::size_of::<usize>() + s.len()).next_multiple_of(8)) / Arc::strong_count(s)
+}
+
+/// The heap of a `fields` map (an `IndexMap` with `preserve_order`): the hash table of indices
+/// and the vector of entries, both at the capacity that inserting one entry at a time grows
+/// them to (the entries' capacity follows the table's), and each key and value.
+fn map_heap_bytes(map: &Fields) -> usize {
+    if map.is_empty() {
+        return 0;
+    }
+    let n = map.len();
+    // hashbrown's buckets for `n` items, and the items they hold before the next growth.
+    let buckets = match n {
+        0..=3 => 4,
+        4..=7 => 8,
+        _ => (n * 8).div_ceil(7).next_power_of_two(),
+    };
+    let capacity = if buckets < 8 { buckets - 1 } else { buckets / 8 * 7 };
+    // Indices (a `usize` each, aligned to the 16-byte control group), then a control byte
+    // per bucket and one group more.
+    let table = allocation((buckets * 8).next_multiple_of(16) + buckets + 16);
+    // An entry: its hash, key and value.
+    let entry = std::mem::size_of::<usize>() + std::mem::size_of::<String>() + std::mem::size_of::<serde_json::Value>();
+    let entries = allocation(capacity * entry);
+    table + entries + map.iter().map(|(key, value)| allocation(key.capacity()) + value_heap_bytes(value)).sum::<usize>()
+}
+
+fn value_heap_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => allocation(s.capacity()),
+        Value::Array(a) => vec_bytes::<Value>(a.capacity()) + a.iter().map(value_heap_bytes).sum::<usize>(),
+        Value::Object(o) => map_heap_bytes(o),
+        _ => 0,
+    }
+}
+
 /// The bytes `fields` holds, estimated as [`Event::approx_bytes`] counts them: each key and
 /// each value at any depth costs 32 bytes plus its text. This is what `pipeline.max_field_bytes`
 /// bounds, so a decoder can tell before it copies values into an event whether they may go in.

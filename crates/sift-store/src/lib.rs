@@ -29,12 +29,17 @@ pub mod state;
 pub mod store;
 pub mod wal;
 
+/// The server's allocator, in the tests too: the ring's accounting is checked against it.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub use dir_lock::{DirLock, LockError};
 pub use interrupt::{CancelOnDrop, Interrupt, Interrupted};
-pub use retention::{Expiry, Retention};
+pub use retention::{Expiry, MinFree, Retention};
 pub use ring::{Ring, RingFront, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, StateKey, Token};
-pub use store::{Backlog, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
+pub use store::{Backlog, Deleted, DiskSpace, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
 pub use wal::{Appended, Encoded, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

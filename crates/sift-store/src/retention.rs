@@ -25,12 +25,43 @@ pub struct Retention {
     pub by_channel: HashMap<String, Duration>,
     /// Most bytes of segments kept (0: no bound); the oldest go first.
     pub max_bytes: u64,
+    /// The free space kept on the segments' file system: below it, the oldest go first too.
+    pub min_free: MinFree,
+}
+
+/// The free space to keep on the file system that holds the segments (`storage.min_free`):
+/// while less is free, the oldest segments are deleted, as `max_bytes` deletes them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum MinFree {
+    /// No floor.
+    #[default]
+    None,
+    Bytes(u64),
+    /// A share of the file system's size, in percent (above 0, below 100).
+    Percent(f64),
+}
+
+impl MinFree {
+    /// The bytes to keep free on a file system of `size` bytes.
+    pub fn bytes(self, size: u64) -> u64 {
+        match self {
+            MinFree::None => 0,
+            MinFree::Bytes(bytes) => bytes,
+            MinFree::Percent(percent) => (size as f64 * percent / 100.0) as u64,
+        }
+    }
 }
 
 impl Default for Retention {
     /// Keep everything (for tests and tools).
     fn default() -> Retention {
-        Retention { default: Duration::MAX, by_severity: [None; 8], by_channel: HashMap::new(), max_bytes: 0 }
+        Retention {
+            default: Duration::MAX,
+            by_severity: [None; 8],
+            by_channel: HashMap::new(),
+            max_bytes: 0,
+            min_free: MinFree::None,
+        }
     }
 }
 
@@ -145,6 +176,7 @@ mod tests {
             by_severity,
             by_channel: HashMap::from([("audit".to_owned(), Duration::from_secs(365 * 86_400))]),
             max_bytes: 0,
+            min_free: MinFree::None,
         }
     }
 

@@ -17,9 +17,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sift_core::event::{allocation, vec_bytes};
 use sift_core::{Batch, Event};
 
 pub use snapshot::Snapshot;
+
+/// A batch's own allocation: the `Arc` around it, its two counts, its number and its vector.
+const BATCH_BYTES: usize = allocation(2 * std::mem::size_of::<usize>() + std::mem::size_of::<Batch>());
 
 /// How much the ring holds at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +96,12 @@ impl Ring {
         self.push_weighed(events, bytes)
     }
 
-    /// The bytes the ring counts `events` for: work per event, for a caller to do before it
-    /// takes a lock that others wait on, and hand to [`Ring::push_weighed`].
-    pub fn weigh(events: &[Event]) -> usize {
-        events.iter().map(Event::approx_bytes).sum()
+    /// The bytes the ring counts `events` for: what they hold in memory as the allocator
+    /// hands it out ([`Event::heap_bytes`]), with the vector that holds them at its capacity and
+    /// the batch around it (docs/adr/0017-memory-accounting.md). Work per event, for a caller
+    /// to do before it takes a lock that others wait on, and hand to [`Ring::push_weighed`].
+    pub fn weigh(events: &Vec<Event>) -> usize {
+        BATCH_BYTES + vec_bytes::<Event>(events.capacity()) + events.iter().map(Event::heap_bytes).sum::<usize>()
     }
 
     /// [`Ring::push`] with the batch's bytes from [`Ring::weigh`]: no work per event but

@@ -54,7 +54,7 @@ use ulid::Ulid;
 use crate::dir_lock::{DirLock, LockError};
 use crate::interrupt::Interrupted;
 use crate::private;
-use crate::retention::Retention;
+use crate::retention::{MinFree, Retention};
 use crate::ring::RingFront;
 use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
@@ -146,6 +146,10 @@ pub struct StoreOptions {
     /// soon as its segments are in place, so that writers waiting for room go on while the
     /// next round is encoded instead of waiting for the whole backlog.
     pub flush_events: usize,
+    /// Most bytes of WAL records one round takes (at least one batch): what a round holds in
+    /// memory (its spilled batches read back, its columns, its encoded pages) grows with its
+    /// events' bytes, not their count.
+    pub flush_bytes: u64,
     /// Tests only: the size past which a WAL file is rotated.
     #[cfg(test)]
     pub(crate) wal_file_bytes: u64,
@@ -164,6 +168,28 @@ pub struct Deleted {
     pub bytes: u64,
     /// Of those, deleted because the store was over `max_bytes`.
     pub over_size: usize,
+    /// Of those, deleted because less than `min_free` was free on the file system.
+    pub under_floor: usize,
+    /// The bytes still missing below `min_free` after the pass (0: the floor holds): what
+    /// the segments could not give back (other files fill the disk, or the WAL does).
+    pub short_of_floor: u64,
+}
+
+/// The space of the file system that holds `path`: its size and what is free to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub size: u64,
+    pub free: u64,
+}
+
+impl DiskSpace {
+    pub fn of(path: &Path) -> std::io::Result<DiskSpace> {
+        let stat = rustix::fs::statvfs(path)?;
+        Ok(DiskSpace {
+            size: stat.f_blocks.saturating_mul(stat.f_frsize),
+            free: stat.f_bavail.saturating_mul(stat.f_frsize),
+        })
+    }
 }
 
 /// What opening the store found.
@@ -232,6 +258,7 @@ pub struct Store {
     max_in_memory: usize,
     max_backlog_bytes: u64,
     flush_events: usize,
+    flush_bytes: u64,
     /// One flush at a time.
     flushing: Mutex<()>,
     damaged_events: AtomicU64,
@@ -288,6 +315,7 @@ impl Store {
             max_in_memory,
             max_backlog_bytes: options.max_backlog_bytes.max(1),
             flush_events: options.flush_events.max(1),
+            flush_bytes: options.flush_bytes.max(1),
             flushing: Mutex::new(()),
             damaged_events: AtomicU64::new(0),
             recovered: Recovered {
@@ -312,7 +340,7 @@ impl Store {
         let Some(through) = self.lock_tiers().segments.iter().filter_map(unreleased).max() else {
             return Ok(());
         };
-        let round = self.lock_tiers().pending.oldest(through, usize::MAX);
+        let round = self.lock_tiers().pending.oldest(through, usize::MAX, u64::MAX);
         let Some((batches, round_through)) = round else { return Ok(()) };
         // Only files whose first and last events are in the round are its own. Others can
         // name the same LSN when the WAL was deleted by hand and numbering began again: those
@@ -405,7 +433,8 @@ impl Store {
     }
 
     /// Writes every pending batch into segments and releases it from the WAL, oldest first,
-    /// in rounds of at most `flush_events` events (whole batches; at least one per round).
+    /// in rounds of at most `flush_events` events and `flush_bytes` of WAL records (whole
+    /// batches; at least one per round).
     /// Batches appended while it runs wait for the next flush.
     pub fn flush(&self) -> Result<Flushed, StoreError> {
         let mut flushed = Flushed::default();
@@ -430,7 +459,7 @@ impl Store {
     pub fn flush_round(&self, until: Lsn) -> Result<Option<Flushed>, StoreError> {
         let _one = self.flushing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Taken in a statement of its own: the lock must not be held while the round is written.
-        let oldest = self.lock_tiers().pending.oldest(until, self.flush_events);
+        let oldest = self.lock_tiers().pending.oldest(until, self.flush_events, self.flush_bytes);
         let Some((batches, through)) = oldest else { return Ok(None) };
         self.write_round(&batches, through).map(Some)
     }
@@ -489,28 +518,49 @@ impl Store {
     }
 
     /// Deletes the segments whose every event is past its class's retention at `now`, then,
-    /// while the segments are over `max_bytes`, the oldest. A deleted file leaves the view
-    /// before it leaves the disk, so no query reads it afterwards.
+    /// while the segments are over `max_bytes` or the file system has less than `min_free`
+    /// free, the oldest. A deleted file leaves the view before it leaves the disk, so no query
+    /// reads it afterwards.
     pub fn enforce_retention(&self, now: Timestamp) -> Deleted {
+        // Unknown space (the call failed) asks for nothing: retention by age and size goes on.
+        let space = match self.retention.min_free {
+            MinFree::None => None,
+            _ => DiskSpace::of(&self.segments_dir).ok(),
+        };
+        self.enforce_retention_in(now, space)
+    }
+
+    /// [`Store::enforce_retention`] with the file system's space as found (or as a test says).
+    pub fn enforce_retention_in(&self, now: Timestamp, space: Option<DiskSpace>) -> Deleted {
         let expiry = self.retention.expiry(now);
-        let doomed: Vec<SegmentMeta> = {
+        // What must go besides expired files: the bytes over `max_bytes`, or those that bring
+        // the free space back to the floor, whichever is more.
+        let floor = space.map_or(0, |space| self.retention.min_free.bytes(space.size));
+        let below_floor = space.map_or(0, |space| floor.saturating_sub(space.free));
+        let mut freed_for_floor = 0;
+        let doomed: Vec<(SegmentMeta, bool)> = {
             let mut tiers = self.lock_tiers();
             let mut keep: Vec<SegmentMeta> = Vec::with_capacity(tiers.segments.len());
             let mut doomed = Vec::new();
             for segment in tiers.segments.iter() {
                 if segment.max_time < expiry.cutoff_of_class(&self.retention, &segment.class) {
-                    doomed.push(segment.clone());
+                    freed_for_floor += segment.bytes;
+                    doomed.push((segment.clone(), false));
                 } else {
                     keep.push(segment.clone());
                 }
             }
-            if self.retention.max_bytes > 0 {
+            if self.retention.max_bytes > 0 || freed_for_floor < below_floor {
                 let mut total: u64 = keep.iter().map(|s| s.bytes).sum();
                 keep.sort_by_key(|s| std::cmp::Reverse((s.max_time, s.path.clone())));
-                while total > self.retention.max_bytes {
+                let over_size = |total: u64| self.retention.max_bytes > 0 && total > self.retention.max_bytes;
+                while over_size(total) || freed_for_floor < below_floor {
                     let Some(oldest) = keep.pop() else { break };
                     total -= oldest.bytes;
-                    doomed.push(oldest);
+                    freed_for_floor += oldest.bytes;
+                    // Said to be for the floor only when `max_bytes` would have kept it.
+                    let for_floor = !over_size(total + oldest.bytes);
+                    doomed.push((oldest, for_floor));
                 }
                 keep.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
             }
@@ -519,14 +569,15 @@ impl Store {
             }
             doomed
         };
-        let mut deleted = Deleted::default();
-        for segment in doomed {
-            let over_size = segment.max_time >= expiry.cutoff_of_class(&self.retention, &segment.class);
+        let mut deleted = Deleted { short_of_floor: below_floor.saturating_sub(freed_for_floor), ..Deleted::default() };
+        for (segment, for_floor) in doomed {
+            let expired = segment.max_time < expiry.cutoff_of_class(&self.retention, &segment.class);
             match std::fs::remove_file(&segment.path) {
                 Ok(()) => {
                     deleted.files += 1;
                     deleted.bytes += segment.bytes;
-                    deleted.over_size += usize::from(over_size);
+                    deleted.over_size += usize::from(!expired && !for_floor);
+                    deleted.under_floor += usize::from(!expired && for_floor);
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
                 // Left on disk but out of the view: a restart's listing finds it again and the

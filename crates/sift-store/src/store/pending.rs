@@ -123,21 +123,25 @@ impl Pending {
         self.batches.iter().map(|b| b.lsn).max()
     }
 
-    /// The oldest batches at or below `until`, up to `max_events` events (at least one batch),
-    /// and the highest LSN among them. Every pending batch at or below that LSN is among them,
-    /// so releasing the WAL through it drops nothing that is not in a segment.
-    pub fn oldest(&mut self, until: Lsn, max_events: usize) -> Option<(Vec<PendingBatch>, Lsn)> {
+    /// The oldest batches at or below `until`, up to `max_events` events and `max_bytes` of
+    /// WAL records (at least one batch), and the highest LSN among them. Every pending batch
+    /// at or below that LSN is among them, so releasing the WAL through it drops nothing that
+    /// is not in a segment.
+    pub fn oldest(&mut self, until: Lsn, max_events: usize, max_bytes: u64) -> Option<(Vec<PendingBatch>, Lsn)> {
         // Concurrent appends may have added their batches out of LSN order.
         self.batches.sort_unstable_by_key(|b| b.lsn);
         self.spilled_to = 0;
         let mut events = 0;
+        let mut bytes = 0;
         let mut through = None;
         let mut taken = Vec::new();
         for batch in &self.batches {
-            if batch.lsn > until || (events >= max_events && through.is_some()) {
+            let full = events >= max_events || bytes + batch.at.bytes() > max_bytes;
+            if batch.lsn > until || (full && through.is_some()) {
                 break;
             }
             events += batch.events;
+            bytes += batch.at.bytes();
             through = Some(batch.lsn);
             taken.push(batch.clone());
         }

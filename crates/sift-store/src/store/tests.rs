@@ -32,6 +32,7 @@ fn options(dir: &std::path::Path) -> StoreOptions {
         max_in_memory: 1_000_000,
         max_backlog_bytes: u64::MAX,
         flush_events: 1_000_000,
+        flush_bytes: u64::MAX,
         wal_file_bytes: 64 << 20,
         wal_fault_hook: None,
     }
@@ -137,6 +138,25 @@ fn a_backlog_is_flushed_oldest_first_in_rounds_of_flush_events() {
     assert_eq!(all_messages(&store), expected);
 }
 
+/// A round takes whole batches up to `flush_bytes` of WAL records (at least one), whatever
+/// `flush_events` allows: a round's memory grows with its bytes.
+#[test]
+fn a_flush_round_is_bounded_in_bytes_of_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    for n in 0..5 {
+        append(&store, n * 10..n * 10 + 10);
+    }
+    let record = store.backlog().wal_bytes / 5;
+    let mut tiers = store.lock_tiers();
+    let (round, _) = tiers.pending.oldest(Lsn::MAX, usize::MAX, 2 * record + record / 2).unwrap();
+    assert_eq!(round.len(), 2, "two records fit, the third does not");
+    let (round, _) = tiers.pending.oldest(Lsn::MAX, usize::MAX, 1).unwrap();
+    assert_eq!(round.len(), 1, "at least one batch, however large");
+    let (round, _) = tiers.pending.oldest(Lsn::MAX, 20, u64::MAX).unwrap();
+    assert_eq!(round.len(), 2, "and still at most flush_events");
+}
+
 #[test]
 fn r_crash_in_a_later_round_rewrites_only_that_round() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,7 +167,7 @@ fn r_crash_in_a_later_round_rewrites_only_that_round() {
         append(&store, 10..20);
         append(&store, 20..30);
         // The next round (the oldest pending batch) written, without its release.
-        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, 1).unwrap();
+        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, 1, u64::MAX).unwrap();
         let batches = pending::load(&round).unwrap();
         assert_eq!(batches.len(), 1);
         let events: Vec<&Event> = batches[0].events.iter().collect();
@@ -170,7 +190,8 @@ fn r_crash_between_segment_rename_and_wal_release_stores_nothing_twice() {
         append(&store, 0..30);
         append(&store, 30..40);
         // What a flush writes, without its release.
-        let (round, through) = std::mem::take(&mut store.lock_tiers().pending).oldest(Lsn::MAX, usize::MAX).unwrap();
+        let (round, through) =
+            std::mem::take(&mut store.lock_tiers().pending).oldest(Lsn::MAX, usize::MAX, u64::MAX).unwrap();
         let batches = pending::load(&round).unwrap();
         let events: Vec<&Event> = batches.iter().flat_map(|b| b.events.iter()).collect();
         let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
@@ -199,7 +220,7 @@ fn r_crash_before_a_release_is_rewritten_whole_even_when_its_files_would_now_dif
         append(&store, 0..30);
         // The round's files as a crashed flush left them: cut in two, where a rewrite now
         // makes one file (retention may have expired events since, or rows been cut otherwise).
-        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, usize::MAX).unwrap();
+        let (round, through) = store.lock_tiers().pending.oldest(Lsn::MAX, usize::MAX, u64::MAX).unwrap();
         let batches = pending::load(&round).unwrap();
         let events: Vec<&Event> = batches.iter().flat_map(|b| b.events.iter()).collect();
         let options = WriteOptions { wal_through: Some(through), ..WriteOptions::default() };
@@ -340,6 +361,44 @@ fn over_max_bytes_the_oldest_segments_go_first() {
     let view = store.view();
     let oldest = view.search(&Query::all(), TimeRange::default(), None, 1000).unwrap().pop().unwrap();
     assert!(oldest.time.0 > Timestamp::now().0 - 5 * 3_600_000_000 + 3_000_000_000, "the 5-hours-old file went");
+}
+
+/// Below `min_free`, the oldest segments go first, as many as bring the free space back to
+/// the floor; a floor the segments cannot reach deletes them all and says what is missing.
+#[test]
+fn below_min_free_the_oldest_segments_go_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path());
+    for hour in [5, 4, 3] {
+        store
+            .append((0..50).map(|n| aged(n, sift_core::Severity::Info, hour)).collect(), |events| {
+                Arc::new(Batch { seq: 1, events })
+            })
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let oldest_bytes = store.lock_tiers().segments.iter().min_by_key(|s| s.max_time).unwrap().bytes;
+    drop(store);
+    let floor = Retention { min_free: MinFree::Bytes(1_000_000), ..Retention::default() };
+    let (store, _) = open_with(dir.path(), floor);
+    let enough = DiskSpace { size: 10_000_000, free: 1_000_000 };
+    assert_eq!(store.enforce_retention_in(Timestamp::now(), Some(enough)), Deleted::default(), "at the floor");
+    // Short of the floor by no more than the oldest file: that file goes, and only it.
+    let short = DiskSpace { size: 10_000_000, free: 1_000_000 - oldest_bytes };
+    let deleted = store.enforce_retention_in(Timestamp::now(), Some(short));
+    assert_eq!((deleted.files, deleted.under_floor, deleted.over_size, deleted.short_of_floor), (1, 1, 0, 0));
+    let view = store.view();
+    let oldest = view.search(&Query::all(), TimeRange::default(), None, 1000).unwrap().pop().unwrap();
+    assert!(oldest.time.0 > Timestamp::now().0 - 5 * 3_600_000_000 + 3_000_000_000, "the 5-hours-old file went");
+    drop(view);
+    // A full disk of other files: every segment goes, and the pass says what is still missing.
+    let full = DiskSpace { size: 10_000_000, free: 0 };
+    let deleted = store.enforce_retention_in(Timestamp::now(), Some(full));
+    assert_eq!((deleted.files, deleted.under_floor), (2, 2));
+    assert!(deleted.short_of_floor > 0 && deleted.short_of_floor < 1_000_000, "{deleted:?}");
+    assert_eq!(store.segment_stats(), (0, 0));
+    // A share of the file system's size.
+    assert_eq!(MinFree::Percent(10.0).bytes(10_000_000), 1_000_000);
 }
 
 #[test]

@@ -208,6 +208,7 @@ mod tests {
             max_in_memory: 2_000,
             max_backlog_bytes: u64::MAX,
             flush_events: 1_000_000,
+            flush_bytes: u64::MAX,
             wal_file_bytes: 64 << 20,
             wal_fault_hook: None,
         };

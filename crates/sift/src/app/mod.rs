@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::extract::FromRef;
 use sift_core::Batch;
-use sift_store::{FsyncPolicy, Retention, StateDb, Store, StoreOptions};
+use sift_store::{FsyncPolicy, MinFree, Retention, StateDb, Store, StoreOptions};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -345,7 +345,8 @@ fn flush_policy(config: &Config) -> FlushPolicy {
     FlushPolicy { events: config.storage.flush_events, after: config.storage.flush_interval }
 }
 
-/// The retention rules of the configuration, as the store applies them.
+/// The retention rules of the configuration, as the store applies them (without a floor of
+/// free space: the durable store adds `storage.min_free`).
 pub fn retention(config: &RetentionConfig) -> Retention {
     let mut by_severity = [None; 8];
     for (severity, age) in &config.by_severity {
@@ -356,6 +357,7 @@ pub fn retention(config: &RetentionConfig) -> Retention {
         by_severity,
         by_channel: config.by_channel.iter().cloned().collect(),
         max_bytes: config.max_bytes as u64,
+        min_free: MinFree::None,
     }
 }
 
@@ -371,7 +373,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Arc<Batch>>)> {
         WalFsync::Interval => FsyncPolicy::Interval(config.storage.wal_fsync_interval),
     };
     let started = std::time::Instant::now();
-    let retention = retention(&config.retention);
+    let retention = Retention { min_free: config.storage.min_free, ..retention(&config.retention) };
     let (store, opened) = Store::open(StoreOptions {
         dir: config.data_dir.clone(),
         fsync,
@@ -379,6 +381,7 @@ fn open_store(config: &Config) -> anyhow::Result<(Store, Vec<Arc<Batch>>)> {
         max_in_memory: config.storage.flush_events.saturating_mul(PENDING_FLUSHES),
         max_backlog_bytes: config.storage.max_backlog as u64,
         flush_events: config.storage.flush_events,
+        flush_bytes: config.storage.flush_bytes as u64,
     })
     .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     if opened.wal_truncated_bytes > 0 {

@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn summary_of_defaults() {
-        expect_test::expect![[r#"http 127.0.0.1:9125, syslog 127.0.0.1:5514 (udp+tcp), popcorn 127.0.0.1:9125 (udp); data in sift-data; ring 1000000 events, 512 MiB; 0 classify rules, 0 users"#]]
+        expect_test::expect!["http 127.0.0.1:9125, syslog 127.0.0.1:5514 (udp+tcp), popcorn 127.0.0.1:9125 (udp); data in sift-data; ring 250000 events, 64 MiB; 0 classify rules, 0 users"]
             .assert_eq(&summary(&Config::default()));
     }
 }

@@ -148,10 +148,14 @@ pub struct StorageConfig {
     pub wal_fsync: WalFsync,
     /// With `WalFsync::Interval`, how often. Default 1 s.
     pub wal_fsync_interval: Duration,
-    /// Pending events (in the WAL, not yet in segments) that start a flush; four times as many are held in memory, older ones are read back from the WAL. Default 250,000.
+    /// Pending events (in the WAL, not yet in segments) that start a flush, and most events one round writes; four times as many are held in memory while the ring holds them, older ones are read back from the WAL. Default 250,000.
     pub flush_events: usize,
+    /// Most bytes of WAL records one flush round writes, so that a round's memory is bounded whatever its events' sizes. Default 4 MiB.
+    pub flush_bytes: usize,
     /// Most bytes of WAL waiting for the segments; past it writers wait. Default 4 GiB.
     pub max_backlog: usize,
+    /// Free space kept on the data directory's file system: below it the oldest segments are deleted. Default 10% of its size.
+    pub min_free: sift_store::MinFree,
     /// Longest an event stays pending before a flush. Default 30 s.
     pub flush_interval: Duration,
 }
@@ -170,9 +174,9 @@ pub enum WalFsync {
 
 #[derive(Debug, Clone)]
 pub struct RingConfig {
-    /// Most events held in memory. Default 1,000,000.
+    /// Most events held in memory. Default 250,000.
     pub max_events: usize,
-    /// Most bytes held in memory (estimated). Default 512 MiB.
+    /// Most bytes held in memory, as the allocator hands them out (`Ring::weigh`). Default 64 MiB.
     pub max_bytes: usize,
 }
 
@@ -335,10 +339,12 @@ impl Default for Config {
                 wal_fsync: WalFsync::Batch,
                 wal_fsync_interval: Duration::from_secs(1),
                 flush_events: 250_000,
+                flush_bytes: 4 << 20,
                 flush_interval: Duration::from_secs(30),
                 max_backlog: 4 << 30,
+                min_free: sift_store::MinFree::Percent(10.0),
             },
-            ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },
+            ring: RingConfig { max_events: 250_000, max_bytes: 64 << 20 },
             pipeline: PipelineConfig {
                 max_message_bytes: 64 << 10,
                 max_fields: 256,

@@ -52,8 +52,10 @@ pub(super) const KEYS: &[&str] = &[
     "storage.wal_fsync",
     "storage.wal_fsync_interval",
     "storage.flush_events",
+    "storage.flush_bytes",
     "storage.flush_interval",
     "storage.max_backlog",
+    "storage.min_free",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -123,7 +125,7 @@ pub(super) struct RawConfig {
 pub(super) struct RawHttp {
     /// HTTP listener, `host:port`. Default `"127.0.0.1:9125"`.
     pub listen: Option<String>,
-    /// Largest accepted request body. Default `"16MiB"`.
+    /// Largest accepted request body. Default `"4MiB"`.
     pub max_body: Option<RawSize>,
     /// The URL people and links reach sift at. Default none.
     pub public_url: Option<String>,
@@ -199,20 +201,24 @@ pub(super) struct RawStorage {
     pub wal_fsync: Option<String>,
     /// With `wal_fsync = "interval"`, how often. Default `"1s"`.
     pub wal_fsync_interval: Option<String>,
-    /// Pending events that start a flush into segments. Default 250000.
+    /// Pending events that start a flush into segments, and most events one round writes. Default 250000.
     pub flush_events: Option<usize>,
+    /// Most bytes of WAL records one flush round writes. Default `"16MiB"`.
+    pub flush_bytes: Option<RawSize>,
     /// Longest an event stays pending before a flush into segments. Default `"30s"`.
     pub flush_interval: Option<String>,
     /// Most bytes of WAL waiting for the segments. Default `"4GiB"`.
     pub max_backlog: Option<RawSize>,
+    /// Free space kept on the data directory's file system: a percentage of its size or a size. Default `"10%"`.
+    pub min_free: Option<RawSize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawRing {
-    /// Most events held in memory. Default `1000000`.
+    /// Most events held in memory. Default `250000`.
     pub max_events: Option<usize>,
-    /// Most bytes held in memory. Default `"512MiB"`.
+    /// Most bytes held in memory. Default `"64MiB"`.
     pub max_bytes: Option<RawSize>,
 }
 

@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use sift_core::Severity;
+use sift_store::MinFree;
 
 use super::raw::RawSize;
 
@@ -48,6 +49,29 @@ fn size_text(text: &str) -> Result<u64, String> {
         unit => UNITS.iter().find(|(name, _)| *name == unit).ok_or_else(invalid)?.1,
     };
     number.checked_mul(scale).ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+/// Free space to keep: a percentage of the file system's size (`"10%"`) or a size (`"5GiB"`);
+/// `0` or `"0%"` for none.
+pub(super) fn min_free(raw: &RawSize) -> Result<MinFree, String> {
+    if let RawSize::Text(text) = raw
+        && let Some(number) = text.trim().strip_suffix('%')
+    {
+        let percent: f64 = number.trim().parse().map_err(|_| {
+            format!("invalid share {text:?}: expected a percentage of the file system such as \"10%\", or a size")
+        })?;
+        return if percent == 0.0 {
+            Ok(MinFree::None)
+        } else if percent > 0.0 && percent < 100.0 {
+            Ok(MinFree::Percent(percent))
+        } else {
+            Err(format!("{text:?} must be at least 0% and below 100%"))
+        };
+    }
+    Ok(match size(raw)? {
+        0 => MinFree::None,
+        bytes => MinFree::Bytes(bytes as u64),
+    })
 }
 
 /// A size that limits something and so must not be zero.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use sift_core::Timestamp;
 
 use sift_store::{Flushed, Store};
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use room::{FlusherThreads, MIN_ROOM, ProcRoom, Room};
 
@@ -159,14 +159,35 @@ fn lowest_priority() {
     let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     if result != 0 {
         // Not fatal: segments are then written at normal priority, as ingest is.
-        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the flusher's CPU priority");
+        warn!(error = %std::io::Error::last_os_error(), "cannot lower the flusher's CPU priority");
     }
 }
 
+/// One retention pass. Deleting segments for want of free space (`storage.min_free`), or
+/// finding too little free space even without them, is worth a warning: once a pass, at most
+/// every `retention.check_interval`.
 fn enforce_retention(store: &Store) {
     let deleted = store.enforce_retention(Timestamp::now());
+    if deleted.under_floor > 0 {
+        warn!(
+            files = deleted.under_floor,
+            short_bytes = deleted.short_of_floor,
+            "less than storage.min_free is free on the data directory's file system: deleted the oldest segments"
+        );
+    } else if deleted.short_of_floor > 0 {
+        warn!(
+            short_bytes = deleted.short_of_floor,
+            "less than storage.min_free is free on the data directory's file system, and no segment is left to delete"
+        );
+    }
     if deleted.files > 0 {
-        info!(files = deleted.files, bytes = deleted.bytes, over_size = deleted.over_size, "deleted expired segments");
+        info!(
+            files = deleted.files,
+            bytes = deleted.bytes,
+            over_size = deleted.over_size,
+            under_floor = deleted.under_floor,
+            "deleted expired segments"
+        );
     }
 }
 

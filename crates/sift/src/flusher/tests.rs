@@ -27,6 +27,7 @@ fn store(dir: &std::path::Path, max_backlog_bytes: u64) -> Store {
         max_in_memory: 1_000_000,
         max_backlog_bytes,
         flush_events: 10,
+        flush_bytes: u64::MAX,
     };
     Store::open(options).unwrap().0
 }

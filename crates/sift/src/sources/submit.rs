@@ -78,7 +78,7 @@ fn weight_of(item: &Result<Event, Rejection>) -> usize {
 /// Chunks waiting per listener.
 pub const QUEUE_CHUNKS: usize = 256;
 /// Bytes of decoded events waiting per listener (by [`Event::approx_bytes`]).
-pub const QUEUE_BYTES: usize = 64 << 20;
+pub const QUEUE_BYTES: usize = 16 << 20;
 /// A submission grows by merging queued chunks up to about this many items.
 const MERGE_ITEMS: usize = 8192;
 

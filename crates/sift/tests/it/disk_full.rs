@@ -139,3 +139,28 @@ async fn syslog_over_tcp_waits_for_space_instead_of_dropping() {
     assert!(stats["rejected"]["syslog_tcp"].get("disk_full").is_none_or(Value::is_null), "{stats}");
     server.kill9();
 }
+
+/// Below `storage.min_free`, the retention pass deletes the oldest segments and warns: the
+/// disk fills with something else, and sift gives back what it stored before anything fails.
+#[tokio::test]
+async fn below_min_free_the_oldest_segments_go_and_a_warning_says_so() {
+    let disk = SmallDisk::mount("16m");
+    let data = disk.path().join("data");
+    let config = "[storage]\nflush_interval = \"1s\"\nmin_free = \"25%\"\n[retention]\ncheck_interval = \"1s\"\n";
+    let server = start_durable_server(&data, config);
+    let body: String = (0..200).map(|n| format!("{{\"message\":\"kept {n}\",\"app\":\"floor\"}}\n")).collect();
+    let (status, _) = post_events(&server, "application/x-ndjson", body).await;
+    assert_eq!(status, 200);
+    assert!(server.log.wait_for("flushed events into segments", 1), "{}", server.log.text());
+    let (_, stats) = get_json(&server, "/api/v1/stats").await;
+    assert!(stats["store"]["segments"].as_u64() >= Some(1), "{stats}");
+
+    // Another program leaves 1 MiB free of 16: below the floor of 4 MiB.
+    let _filler = fill(disk.path(), 1 << 20);
+    assert!(server.log.wait_for("storage.min_free", 1), "{}", server.log.text());
+    let (_, stats) = get_json(&server, "/api/v1/stats").await;
+    assert_eq!(stats["store"]["segments"], 0, "{stats}");
+    let (_, count) = get_json(&server, "/api/v1/count?q=app:floor").await;
+    assert_eq!(count["count"], 0, "the deleted segments' events are gone: {count}");
+    server.kill9();
+}

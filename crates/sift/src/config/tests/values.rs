@@ -194,3 +194,22 @@ fn inflight_bytes_hold_at_least_one_body() {
         "#]],
     );
 }
+
+#[test]
+fn min_free_is_a_share_or_a_size() {
+    check_values(
+        "storage.min_free",
+        &[r#""10%""#, r#"" 2.5 % ""#, r#""0%""#, "0", r#""5GiB""#, "1024", r#""100%""#, r#""-1%""#, r#""ten%""#],
+        expect![[r#"
+            "10%" => Percent(10.0)
+            " 2.5 % " => Percent(2.5)
+            "0%" => None
+            0 => None
+            "5GiB" => Bytes(5368709120)
+            1024 => Bytes(1024)
+            "100%" => "100%" must be at least 0% and below 100%
+            "-1%" => "-1%" must be at least 0% and below 100%
+            "ten%" => invalid share "ten%": expected a percentage of the file system such as "10%", or a size
+        "#]],
+    );
+}
