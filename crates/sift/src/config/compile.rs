@@ -139,6 +139,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
         &mut config.storage.flush_interval,
     );
     c.set("storage.max_backlog", storage.max_backlog, |s| values::positive_size(&s), &mut config.storage.max_backlog);
+    c.set("storage.compact", storage.compact, Ok, &mut config.storage.compact);
     c.set("ring.max_events", max_events, values::positive, &mut config.ring.max_events);
     c.set("ring.max_bytes", max_bytes, |s| values::positive_size(&s), &mut config.ring.max_bytes);
     let pipeline = &mut config.pipeline;

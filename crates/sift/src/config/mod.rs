@@ -154,6 +154,8 @@ pub struct StorageConfig {
     pub max_backlog: usize,
     /// Longest an event stays pending before a flush. Default 30 s.
     pub flush_interval: Duration,
+    /// Merge each closed hour's segment files of a retention class into one (ADR 0016). Default true.
+    pub compact: bool,
 }
 
 /// When acknowledged events reach the disk itself (not only the operating system).
@@ -334,6 +336,7 @@ impl Default for Config {
                 flush_events: 250_000,
                 flush_interval: Duration::from_secs(30),
                 max_backlog: 4 << 30,
+                compact: true,
             },
             ring: RingConfig { max_events: 1_000_000, max_bytes: 512 << 20 },
             pipeline: PipelineConfig {

@@ -54,6 +54,7 @@ pub(super) const KEYS: &[&str] = &[
     "storage.flush_events",
     "storage.flush_interval",
     "storage.max_backlog",
+    "storage.compact",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -204,6 +205,8 @@ pub(super) struct RawStorage {
     pub flush_interval: Option<String>,
     /// Most bytes of WAL waiting for the segments. Default `"4GiB"`.
     pub max_backlog: Option<RawSize>,
+    /// Merge each closed hour's segment files of a retention class into one. Default `true`.
+    pub compact: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -68,6 +68,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("storage.flush_events", c.storage.flush_events.to_string()),
         ("storage.flush_interval", format!("{:?}", c.storage.flush_interval)),
         ("storage.max_backlog", c.storage.max_backlog.to_string()),
+        ("storage.compact", c.storage.compact.to_string()),
         ("ring.max_events", c.ring.max_events.to_string()),
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
         ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),
