@@ -41,5 +41,7 @@ pub use ring::{Ring, RingFront, RingLimits, RingStats, Snapshot};
 pub use search::{Cursor, InvalidCursor, TimeRange};
 pub use segment::{Listing, ScanStats, SegmentError, SegmentMeta, list_segments, write_segment};
 pub use state::{Channel, StateDb, StateError, StateKey, Token};
-pub use store::{Backlog, Deleted, DiskSpace, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View};
+pub use store::{
+    Backlog, Compacted, Deleted, DiskSpace, Flushed, Recovered, Refused, Store, StoreError, StoreOptions, View,
+};
 pub use wal::{Appended, Encoded, FsyncPolicy, Lsn, RecordAt, Replay, Replayed, Wal, WalError, WalOptions, WalStats};

@@ -1,7 +1,9 @@
 //! Finding the segments under a directory at start: every `*.parquet` file is described from its
-//! footer alone; leftover temporary files of an interrupted write are deleted; files that are
-//! not readable segments are reported and left alone.
+//! footer alone; leftover temporary files of an interrupted write are deleted, and so are the
+//! inputs of a merge that a crash stopped after the merged file was in place (`compact`);
+//! files that are not readable segments are reported and left alone.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +22,9 @@ pub struct Listing {
     pub segments: Vec<SegmentMeta>,
     /// Temporary files of interrupted writes, deleted.
     pub removed: Vec<PathBuf>,
+    /// Files that a merged file in place holds all of (its merge stopped before it deleted
+    /// them), deleted.
+    pub merged: Vec<PathBuf>,
     /// `.parquet` files that are not readable segments (truncated, foreign, garbage), with
     /// why; they are neither used nor deleted.
     pub broken: Vec<SegmentError>,
@@ -32,11 +37,27 @@ pub fn list_segments(dir: &Path) -> Result<Listing, SegmentError> {
     let mut files = Vec::new();
     let mut listing = Listing::default();
     walk(dir, &mut files, &mut listing.removed)?;
-    let read: Vec<Result<SegmentMeta, SegmentError>> = files.par_iter().map(|path| read_meta(path)).collect();
+    let read: Vec<Result<(SegmentMeta, Vec<PathBuf>), SegmentError>> =
+        files.par_iter().map(|path| read_meta(path)).collect();
+    let mut merged_away = HashSet::new();
     for result in read {
         match result {
-            Ok(meta) => listing.segments.push(meta),
+            Ok((meta, inputs)) => {
+                merged_away.extend(inputs);
+                listing.segments.push(meta);
+            }
             Err(error) => listing.broken.push(error),
+        }
+    }
+    // A merged file is in place only once it is complete: the inputs it names are finished.
+    let (merged, kept) = std::mem::take(&mut listing.segments).into_iter().partition(|s| merged_away.contains(&s.path));
+    listing.segments = kept;
+    for input in merged {
+        let input: SegmentMeta = input;
+        // Left out of the listing either way: the merged file holds its events. One that
+        // cannot be deleted now is found again, and tried again, at the next start.
+        if fs::remove_file(&input.path).is_ok() {
+            listing.merged.push(input.path);
         }
     }
     listing.segments.sort_by(|a, b| (a.min_time, &a.path).cmp(&(b.min_time, &b.path)));
@@ -68,8 +89,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, removed: &mut Vec<PathBuf>) -> Res
     Ok(())
 }
 
-/// The description of one segment, from its footer.
-pub(super) fn read_meta(path: &Path) -> Result<SegmentMeta, SegmentError> {
+/// The description of one segment, from its footer, and the files it merged, if any.
+fn read_meta(path: &Path) -> Result<(SegmentMeta, Vec<PathBuf>), SegmentError> {
     let file = File::open(path).map_err(SegmentError::io(path))?;
     let bytes = file.metadata().map_err(SegmentError::io(path))?.len();
     let metadata = ParquetMetaDataReader::new().parse_and_finish(&file).map_err(SegmentError::parquet(path))?;
@@ -86,7 +107,13 @@ pub(super) fn read_meta(path: &Path) -> Result<SegmentMeta, SegmentError> {
     let id = |k: &str| -> Result<Ulid, SegmentError> {
         Ulid::from_string(get(k)?).map_err(|_| SegmentError::invalid(path, format!("bad {k}")))
     };
-    Ok(SegmentMeta {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let merged_from = find(kv, key::MERGED_FROM).map_or(Vec::new(), |names| {
+        // Names alone, beside the merged file: nothing else is ever deleted for it.
+        let name = |n: &&str| !n.is_empty() && !n.contains('/') && n.ends_with(".parquet") && !n.starts_with('.');
+        names.split(',').filter(name).map(|n| folder.join(n)).filter(|input| input != path).collect()
+    });
+    let meta = SegmentMeta {
         path: path.to_owned(),
         min_time: time(key::MIN_TIME)?,
         max_time: time(key::MAX_TIME)?,
@@ -96,7 +123,8 @@ pub(super) fn read_meta(path: &Path) -> Result<SegmentMeta, SegmentError> {
         bytes,
         class: get(key::CLASS)?.to_owned(),
         wal_through: find(kv, key::WAL_THROUGH).and_then(|lsn| lsn.parse().ok()),
-    })
+    };
+    Ok((meta, merged_from))
 }
 
 /// The value of key `k`.

@@ -15,6 +15,11 @@
 //! A file is written under a hidden temporary name (`.<name>.tmp`), synced, renamed, and its
 //! directory synced, so a final name never holds half a file.
 //!
+//! Once an hour is over, a compaction merges each class's files of it into one
+//! (`<class>-<min id>-<hash>.parquet`, or a few of at most [`MERGED_ROWS`] rows), so that a
+//! server holds a few files per hour and class however often it flushed
+//! (docs/adr/0016-segment-compaction.md).
+//!
 //! # Schema
 //!
 //! One column per event field, named as in DESIGN.md section 3 (see [`Column`]): `id` (the
@@ -26,8 +31,9 @@
 //! empty). zstd, row groups of [`ROW_GROUP_ROWS`] rows with statistics, and key-value metadata:
 //! `sift.schema_version`, `sift.class`, `sift.min_time`, `sift.max_time` (µs), `sift.min_id`,
 //! `sift.max_id`, `sift.ngram`: the rows per n-gram filter block and where each row
-//! group's filters lie in the file (`8192:<offset>+<length>,...`), and, for a file written by
-//! a flush, `sift.wal_through`: the highest WAL LSN of that flush.
+//! group's filters lie in the file (`8192:<offset>+<length>,...`), for a file written by
+//! a flush, `sift.wal_through`: the highest WAL LSN of that flush, and for a file written by a
+//! compaction, `sift.merged_from`: the names of the files it merged (`compact`).
 //!
 //! # Reading
 //!
@@ -37,6 +43,7 @@
 //! remaining columns of the matching rows only. Row groups of all the segments are scanned on
 //! every core (rayon).
 
+mod compact;
 mod decode;
 mod encode;
 mod list;
@@ -55,6 +62,7 @@ use std::path::PathBuf;
 use sift_core::Timestamp;
 use ulid::Ulid;
 
+pub use compact::{CLOSED_AFTER_MICROS, MAX_INPUTS, MERGED_ROWS, MergeStep, compaction_plan, merge};
 pub use list::{Listing, list_segments};
 pub use scan::{ScanStats, aggregate, count, count_with_stats, scan_segment, search, search_with_stats};
 pub use schema::{Column, Columns, NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema};
@@ -124,4 +132,5 @@ mod key {
     pub const MAX_ID: &str = "sift.max_id";
     pub const NGRAM: &str = "sift.ngram";
     pub const WAL_THROUGH: &str = "sift.wal_through";
+    pub const MERGED_FROM: &str = "sift.merged_from";
 }

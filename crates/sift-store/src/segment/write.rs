@@ -135,7 +135,7 @@ fn split_into_files(rows: &[u32], row_group_rows: usize) -> impl Iterator<Item =
 }
 
 /// Hours since the epoch.
-fn hour(time: Timestamp) -> i64 {
+pub(super) fn hour(time: Timestamp) -> i64 {
     time.as_micros().div_euclid(3_600_000_000)
 }
 
@@ -229,27 +229,57 @@ fn write_temp(
     metadata: Vec<KeyValue>,
     options: WriteOptions,
 ) -> Result<(), SegmentError> {
-    let file =
-        private::create_file(OpenOptions::new().write(true).truncate(true), temp).map_err(SegmentError::io(temp))?;
-    let properties = writer_properties()
-        .into_builder()
-        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-        .set_key_value_metadata(Some(metadata))
-        .build();
-    let mut writer = ArrowWriter::try_new(&file, schema(), Some(properties)).map_err(SegmentError::parquet(temp))?;
-    let mut filters = Vec::new();
-    let mut ngram = NgramBuilder::new();
+    let mut writer = FileWriter::create(temp, metadata, options)?;
     for chunk in rows.chunks(options.row_group_rows.max(1)) {
+        writer.write_group(events, chunk)?;
+    }
+    writer.finish()
+}
+
+/// A segment file being written under its temporary name, a row group at a time, each
+/// followed by its n-gram filters: what a flush and a compaction write with.
+pub(super) struct FileWriter<'a> {
+    temp: &'a Path,
+    file: File,
+    writer: ArrowWriter<File>,
+    options: WriteOptions,
+    ngram: NgramBuilder,
+    filters: Vec<String>,
+}
+
+impl<'a> FileWriter<'a> {
+    /// Creates (or truncates) `temp`, with the key-value `metadata` to end it with.
+    pub(super) fn create(
+        temp: &'a Path,
+        metadata: Vec<KeyValue>,
+        options: WriteOptions,
+    ) -> Result<FileWriter<'a>, SegmentError> {
+        let file = private::create_file(OpenOptions::new().write(true).truncate(true), temp)
+            .map_err(SegmentError::io(temp))?;
+        let properties = writer_properties()
+            .into_builder()
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_key_value_metadata(Some(metadata))
+            .build();
+        let sink = file.try_clone().map_err(SegmentError::io(temp))?;
+        let writer = ArrowWriter::try_new(sink, schema(), Some(properties)).map_err(SegmentError::parquet(temp))?;
+        Ok(FileWriter { temp, file, writer, options, ngram: NgramBuilder::new(), filters: Vec::new() })
+    }
+
+    /// Writes the events `rows` (sorted, at most `row_group_rows`) as one row group.
+    pub(super) fn write_group(&mut self, events: &[&Event], rows: &[u32]) -> Result<(), SegmentError> {
+        let FileWriter { temp, writer, options, ngram, .. } = self;
+        let temp: &Path = temp;
         // The filters are built on another core while the row group is encoded and compressed.
         let (written, filter) = rayon::join(
             || -> Result<(), SegmentError> {
-                let batch = encode(events, chunk).map_err(|e| SegmentError::parquet(temp)(e.into()))?;
+                let batch = encode(events, rows).map_err(|e| SegmentError::parquet(temp)(e.into()))?;
                 writer.write(&batch).map_err(SegmentError::parquet(temp))?;
                 writer.flush().map_err(SegmentError::parquet(temp))
             },
             || {
                 options.ngram_filter.then(|| {
-                    let blocks: Vec<_> = chunk
+                    let blocks: Vec<_> = rows
                         .chunks(options.ngram_block_rows.max(1))
                         .map(|block| {
                             for &i in block {
@@ -264,17 +294,23 @@ fn write_temp(
         );
         written?;
         if let Some(filter) = filter {
-            let offset = writer.bytes_written();
-            writer.write_all(&filter).map_err(SegmentError::io(temp))?;
-            filters.push(format!("{offset}+{}", filter.len()));
+            let offset = self.writer.bytes_written();
+            self.writer.write_all(&filter).map_err(SegmentError::io(temp))?;
+            self.filters.push(format!("{offset}+{}", filter.len()));
         }
+        Ok(())
     }
-    if options.ngram_filter {
-        let value = format!("{}:{}", options.ngram_block_rows.max(1), filters.join(","));
-        writer.append_key_value_metadata(KeyValue::new(key::NGRAM.to_owned(), value));
+
+    /// Ends the file with its footer and syncs it.
+    pub(super) fn finish(mut self) -> Result<(), SegmentError> {
+        let temp = self.temp;
+        if self.options.ngram_filter {
+            let value = format!("{}:{}", self.options.ngram_block_rows.max(1), self.filters.join(","));
+            self.writer.append_key_value_metadata(KeyValue::new(key::NGRAM.to_owned(), value));
+        }
+        self.writer.close().map_err(SegmentError::parquet(temp))?;
+        self.file.sync_all().map_err(SegmentError::io(temp))
     }
-    writer.close().map_err(SegmentError::parquet(temp))?;
-    file.sync_all().map_err(SegmentError::io(temp))
 }
 
 /// Creates `folder` and the directories between it and `root`, syncing the parent of each one
@@ -301,6 +337,6 @@ fn create_dirs(root: &Path, folder: &Path) -> Result<(), SegmentError> {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), SegmentError> {
+pub(super) fn sync_dir(dir: &Path) -> Result<(), SegmentError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(SegmentError::io(dir))
 }

@@ -35,6 +35,7 @@
 //! A round that fails while the process runs deletes the files it had written
 //! ([`segment::write_segments`]), for the same reason.
 
+mod compact;
 mod pending;
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,7 @@ use crate::segment::{self, SegmentError, SegmentMeta, WriteOptions};
 use crate::wal::{FsyncPolicy, Lsn, Wal, WalError, WalOptions};
 use pending::{Pending, PendingBatch};
 
+pub use compact::{Compacted, Lease};
 pub use view::View;
 
 /// Why the store could not do what was asked.
@@ -156,6 +158,9 @@ pub struct StoreOptions {
     /// Tests only: a failpoint in the WAL's writes, syncs and releases.
     #[cfg(test)]
     pub(crate) wal_fault_hook: Option<crate::wal::FaultHook>,
+    /// Tests only: a hook at each step of a merge, where a test stops it as a crash would.
+    #[cfg(test)]
+    pub(crate) merge_hook: Option<compact::MergeHook>,
 }
 
 /// How long `append` waits for room in the backlog before it refuses.
@@ -263,12 +268,18 @@ pub struct Store {
     flushing: Mutex<()>,
     damaged_events: AtomicU64,
     recovered: Recovered,
+    /// Tests only (always `None` otherwise): see [`StoreOptions`].
+    merge_hook: Option<compact::MergeHook>,
 }
 
 #[derive(Default)]
 struct Tiers {
     pending: Pending,
     segments: Arc<Vec<SegmentMeta>>,
+    /// What views taken now hold, so that the files a compaction merges stay while they live.
+    lease: Arc<Lease>,
+    /// Files merged away, waiting for the views that may read them to go.
+    retired: Vec<compact::Retired>,
 }
 
 impl Store {
@@ -310,7 +321,7 @@ impl Store {
             segments_dir,
             retention: Arc::new(options.retention),
             gate: RwLock::new(()),
-            tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), pending: replayed }),
+            tiers: Mutex::new(Tiers { segments: Arc::new(listing.segments), pending: replayed, ..Tiers::default() }),
             room: Condvar::new(),
             max_in_memory,
             max_backlog_bytes: options.max_backlog_bytes.max(1),
@@ -322,6 +333,10 @@ impl Store {
                 wal_truncated_bytes: opened.wal_truncated_bytes,
                 broken_segments: opened.broken_segments.len(),
             },
+            #[cfg(test)]
+            merge_hook: options.merge_hook,
+            #[cfg(not(test))]
+            merge_hook: None,
         };
         store.rewrite_unreleased_rounds(replay.released_through)?;
         Ok((store, opened))
@@ -620,7 +635,8 @@ impl Store {
         let expiry = Arc::new(self.retention.expiry(Timestamp::now()));
         let tiers = self.lock_tiers();
         let (in_memory, spilled) = tiers.pending.view();
-        View::durable(in_memory, spilled, Arc::clone(&tiers.segments), Arc::clone(&self.retention), expiry)
+        let (segments, lease) = (Arc::clone(&tiers.segments), Arc::clone(&tiers.lease));
+        View::durable(in_memory, spilled, segments, Arc::clone(&self.retention), expiry, lease)
     }
 
     /// Segment files and their total size.

@@ -6,6 +6,7 @@ use sift_core::{Batch, Event, Source, Timestamp};
 use super::*;
 use crate::search::{Cursor, TimeRange};
 
+mod compact;
 mod crash;
 
 fn event(n: u64) -> Event {
@@ -35,6 +36,7 @@ fn options(dir: &std::path::Path) -> StoreOptions {
         flush_bytes: u64::MAX,
         wal_file_bytes: 64 << 20,
         wal_fault_hook: None,
+        merge_hook: None,
     }
 }
 

@@ -12,6 +12,7 @@ use sift_core::query::{FieldSet, Query};
 use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
+use super::compact::Lease;
 use super::pending::{self, PendingBatch};
 use crate::interrupt::Interrupt;
 use crate::retention::{Expiry, Retention};
@@ -32,6 +33,9 @@ pub enum View {
         classes: Vec<(Timestamp, Vec<SegmentMeta>)>,
         /// When scans stop before their end; `pending` holds it too.
         interrupt: Interrupt,
+        /// Keeps the segment files of `classes` on disk while the view lives, even once a
+        /// compaction has merged them into another.
+        lease: Arc<Lease>,
     },
 }
 
@@ -42,6 +46,7 @@ impl View {
         segments: Arc<Vec<SegmentMeta>>,
         retention: Arc<Retention>,
         expiry: Arc<Expiry>,
+        lease: Arc<Lease>,
     ) -> View {
         let mut classes: BTreeMap<&str, Vec<SegmentMeta>> = BTreeMap::new();
         for segment in segments.iter() {
@@ -52,16 +57,16 @@ impl View {
             .map(|(class, segments)| (expiry.cutoff_of_class(&retention, class), segments))
             .collect();
         let pending = Snapshot::of_batches(pending).with_expiry(Arc::clone(&expiry));
-        View::Durable { pending, spilled, expiry, classes, interrupt: Interrupt::never() }
+        View::Durable { pending, spilled, expiry, classes, interrupt: Interrupt::never(), lease }
     }
 
     /// The same view, whose scans stop with [`StoreError::Interrupted`] once `interrupt` fires.
     pub fn with_interrupt(self, interrupt: Interrupt) -> View {
         match self {
             View::Memory(snapshot) => View::Memory(snapshot.with_interrupt(interrupt)),
-            View::Durable { pending, spilled, expiry, classes, interrupt: _ } => {
+            View::Durable { pending, spilled, expiry, classes, interrupt: _, lease } => {
                 let pending = pending.with_interrupt(interrupt.clone());
-                View::Durable { pending, spilled, expiry, classes, interrupt }
+                View::Durable { pending, spilled, expiry, classes, interrupt, lease }
             }
         }
     }
@@ -76,7 +81,7 @@ impl View {
     ) -> Result<Vec<Event>, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.search(query, range, before, limit)?),
-            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+            View::Durable { pending, spilled, expiry, classes, interrupt, .. } => {
                 let mut events = pending.search(query, range, before, limit)?;
                 for snapshot in spilled_snapshots(spilled, range, expiry, interrupt) {
                     events.extend(snapshot?.search(query, range, before, limit)?);
@@ -94,7 +99,7 @@ impl View {
     pub fn count(&self, query: &Query, range: TimeRange) -> Result<u64, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.count(query, range)?),
-            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+            View::Durable { pending, spilled, expiry, classes, interrupt, .. } => {
                 let mut n = pending.count(query, range)?;
                 let (counted, to_read) = counted_from_summaries(spilled, query, range, expiry);
                 n += counted;
@@ -123,7 +128,7 @@ impl View {
     ) -> Result<S, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)?),
-            View::Durable { pending, spilled, expiry, classes, interrupt } => {
+            View::Durable { pending, spilled, expiry, classes, interrupt, .. } => {
                 let mut state = pending.fold(query, range, &start, &add, &merge)?;
                 for snapshot in spilled_snapshots(spilled, range, expiry, interrupt) {
                     state = merge(state, snapshot?.fold(query, range, &start, &add, &merge)?);
@@ -211,6 +216,7 @@ mod tests {
             flush_bytes: u64::MAX,
             wal_file_bytes: 64 << 20,
             wal_fault_hook: None,
+            merge_hook: None,
         };
         let (store, _) = Store::open(options).unwrap();
         let mut seq = 0;

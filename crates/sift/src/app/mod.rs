@@ -198,7 +198,7 @@ pub fn start(config: Config, listeners: Listeners, reload: Option<Reload>) -> an
     let (state, store) = AppState::open(&config)?;
     let flusher = match store {
         Some(store) => Some(
-            Flusher::start(store, flush_policy(&config), config.retention.check_interval)
+            Flusher::start(store, flush_policy(&config), config.retention.check_interval, config.storage.compact)
                 .context("cannot start the flusher thread")?,
         ),
         None => None,

@@ -142,6 +142,7 @@ pub(super) fn compile(raw: RawConfig, env: &EnvLayer, overrides: &Overrides) -> 
     c.set("storage.flush_bytes", storage.flush_bytes, |s| values::positive_size(&s), &mut config.storage.flush_bytes);
     c.set("storage.max_backlog", storage.max_backlog, |s| values::positive_size(&s), &mut config.storage.max_backlog);
     c.set("storage.min_free", storage.min_free, |s| values::min_free(&s), &mut config.storage.min_free);
+    c.set("storage.compact", storage.compact, Ok, &mut config.storage.compact);
     c.set("ring.max_events", max_events, values::positive, &mut config.ring.max_events);
     c.set("ring.max_bytes", max_bytes, |s| values::positive_size(&s), &mut config.ring.max_bytes);
     let pipeline = &mut config.pipeline;

@@ -158,6 +158,8 @@ pub struct StorageConfig {
     pub min_free: sift_store::MinFree,
     /// Longest an event stays pending before a flush. Default 30 s.
     pub flush_interval: Duration,
+    /// Merge each closed hour's segment files of a retention class into one (ADR 0016). Default true.
+    pub compact: bool,
 }
 
 /// When acknowledged events reach the disk itself (not only the operating system).
@@ -343,6 +345,7 @@ impl Default for Config {
                 flush_interval: Duration::from_secs(30),
                 max_backlog: 4 << 30,
                 min_free: sift_store::MinFree::Percent(10.0),
+                compact: true,
             },
             ring: RingConfig { max_events: 250_000, max_bytes: 64 << 20 },
             pipeline: PipelineConfig {

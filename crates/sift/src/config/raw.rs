@@ -56,6 +56,7 @@ pub(super) const KEYS: &[&str] = &[
     "storage.flush_interval",
     "storage.max_backlog",
     "storage.min_free",
+    "storage.compact",
     "ring.max_events",
     "ring.max_bytes",
     "pipeline.max_message_bytes",
@@ -211,6 +212,8 @@ pub(super) struct RawStorage {
     pub max_backlog: Option<RawSize>,
     /// Free space kept on the data directory's file system: a percentage of its size or a size. Default `"10%"`.
     pub min_free: Option<RawSize>,
+    /// Merge each closed hour's segment files of a retention class into one. Default `true`.
+    pub compact: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,6 +12,12 @@
 //! leaves no idle CPU), rounds are written by the `sift-catchup-N` threads at normal
 //! priority whatever the room, before writers have to wait; and so is the last flush of a
 //! clean stop.
+//!
+//! When no flush is due, the flusher merges each closed hour's files of a retention class
+//! into one (`storage.compact`, docs/adr/0016-segment-compaction.md): it plans every
+//! [`COMPACT_EVERY`], then merges a group of files at a time in the idle pool while the cores
+//! have room, and stops between two groups as soon as a flush is due, so that it never holds
+//! pending events back.
 
 mod room;
 
@@ -20,9 +26,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::collections::VecDeque;
+
 use sift_core::Timestamp;
 
-use sift_store::{Flushed, Store};
+use sift_store::{Flushed, SegmentMeta, Store};
 use tracing::{debug, error, info, warn};
 
 use room::{FlusherThreads, MIN_ROOM, ProcRoom, Room};
@@ -38,18 +46,31 @@ pub struct FlushPolicy {
 /// How often the thread looks.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
+/// How often the thread looks for hours to compact.
+const COMPACT_EVERY: Duration = Duration::from_secs(60);
+
+/// Most time one look spends merging, so that a stop is never kept waiting for long.
+const COMPACT_FOR: Duration = Duration::from_secs(1);
+
 pub struct Flusher {
     stop: mpsc::Sender<()>,
     thread: JoinHandle<()>,
 }
 
 impl Flusher {
-    pub fn start(store: Arc<Store>, policy: FlushPolicy, retention_every: Duration) -> std::io::Result<Flusher> {
+    pub fn start(
+        store: Arc<Store>,
+        policy: FlushPolicy,
+        retention_every: Duration,
+        compact: bool,
+    ) -> std::io::Result<Flusher> {
         let (stop, stopped) = mpsc::channel();
         let threads = FlusherThreads::default();
         let pools = Pools::new(&threads)?;
         let thread = std::thread::Builder::new().name("sift-flusher".into()).spawn(move || {
-            run(&store, &pools, policy, retention_every, &stopped, &mut ProcRoom::new(threads));
+            let mut room = ProcRoom::new(threads);
+            let mut compaction = compact.then(Compaction::default);
+            run(&store, &pools, policy, retention_every, &stopped, &mut room, compaction.as_mut());
         })?;
         Ok(Flusher { stop, thread })
     }
@@ -72,25 +93,31 @@ fn run(
     retention_every: Duration,
     stopped: &mpsc::Receiver<()>,
     room: &mut impl Room,
+    mut compaction: Option<&mut Compaction>,
 ) {
     let mut retention_checked = Instant::now();
     enforce_retention(store);
     // Until told to stop (or the sender is gone), look every CHECK_EVERY.
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECK_EVERY) {
-        look(store, pools, policy, room);
+        let had_room = look(store, pools, policy, room);
         if retention_checked.elapsed() >= retention_every {
             retention_checked = Instant::now();
             enforce_retention(store);
         }
+        if let Some(compaction) = compaction.as_deref_mut() {
+            compact(store, pools, policy, had_room, room, compaction);
+        }
     }
     flush(store, pools, Urgency::Now, room);
+    // Files merged away that no view reads any more; the rest are deleted at the next start.
+    store.delete_retired();
 }
 
 /// One look: flushes once enough events are pending and the cores have room (or the backlog
 /// presses), or once the oldest has waited `policy.after`, room or not: a burst shorter than
 /// that is written into segments after it has passed, and under load that never lets up,
-/// segments are still at most that far behind.
-fn look(store: &Store, pools: &Pools, policy: FlushPolicy, room: &mut impl Room) {
+/// segments are still at most that far behind. Returns whether the cores had room.
+fn look(store: &Store, pools: &Pools, policy: FlushPolicy, room: &mut impl Room) -> bool {
     // Read at every look, so that it says what happened since the last.
     let has_room = has_room(room);
     let (events, since) = store.pending();
@@ -98,6 +125,59 @@ fn look(store: &Store, pools: &Pools, policy: FlushPolicy, room: &mut impl Room)
         flush(store, pools, Urgency::Waited, room);
     } else if events >= policy.events && (has_room || store.backlog_is_pressing()) {
         flush(store, pools, Urgency::WhenRoom, room);
+    }
+    has_room
+}
+
+/// Whether a flush is due: as many events are pending as start one, or the oldest has waited
+/// `policy.after`.
+fn flush_due(store: &Store, policy: FlushPolicy) -> bool {
+    let (events, since) = store.pending();
+    events >= policy.events || since.is_some_and(|s| s.elapsed() >= policy.after)
+}
+
+/// What the flusher has left to compact.
+#[derive(Default)]
+struct Compaction {
+    /// Groups of files to merge, oldest first.
+    plan: VecDeque<Vec<SegmentMeta>>,
+    planned: Option<Instant>,
+}
+
+/// Merges planned groups of files in the idle pool for up to [`COMPACT_FOR`], while no flush
+/// is due and the cores have room (`had_room` at the look before, then read after each
+/// group); plans again every [`COMPACT_EVERY`] once the plan is done.
+fn compact(
+    store: &Store,
+    pools: &Pools,
+    policy: FlushPolicy,
+    had_room: bool,
+    room: &mut impl Room,
+    work: &mut Compaction,
+) {
+    store.delete_retired();
+    if work.plan.is_empty() && work.planned.is_none_or(|at| at.elapsed() >= COMPACT_EVERY) {
+        work.plan = store.compaction_plan(Timestamp::now()).into();
+        work.planned = Some(Instant::now());
+    }
+    let began = Instant::now();
+    let mut has_room_now = had_room;
+    while let Some(group) = work.plan.front() {
+        if began.elapsed() >= COMPACT_FOR || flush_due(store, policy) || !has_room_now {
+            return;
+        }
+        match pools.idle.install(|| store.compact(group)) {
+            Ok(Some(merged)) => {
+                let (inputs, rows, before, after) =
+                    (merged.inputs, merged.rows, merged.bytes_before, merged.bytes_after);
+                debug!(inputs, rows, before, after, "merged segment files");
+            }
+            Ok(None) => {}
+            // The files stay as they are; the next plan tries again.
+            Err(error) => error!(%error, "merging segment files failed"),
+        }
+        work.plan.pop_front();
+        has_room_now = has_room(room);
     }
 }
 

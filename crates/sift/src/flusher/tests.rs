@@ -7,7 +7,7 @@ use sift_core::{Batch, Event, Source, Timestamp};
 use sift_store::{FsyncPolicy, Retention, Store, StoreOptions};
 
 use super::room::{FlusherThreads, Room};
-use super::{FlushPolicy, Pools, look};
+use super::{Compaction, FlushPolicy, Pools, compact, look};
 
 /// Cores left over, one reading per call, then the last reading again.
 struct Script(Vec<f64>);
@@ -113,4 +113,57 @@ fn an_unknown_room_counts_as_room() {
     let (store, pools) = backlog_of_40(dir.path());
     look(&store, &pools, POLICY, &mut Unknown);
     assert_eq!(store.pending().0, 0);
+}
+
+/// Four batches of 10 events, each with an id of its own (`Event::new` gives events of
+/// the same millisecond the same id, and files are named after their first).
+fn append_40_distinct(store: &Store, first: u64) {
+    for batch in 0..4u64 {
+        let events = (0..10u64)
+            .map(|n| {
+                let n = first + batch * 10 + n;
+                let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64);
+                Event {
+                    id: ulid::Ulid::from_parts(time.as_millis() as u64, u128::from(n)),
+                    ..Event::new(Source::HttpJson, time, "x")
+                }
+            })
+            .collect();
+        store.append(events, |events| Arc::new(Batch { seq: 0, events })).unwrap();
+    }
+}
+
+/// Four files of one hour and class, flushed a round at a time, nothing pending.
+fn four_files(dir: &std::path::Path) -> (Store, Pools) {
+    let store = store(dir, u64::MAX);
+    append_40_distinct(&store, 0);
+    let pools = pools();
+    look(&store, &pools, POLICY, &mut Script(vec![1.0]));
+    assert_eq!((store.pending().0, store.segment_stats().0), (0, 4));
+    (store, pools)
+}
+
+#[test]
+fn a_closed_hour_s_files_are_merged_once_the_cores_have_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, pools) = four_files(dir.path());
+    let mut work = Compaction::default();
+    compact(&store, &pools, POLICY, false, &mut Script(vec![1.0]), &mut work);
+    assert_eq!(store.segment_stats().0, 4, "the cores were busy at the look: nothing merged");
+    compact(&store, &pools, POLICY, true, &mut Script(vec![1.0]), &mut work);
+    assert_eq!(store.segment_stats().0, 1, "room: the hour is one file");
+    assert_eq!(store.view().count(&sift_core::query::Query::all(), Default::default()).unwrap(), 40);
+}
+
+#[test]
+fn a_due_flush_comes_before_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, pools) = four_files(dir.path());
+    append_40_distinct(&store, 40);
+    let mut work = Compaction::default();
+    compact(&store, &pools, POLICY, true, &mut Script(vec![1.0]), &mut work);
+    assert_eq!(store.segment_stats().0, 4, "40 events pending, a flush is due: nothing merged");
+    look(&store, &pools, POLICY, &mut Script(vec![1.0]));
+    compact(&store, &pools, POLICY, true, &mut Script(vec![1.0]), &mut work);
+    assert_eq!(store.segment_stats().0, 1, "flushed, then merged: the eight files are one");
 }

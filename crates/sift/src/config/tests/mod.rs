@@ -70,6 +70,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("storage.flush_interval", format!("{:?}", c.storage.flush_interval)),
         ("storage.max_backlog", c.storage.max_backlog.to_string()),
         ("storage.min_free", format!("{:?}", c.storage.min_free)),
+        ("storage.compact", c.storage.compact.to_string()),
         ("ring.max_events", c.ring.max_events.to_string()),
         ("ring.max_bytes", c.ring.max_bytes.to_string()),
         ("pipeline.max_message_bytes", c.pipeline.max_message_bytes.to_string()),
