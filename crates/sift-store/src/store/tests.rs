@@ -7,6 +7,7 @@ use super::*;
 use crate::search::{Cursor, TimeRange};
 
 mod crash;
+mod tally;
 
 fn event(n: u64) -> Event {
     let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64 * 1_000_000);
