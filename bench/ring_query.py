@@ -20,7 +20,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from common import ROOT, SIFT, Sift
+import common
+from common import ROOT, Sift
 
 # (query, the same test as a grep pattern or None when grep has no equivalent)
 QUERIES = [
@@ -33,10 +34,17 @@ QUERIES = [
 ]
 
 
-def start_server():
+def start_server(events):
     """A memory-only release server whose ring holds every event loaded."""
-    sift = Sift(env={"SIFT_RING_MAX_BYTES": "4GiB"})
+    sift = Sift(env={"SIFT_RING_MAX_BYTES": "4GiB", "SIFT_RING_MAX_EVENTS": str(events)})
     return sift.process, sift.url
+
+
+def cpu_seconds(pid):
+    """User and system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def get(url):
@@ -62,14 +70,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--sift", metavar="PATH", help="run this sift binary instead of building one (a baseline)")
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
-    server, base = start_server()
+    if args.sift:
+        common.SIFT = os.path.abspath(args.sift)
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "sift"], cwd=ROOT, check=True)
+    server, base = start_server(args.events)
     workdir = tempfile.mkdtemp(prefix="sift-bench-")
     try:
         load = subprocess.run(
-            [SIFT, "bench", "--url", base, "--count", str(args.events), "--latency", "false", "--quiet", "--json"],
+            [common.SIFT, "bench", "--url", base, "--count", str(args.events), "--latency", "false", "--quiet", "--json"],
             check=True, capture_output=True, text=True)
         loaded = json.loads(load.stdout)
         stats = get(f"{base}/api/v1/stats")
@@ -90,11 +102,13 @@ def main():
                 if not cursor:
                     break
 
-        print(f"| query | matches | sift median ms | sift p90 ms | `grep -c` median ms | grep / sift |")
-        print(f"|---|---|---|---|---|---|")
+        print(f"| query | matches | sift median ms | sift p90 ms | sift CPU ms per query | `grep -c` median ms | grep / sift |")
+        print(f"|---|---|---|---|---|---|---|")
         for query, pattern in QUERIES:
             url = f"{base}/api/v1/count?q={urllib.parse.quote(query)}"
+            cpu_before = cpu_seconds(server.pid)
             result, samples = timed(lambda: get(url), args.runs)
+            cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / args.runs
             median, p90 = summary(samples)
             grep_cell, ratio_cell = "n/a", "n/a"
             if pattern and shutil.which("grep"):
@@ -102,7 +116,7 @@ def main():
                     lambda: subprocess.run(["grep", "-c", "-i", pattern, text_path], capture_output=True), args.runs)
                 grep_median, _ = summary(grep_samples)
                 grep_cell, ratio_cell = f"{grep_median:.1f}", f"{grep_median / median:.1f}x"
-            print(f"| `{query}` | {result['count']} | {median:.1f} | {p90:.1f} | {grep_cell} | {ratio_cell} |")
+            print(f"| `{query}` | {result['count']} | {median:.1f} | {p90:.1f} | {cpu_ms:.0f} | {grep_cell} | {ratio_cell} |")
     finally:
         server.kill()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -46,7 +46,7 @@ use crate::{Event, Timestamp};
 use eval::Node;
 
 pub use budget::Limit;
-pub use pipe::{MAX_BUCKETS, PipedQuery, Run, Stage, StageKind, Table, TooManyBuckets};
+pub use pipe::{MAX_BUCKETS, PipedQuery, Run, Stage, StageKind, Table, Tally, TooManyBuckets};
 pub use reads::{EventField, FieldSet};
 
 /// A compiled filter. A `Query` that exists is valid; cloning it is cheap.

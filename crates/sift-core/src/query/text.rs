@@ -5,13 +5,17 @@
 //! within the query's [`Budget`] and charged to it.
 //!
 //! Substring search ignoring case is the hot path of a needle search over the ring. It uses
-//! `memmem` when the needle has no letters. Otherwise, when ASCII case folding is enough, it
+//! `memmem` when the needle has no letters, and `memmem` for the needle's longest run of
+//! three or more bytes without letters (`=500` in `status=500`), each hit checked, when it
+//! has one. Otherwise, when ASCII case folding is enough, it
 //! looks for every case variant of the needle's first four bytes at once with aho-corasick's
 //! SIMD searcher (Teddy) and checks each hit: over a million log messages this measured within
 //! 1.4 times a case-sensitive `memmem`, 1.5 to 2.4 times faster than a `(?i)` regex and 4 to 8
 //! times faster than an ASCII case-insensitive Aho-Corasick automaton (whose prefilter can only
 //! look for single bytes). Needles with non-ASCII letters, or machines without the SIMD
-//! searcher, use a case-insensitive regex.
+//! searcher, use a case-insensitive regex. A regex whose matches all start with one of a few
+//! literals (`duration_ms=3` in `duration_ms=3[0-9]+`) looks for them first, so that strings
+//! without them never run the regex.
 
 use std::fmt;
 
@@ -19,6 +23,7 @@ use aho_corasick::Span;
 use aho_corasick::packed::{self, Searcher};
 use memchr::memmem;
 use regex_automata::meta;
+use regex_automata::util::prefilter::Prefilter;
 use regex_automata::util::syntax;
 
 use super::budget::{Budget, LITERAL_CACHE_BYTES, Over, REGEX_CACHE_BYTES};
@@ -157,6 +162,10 @@ pub(crate) struct Contains {
 enum Finder {
     /// The needle has no letters: case cannot matter.
     Bytes(Box<memmem::Finder<'static>>),
+    /// ASCII case folding, and the needle holds a run of at least [`MIN_PIECE`] bytes without
+    /// letters (`=500` in `status=500`): that run, found by `memmem`, at its offset in the
+    /// needle, each hit checked.
+    Piece(Box<memmem::Finder<'static>>, usize),
     /// ASCII case folding: the case variants of the first bytes, each hit checked.
     Variants(Searcher),
     /// Anything else: a case-insensitive regex of the literal.
@@ -169,6 +178,9 @@ impl Contains {
             // The finder holds the needle and a small table.
             budget.charge(needle.len() + 256)?;
             Finder::Bytes(Box::new(memmem::Finder::new(needle.as_bytes()).into_owned()))
+        } else if let Some((offset, piece)) = ascii_fold_enough(needle).then(|| caseless_piece(needle)).flatten() {
+            budget.charge(piece.len() + 256)?;
+            Finder::Piece(Box::new(memmem::Finder::new(piece).into_owned()), offset)
         } else if let Some(searcher) = ascii_fold_enough(needle).then(|| case_variants(needle)).flatten() {
             budget.charge(searcher.memory_usage())?;
             Finder::Variants(searcher)
@@ -196,9 +208,38 @@ impl Contains {
                 }
                 false
             }
+            Finder::Piece(finder, offset) => {
+                let (haystack, needle) = (s.as_bytes(), self.needle.as_bytes());
+                finder.find_iter(haystack).any(|at| {
+                    let start = at.wrapping_sub(*offset);
+                    let candidate = haystack.get(start..start.wrapping_add(needle.len()));
+                    candidate.is_some_and(|c| c.eq_ignore_ascii_case(needle))
+                })
+            }
             Finder::Folded(regex) => regex.is_match(s),
         }
     }
+}
+
+/// The shortest run of bytes without ASCII letters worth searching for on its own.
+const MIN_PIECE: usize = 3;
+
+/// The longest run of bytes of `needle` without ASCII letters, with its offset, when it has
+/// at least [`MIN_PIECE`] bytes: case cannot change it, so `memmem` finds it (and, a byte at a
+/// time, rare bytes first) where the needle may be.
+fn caseless_piece(needle: &str) -> Option<(usize, &[u8])> {
+    let bytes = needle.as_bytes();
+    let mut best: Option<(usize, &[u8])> = None;
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().chain(std::iter::once(&b'a')).enumerate() {
+        if byte.is_ascii_alphabetic() {
+            if best.is_none_or(|(_, piece)| i - start > piece.len()) && i - start >= MIN_PIECE {
+                best = Some((start, &bytes[start..i]));
+            }
+            start = i + 1;
+        }
+    }
+    best
 }
 
 /// A SIMD searcher for every ASCII case variant of the first (up to) four bytes of `needle`,
@@ -295,12 +336,22 @@ fn glob_to_regex(pattern: &str, question: bool) -> String {
 pub(crate) struct Pattern {
     regex: meta::Regex,
     source: Box<str>,
+    /// A fast search for the literals every match starts with, when the regex has them: a
+    /// string without one is rejected without running the regex (whose every call takes a
+    /// cache from a pool shared by the threads).
+    prefix: Option<Prefilter>,
 }
 
 impl Pattern {
     #[inline]
     pub(crate) fn is_match(&self, s: &str) -> bool {
-        self.regex.is_match(s)
+        match &self.prefix {
+            Some(prefix) => {
+                let haystack = s.as_bytes();
+                prefix.find(haystack, regex_automata::Span::from(0..haystack.len())).is_some() && self.regex.is_match(s)
+            }
+            None => self.regex.is_match(s),
+        }
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -348,9 +399,14 @@ fn build(pattern: &str, cache: usize, budget: &mut Budget) -> Result<Pattern, Bu
         (None, Some(syntax)) => BuildError::Syntax(first_error_line(&syntax.to_string())),
         (None, None) => BuildError::Syntax(first_error_line(&error.to_string())),
     })?;
-    budget.charge(regex.memory_usage() + 2 * cache + pattern.len())?;
+    let prefix = syntax::parse_with(pattern, &syntax::Config::new().utf8(true))
+        .ok()
+        .and_then(|hir| Prefilter::from_hir_prefix(regex_automata::MatchKind::LeftmostFirst, &hir))
+        .filter(Prefilter::is_fast);
+    let prefix_bytes = prefix.as_ref().map_or(0, Prefilter::memory_usage);
+    budget.charge(regex.memory_usage() + 2 * cache + pattern.len() + prefix_bytes)?;
     budget.built_regex();
-    Ok(Pattern { regex, source: pattern.into() })
+    Ok(Pattern { regex, source: pattern.into(), prefix })
 }
 
 /// The line of a regex error that says what is wrong.
@@ -392,6 +448,10 @@ mod tests {
             "the ",
             "404",
             "x-1",
+            "status=500",
+            "=500 ok",
+            "ab=50",
+            "a/b/c=1000/x",
             "",
             "日本 Error",
             "größe",
@@ -411,6 +471,13 @@ mod tests {
             "refuse d",
             "404",
             "X-1",
+            "STATUS=500",
+            "status=5000",
+            "=500 OK",
+            "stat=500",
+            "AB=50",
+            "a/b/c=1000/X",
+            "=500",
             "the",
             "THE ",
             "日本 error",
@@ -439,5 +506,50 @@ mod tests {
                 assert_eq!(contains.matches(haystack), expected, "{needle:?} in {haystack:?}");
             }
         }
+    }
+
+    /// A regex that looks for its literals first answers as the regex alone does: anchored,
+    /// with word boundaries, alternations, case-insensitive, and without literals at all.
+    #[test]
+    fn regexes_with_a_prefix_search_agree_with_the_regex() {
+        let patterns = [
+            "duration_ms=3[0-9]+",
+            "^GET /api",
+            "\\bstatus=5\\d\\d\\b",
+            "(timeout|refused) after",
+            "(?i)connection reset",
+            "a*",
+            "[0-9]+ms",
+            "user\\d+$",
+            "日本.*error",
+        ];
+        let haystacks = [
+            "",
+            "duration_ms=3",
+            "duration_ms=31",
+            "GET /api/v1 duration_ms=348",
+            " GET /api",
+            "status=500",
+            "xstatus=500",
+            "status=5000",
+            "connection timeout after 3",
+            "refused after",
+            "Connection RESET by peer",
+            "took 12ms",
+            "user42",
+            "user42 ",
+            "日本 error",
+            "日本",
+        ];
+        for pattern in patterns {
+            let ours = build_regex(pattern, &mut Budget::default()).unwrap_or_else(|e| panic!("{pattern}: {e:?}"));
+            let theirs = regex::Regex::new(pattern).expect("regex");
+            for haystack in haystacks {
+                assert_eq!(ours.is_match(haystack), theirs.is_match(haystack), "/{pattern}/ on {haystack:?}");
+            }
+        }
+        let prefixed = |pattern| build_regex(pattern, &mut Budget::default()).map(|p| p.prefix.is_some());
+        assert!(matches!(prefixed("duration_ms=3[0-9]+"), Ok(true)), "a literal prefix is searched for first");
+        assert!(matches!(prefixed("\\w+ms"), Ok(false)), "no literal prefix");
     }
 }

@@ -30,6 +30,59 @@ impl Dict<'_> {
     }
 }
 
+/// A column's values in one batch as numbers below [`Codes::count`], equal numbers for equal
+/// values: a dictionary column's keys (null, or a key past the dictionary, is the last
+/// number), or a small integer's byte (null is 256). Counting rows by these numbers counts
+/// them by value without reading the values.
+pub(super) enum Codes<'a> {
+    Keys(&'a PrimitiveArray<Int32Type>, usize),
+    Small(&'a PrimitiveArray<Int8Type>),
+}
+
+impl Codes<'_> {
+    pub(super) fn count(&self) -> usize {
+        match self {
+            Codes::Keys(_, values) => values + 1,
+            Codes::Small(_) => 257,
+        }
+    }
+
+    /// Makes each row's key number `code` into `code * count + this column's number`, so that
+    /// folding every key column in turn numbers each combination of values once.
+    pub(super) fn fold_into(&self, codes: &mut [u32]) {
+        let count = self.count() as u32;
+        match self {
+            Codes::Keys(keys, values) => {
+                let null = *values as u32;
+                // A negative key reads as a large one: past the dictionary, so null.
+                let number = |key: i32| (key as u32).min(null);
+                fold(codes, keys, null, count, |key| number(*key));
+            }
+            Codes::Small(small) => fold(codes, small, 256, count, |value| u32::from(*value as u8)),
+        }
+    }
+}
+
+/// `codes[row] = codes[row] * count + number(value)` for each row, `null` for a null value.
+#[inline]
+fn fold<T: arrow_array::ArrowPrimitiveType>(
+    codes: &mut [u32],
+    array: &PrimitiveArray<T>,
+    null: u32,
+    count: u32,
+    number: impl Fn(&T::Native) -> u32,
+) {
+    let values = array.values();
+    match array.nulls() {
+        None => codes.iter_mut().zip(values.iter()).for_each(|(code, value)| *code = *code * count + number(value)),
+        Some(nulls) => {
+            for (row, (code, value)) in codes.iter_mut().zip(values.iter()).enumerate() {
+                *code = *code * count + if nulls.is_valid(row) { number(value) } else { null };
+            }
+        }
+    }
+}
+
 /// The columns of one batch, typed.
 #[derive(Default)]
 pub(super) struct Rows<'a> {
@@ -119,6 +172,23 @@ impl<'a> Rows<'a> {
             }
         }
         Ok(rows)
+    }
+
+    /// `column`'s values as numbers ([`Codes`]), when the batch holds it and it is one whose
+    /// values are few: a dictionary column, `severity` or `facility`.
+    pub(super) fn codes(&self, column: Column) -> Option<Codes<'_>> {
+        let keys = |dict: &Option<Dict<'a>>| dict.as_ref().map(|dict| Codes::Keys(dict.keys, dict.values.len()));
+        match column {
+            Column::Channel => keys(&self.channel),
+            Column::Source => keys(&self.source),
+            Column::Host => keys(&self.host),
+            Column::App => keys(&self.app),
+            Column::Version => keys(&self.version),
+            Column::Type => keys(&self.kind),
+            Column::Severity => self.severity.map(Codes::Small),
+            Column::Facility => self.facility.map(Codes::Small),
+            _ => None,
+        }
     }
 
     /// The `time` of `row`; the column must have been read.

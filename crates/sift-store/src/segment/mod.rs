@@ -52,6 +52,7 @@ mod open;
 mod plan;
 mod scan;
 mod schema;
+mod tally;
 mod write;
 
 #[cfg(test)]
@@ -66,6 +67,7 @@ pub use compact::{CLOSED_AFTER_MICROS, MAX_INPUTS, MERGED_ROWS, MergeStep, compa
 pub use list::{Listing, list_segments};
 pub use scan::{ScanStats, aggregate, count, count_with_stats, scan_segment, search, search_with_stats};
 pub use schema::{Column, Columns, NGRAM_BLOCK_ROWS, ROW_GROUP_ROWS, SCHEMA_VERSION, schema};
+pub use tally::tally;
 #[cfg(test)]
 pub(crate) use write::partition;
 pub use write::{WriteOptions, write_segment, write_segment_with, write_segments};

@@ -251,7 +251,7 @@ pub fn scan_segment(
 }
 
 /// Opens the segments that may hold events in `range` before `before`, on every core.
-fn open_all(
+pub(super) fn open_all(
     segments: &[SegmentMeta],
     plan: &Plan,
     range: TimeRange,
@@ -272,7 +272,7 @@ fn with_time(columns: Columns, group: &Group) -> Columns {
 }
 
 /// Every row group to read, with its segment.
-fn units(opened: &[Opened]) -> Vec<(&Opened, &Group)> {
+pub(super) fn units(opened: &[Opened]) -> Vec<(&Opened, &Group)> {
     opened.iter().flat_map(|segment| segment.groups.iter().map(move |group| (segment, group))).collect()
 }
 
@@ -334,6 +334,6 @@ fn select(rows: impl Iterator<Item = usize>, total: usize) -> RowSelection {
     RowSelection::from_consecutive_ranges(rows.map(|row| row..row + 1), total)
 }
 
-fn corrupt(segment: &Opened, error: BadValue) -> SegmentError {
+pub(super) fn corrupt(segment: &Opened, error: BadValue) -> SegmentError {
     SegmentError::invalid(&segment.path, error.0)
 }

@@ -519,3 +519,69 @@ fn aggregates_over_no_columns_count_rows() {
     let expected = events.iter().filter(|e| range.contains(e.time)).count() as u64;
     assert_eq!(count(range), expected);
 }
+
+/// Counting by column (`tally`) gives the table that feeding every matching event to the
+/// pipe gives, for every key it counts by column and those it does not, with and without a
+/// filter, over the whole time and over a range that cuts row groups.
+#[test]
+fn tallies_give_the_tables_of_event_by_event() {
+    use sift_core::query::PipedQuery;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = Rng(13);
+    let mut events: Vec<Event> = (0..5000).map(|n| varied_event(&mut rng, n, T0 + n as i64 * 20_000)).collect();
+    for (n, event) in events.iter_mut().enumerate() {
+        event.channel = Str::from(["main", "audit", "payments"][n % 3]);
+        event.facility = (n % 4 != 0).then_some((n % 24) as u8);
+    }
+    let options = WriteOptions { row_group_rows: 256, ngram_filter: true, ..WriteOptions::default() };
+    let metas = write_segment_with(dir.path(), &events, "default", options).expect("write");
+    let ranges = [
+        TimeRange::default(),
+        TimeRange { since: Some(Timestamp(T0 + 1_234 * 20_000 + 7)), until: Some(Timestamp(T0 + 3_321 * 20_000)) },
+    ];
+    let queries = [
+        "* | stats count() by severity",
+        "* | stats count() by host, app",
+        "* | stats count() as n by channel, facility, source | sort -n",
+        "* | top 2 host",
+        "* | stats count()",
+        "* | timechart 1m count() by severity",
+        "* | timechart 5m count()",
+        "-host:db-1 | stats count() by app, severity",
+        "status=500 | timechart 1m count() by host",
+        // Not counted by column: the key has too many values.
+        "* | stats count() by message",
+        "* | stats count() by proc, severity",
+    ];
+    for query in queries {
+        let piped = PipedQuery::parse(query).expect("query");
+        let tally = piped.tally().expect("counts only");
+        for range in ranges {
+            let mut expected = piped.start();
+            for event in events.iter().filter(|e| range.contains(e.time) && piped.filter().matches(e)) {
+                expected.add(event);
+            }
+            let counted = super::tally(
+                &metas,
+                piped.filter(),
+                range,
+                tally,
+                &Interrupt::never(),
+                || piped.start(),
+                |run, event, n| run.add_n(event, n),
+                |mut a, b| {
+                    a.merge(b);
+                    a
+                },
+            )
+            .expect("tally");
+            assert_eq!(counted.finish(), expected.finish(), "{query} over {range:?}");
+        }
+    }
+    // Not tallies: an aggregate reads a field, rows are events, a key field holds several values.
+    for query in
+        ["* | stats count(), avg(line) by host", "* | fields host", "* | top tags", "* | stats count() by fields.n"]
+    {
+        assert!(PipedQuery::parse(query).expect("query").tally().is_none(), "{query}");
+    }
+}

@@ -8,6 +8,7 @@ use crate::search::{Cursor, TimeRange};
 
 mod compact;
 mod crash;
+mod tally;
 
 fn event(n: u64) -> Event {
     let time = Timestamp::from_micros(1_767_225_600_000_000 + n as i64 * 1_000_000);

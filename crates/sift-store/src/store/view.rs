@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use std::collections::BTreeMap;
 
-use sift_core::query::{FieldSet, Query};
+use sift_core::query::{FieldSet, Query, Tally};
 use sift_core::{Batch, Event, Timestamp};
 
 use super::StoreError;
@@ -126,18 +126,52 @@ impl View {
         add: impl Fn(&mut S, &Event) + Sync + Send,
         merge: impl Fn(S, S) -> S + Sync + Send,
     ) -> Result<S, StoreError> {
+        let columns = Columns::for_fields(fields);
+        self.fold_tiers(query, range, &start, &add, &merge, |segments, range, interrupt| {
+            segment::aggregate(segments, query, range, columns, interrupt, &start, &add, &merge)
+        })
+    }
+
+    /// [`View::fold`] for an aggregation that only counts events per key
+    /// ([`PipedQuery::tally`](sift_core::query::PipedQuery::tally)): `add_n(state, event, n)`
+    /// must do what `n` events that agree with `event` on the fields of `tally.by` and on its
+    /// time bucket would, and may read only those fields (and `time`). Segments are then
+    /// counted by column ([`segment::tally`]) instead of event by event.
+    pub fn tally<S: Send>(
+        &self,
+        query: &Query,
+        tally: Tally,
+        range: TimeRange,
+        start: impl Fn() -> S + Sync + Send,
+        add_n: impl Fn(&mut S, &Event, u64) + Sync + Send,
+        merge: impl Fn(S, S) -> S + Sync + Send,
+    ) -> Result<S, StoreError> {
+        let add = |state: &mut S, event: &Event| add_n(state, event, 1);
+        self.fold_tiers(query, range, &start, &add, &merge, |segments, range, interrupt| {
+            segment::tally(segments, query, range, tally, interrupt, &start, &add_n, &merge)
+        })
+    }
+
+    /// Folds the tiers in memory and in the WAL event by event, and each retention class's
+    /// segments with `segments` (given the range the class still keeps), then merges them.
+    fn fold_tiers<S: Send>(
+        &self,
+        query: &Query,
+        range: TimeRange,
+        start: &(impl Fn() -> S + Sync + Send),
+        add: &(impl Fn(&mut S, &Event) + Sync + Send),
+        merge: &(impl Fn(S, S) -> S + Sync + Send),
+        segments: impl Fn(&[SegmentMeta], TimeRange, &Interrupt) -> Result<S, segment::SegmentError>,
+    ) -> Result<S, StoreError> {
         match self {
             View::Memory(snapshot) => Ok(snapshot.fold(query, range, start, add, merge)?),
             View::Durable { pending, spilled, expiry, classes, interrupt, .. } => {
-                let mut state = pending.fold(query, range, &start, &add, &merge)?;
+                let mut state = pending.fold(query, range, start, add, merge)?;
                 for snapshot in spilled_snapshots(spilled, range, expiry, interrupt) {
-                    state = merge(state, snapshot?.fold(query, range, &start, &add, &merge)?);
+                    state = merge(state, snapshot?.fold(query, range, start, add, merge)?);
                 }
-                let columns = Columns::for_fields(fields);
-                for (cutoff, segments) in classes {
-                    let range = kept(range, *cutoff);
-                    let on_disk = segment::aggregate(segments, query, range, columns, interrupt, &start, &add, &merge)?;
-                    state = merge(state, on_disk);
+                for (cutoff, classed) in classes {
+                    state = merge(state, segments(classed, kept(range, *cutoff), interrupt)?);
                 }
                 Ok(state)
             }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sift_core::Timestamp;
-use sift_core::query::{MAX_BUCKETS, PipedQuery, Table};
+use sift_core::query::{MAX_BUCKETS, PipedQuery, Run, Table};
 use sift_core::time::{format_duration_micros, parse_duration_micros};
 use sift_store::TimeRange;
 
@@ -59,20 +59,17 @@ fn run(scan: &Scan, piped: &PipedQuery, range: TimeRange, now: Timestamp, param:
             }))
         })?;
     }
-    let folded = scan
-        .view()
-        .fold(
-            piped.filter(),
-            piped.fields(),
-            range,
-            || piped.start(),
-            |run, event| run.add(event),
-            |mut a, b| {
-                a.merge(b);
-                a
-            },
-        )
-        .map_err(|e| scan.failed(e))?;
+    let merge = |mut a: Run, b: Run| {
+        a.merge(b);
+        a
+    };
+    let view = scan.view();
+    let folded = match piped.tally() {
+        // Counting only: segments are counted by column.
+        Some(tally) => view.tally(piped.filter(), tally, range, || piped.start(), |run, e, n| run.add_n(e, n), merge),
+        None => view.fold(piped.filter(), piped.fields(), range, || piped.start(), |run, e| run.add(e), merge),
+    };
+    let folded = folded.map_err(|e| scan.failed(e))?;
     Ok(match span {
         Some((since, until)) => folded.finish_over(since, until),
         None => folded.finish(),

@@ -129,6 +129,12 @@ impl Groups {
 
     #[inline]
     pub(crate) fn add(&mut self, spec: &GroupSpec, event: &Event) {
+        self.add_n(spec, event, 1);
+    }
+
+    /// Adds `event` `n` times: what `n` calls of [`Groups::add`] would do.
+    #[inline]
+    pub(crate) fn add_n(&mut self, spec: &GroupSpec, event: &Event, n: u64) {
         let bucket = match spec.step {
             Some(step) => self.bucket(step, event),
             None => 0,
@@ -137,7 +143,7 @@ impl Groups {
             Some(direct) => {
                 let code = direct.small.map_or(Some(0), |small| small.code(event));
                 match code.and_then(|code| direct.groups.get(code)) {
-                    Some(&n) if n > 0 => return self.update(spec, n as usize - 1, event),
+                    Some(&group) if group > 0 => return self.update(spec, group as usize - 1, event, n),
                     _ => code,
                 }
             }
@@ -151,14 +157,14 @@ impl Groups {
             hash = match field.get.find(event) {
                 Found::One(value) => value.hash_into(hash),
                 Found::None => Val::Null.hash_into(hash),
-                Found::List(_) | Found::Json(..) => return self.add_several(spec, event, bucket),
+                Found::List(_) | Found::Json(..) => return self.add_several(spec, event, bucket, n),
             };
         }
         let group = self.group_of(spec, hash, |i| spec.simple_part(event, bucket, i));
         if let Some(slot) = code.and_then(|code| self.direct.as_mut()?.groups.get_mut(code)) {
             *slot = group as u32 + 1;
         }
-        self.update(spec, group, event);
+        self.update(spec, group, event, n);
     }
 
     /// The start of the event's time bucket. Events come mostly in time order, so the last
@@ -181,7 +187,7 @@ impl Groups {
 
     /// An event whose key has a list or a JSON value: its values are copied, then the event
     /// goes to the group of every combination.
-    fn add_several(&mut self, spec: &GroupSpec, event: &Event, bucket: i64) {
+    fn add_several(&mut self, spec: &GroupSpec, event: &Event, bucket: i64, n: u64) {
         let mut owned = std::mem::take(&mut self.owned);
         let mut scratch = std::mem::take(&mut self.scratch);
         owned.clear();
@@ -224,7 +230,7 @@ impl Groups {
             let part = |i: usize| at.get(i).and_then(|&j| owned.get(j)).map_or(Val::Null, |value| value.val(&scratch));
             let hash = (0..key_len).fold(SEED, |hash, i| part(i).hash_into(hash));
             let group = self.group_of(spec, hash, part);
-            self.update(spec, group, event);
+            self.update(spec, group, event, n);
             let mut i = key_len;
             let turned = loop {
                 if i == 0 {
@@ -243,7 +249,7 @@ impl Groups {
         }
         let combinations: usize = ranges[..key_len].iter().map(|(start, end)| end - start).product();
         capped |= combinations > MAX_COMBINATIONS;
-        self.capped += u64::from(capped);
+        self.capped += u64::from(capped) * n;
         self.owned = owned;
         self.scratch = scratch;
     }
@@ -315,10 +321,11 @@ impl Groups {
         }
     }
 
+    /// Counts `event` `n` times in `group`.
     #[inline(always)]
-    fn update(&mut self, spec: &GroupSpec, group: usize, event: &Event) {
+    fn update(&mut self, spec: &GroupSpec, group: usize, event: &Event, n: u64) {
         if let Some(events) = self.events.get_mut(group) {
-            *events += 1;
+            *events += n;
         }
         if !self.reads_fields {
             return;
@@ -329,7 +336,9 @@ impl Groups {
             else {
                 continue;
             };
-            input.get.find(event).each(|value| state.add(value, skipped));
+            for _ in 0..n {
+                input.get.find(event).each(|value| state.add(value, skipped));
+            }
         }
     }
 

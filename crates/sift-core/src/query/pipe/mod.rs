@@ -117,6 +117,7 @@ use crate::{Event, Timestamp};
 use events::{EventPlan, EventStep, Events};
 use groups::Groups;
 use table::TablePlan;
+use value::Getter;
 
 /// A filter plus zero or more pipe stages:
 /// `severity>=error | stats count() by app, host | sort -count | limit 10`.
@@ -221,6 +222,20 @@ impl PipedQuery {
         self.filter.fields().union(self.plan.fields())
     }
 
+    /// What the stages need from the events when all they do is count them per key: the
+    /// `by` fields and the `timechart` step, when every aggregate is `count()` and every `by`
+    /// field holds one value per event (not a list or a `fields.` path). Events that agree on
+    /// those fields and fall in the same time bucket are then interchangeable, so a tier that
+    /// reads by column may feed one of them with their number ([`Run::add_n`]).
+    pub fn tally(&self) -> Option<Tally> {
+        let Plan::Table(plan) = &*self.plan else { return None };
+        let spec = &plan.spec;
+        let counts_only = spec.aggs.iter().all(|agg| agg.input.is_none());
+        let single = spec.by.iter().all(|field| !matches!(field.get, Getter::List(_) | Getter::Json(_)));
+        (counts_only && single)
+            .then(|| Tally { by: spec.by.iter().map(|field| field.get.field()).collect(), step: spec.step })
+    }
+
     /// Whether any stage follows the filter.
     pub fn has_stages(&self) -> bool {
         !self.stages.is_empty()
@@ -262,6 +277,24 @@ impl fmt::Debug for PipedQuery {
     }
 }
 
+/// What stages that only count events read ([`PipedQuery::tally`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// The fields of the key, each holding one value per event.
+    pub by: FieldSet,
+    /// The width of a `timechart`'s time buckets in microseconds; buckets start at multiples
+    /// of it since the epoch.
+    pub step: Option<i64>,
+}
+
+impl Tally {
+    /// The time bucket of a time: the number of the step it falls in.
+    #[inline]
+    pub fn bucket(&self, micros: i64) -> i64 {
+        self.step.map_or(0, |step| micros.div_euclid(step))
+    }
+}
+
 /// A `timechart` over a range would list more buckets than it may ([`PipedQuery::check_range`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -300,6 +333,16 @@ impl Run {
         match (&*self.plan, &mut self.body) {
             (Plan::Table(plan), Body::Groups(groups)) => groups.add(&plan.spec, event),
             (Plan::Events(plan), Body::Events(events)) => events.add(plan, event),
+            _ => {}
+        }
+    }
+
+    /// Adds `event` `n` times: the table is the one `n` calls of [`Run::add`] would make.
+    #[inline]
+    pub fn add_n(&mut self, event: &Event, n: u64) {
+        match (&*self.plan, &mut self.body) {
+            (Plan::Table(plan), Body::Groups(groups)) => groups.add_n(&plan.spec, event, n),
+            (Plan::Events(plan), Body::Events(events)) => (0..n).for_each(|_| events.add(plan, event)),
             _ => {}
         }
     }
