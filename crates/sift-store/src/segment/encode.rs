@@ -45,8 +45,7 @@ pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, Arr
             let key = match last {
                 Some((at, len, key)) if at == value.as_ptr() && len == value.len() => key,
                 _ => {
-                    let next = i32::try_from(known.len())
-                        .map_err(|_| ArrowError::DictionaryKeyOverflowError)?;
+                    let next = i32::try_from(known.len()).map_err(|_| ArrowError::DictionaryKeyOverflowError)?;
                     *known.entry(value).or_insert_with(|| {
                         values.append_value(value);
                         next
