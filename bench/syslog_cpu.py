@@ -15,8 +15,8 @@ to three receivers, each started fresh:
 - the same with `asyncWriting="on"` (a writer thread and a 64 KiB buffer). Stored = lines in
   its file reach the count; CPU is the process's user + system from `/proc/PID/stat` at that
   moment, minus its idle start-up CPU.
-loggen may send a little short of `--events` (it checks its count per burst); the count is
-the one in its report. Wall time is from loggen's start until stored (for sift: until accepted, i.e. in the WAL; the
+loggen stops after 10 s unless told otherwise (`-I`), which cut runs short on a busy machine;
+the count stored is the one in its report. Wall time is from loggen's start until stored (for sift: until accepted, i.e. in the WAL; the
 flush into segments follows at stop and its CPU is counted). loggen's own send time (its
 report) is the ceiling for wall time on this machine, since the generator shares the cores.
 
@@ -49,14 +49,15 @@ def cpu_seconds(pid):
 def loggen(port, connections, events):
     per_connection = events // connections  # loggen's -n counts per connection
     return subprocess.Popen(
-        ["loggen", "-i", "-S", "-P", "-s", "200", "-r", "100000000", "--active-connections", str(connections),
+        ["loggen", "-i", "-S", "-P", "-s", "200", "-r", "100000000", "-I", "3600", "--active-connections", str(connections),
          "-n", str(per_connection), "127.0.0.1", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 class Sender:
-    """loggen sending `events` over `connections`. It may stop a little short of `-n` (its
-    count is checked per burst), so what it sent is the count from its own report."""
+    """loggen sending `events` over `connections`, with `-I 3600` so that its default 10 s
+    limit does not cut the stream short on a slow run; what it sent is the count from its own
+    report."""
 
     def __init__(self, port, connections, events):
         self.process = loggen(port, connections, events)
