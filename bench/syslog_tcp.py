@@ -66,17 +66,19 @@ def rsyslogd():
 
 
 class Rsyslog:
-    """rsyslogd in the foreground with imtcp on a free port and one omfile action."""
+    """rsyslogd in the foreground with imtcp on a free port and one omfile action (its default
+    synchronous writing, or `asynchronous`: a writer thread with a 64 KiB buffer)."""
 
-    def __init__(self, binary, modules, directory):
+    def __init__(self, binary, modules, directory, asynchronous=False):
         self.port = free_port()
         self.file = os.path.join(directory, "messages.log")
         conf = os.path.join(directory, "rsyslog.conf")
+        options = ' asyncWriting="on" ioBufferSize="64k" flushOnTXEnd="off"' if asynchronous else ""
         with open(conf, "w") as out:
             out.write(f'global(workDirectory="{directory}")\n'
                       f'module(load="imtcp" MaxSessions="1000")\n'
                       f'input(type="imtcp" port="{self.port}" address="127.0.0.1" ruleset="bench")\n'
-                      f'ruleset(name="bench") {{ action(type="omfile" file="{self.file}") }}\n')
+                      f'ruleset(name="bench") {{ action(type="omfile" file="{self.file}"{options}) }}\n')
         command = [binary, "-n", "-f", conf, "-i", os.path.join(directory, "rsyslogd.pid")]
         if modules:
             command += ["-M", modules]

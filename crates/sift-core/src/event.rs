@@ -1,7 +1,7 @@
 //! The event: one log line or application event, as every source produces it and every
 //! consumer (ring, store, alerts, tails, drains) reads it. DESIGN.md section 3.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::{Severity, Timestamp};
 
@@ -94,6 +94,13 @@ pub struct Batch {
 /// The channel of events that name none.
 pub const DEFAULT_CHANNEL: &str = "default";
 
+/// [`DEFAULT_CHANNEL`] as one shared string, so that making an event (which every decoder
+/// does per item, most often to set another channel next) allocates nothing for its channel.
+fn default_channel() -> Str {
+    static DEFAULT: LazyLock<Str> = LazyLock::new(|| Str::from(DEFAULT_CHANNEL));
+    Str::clone(&DEFAULT)
+}
+
 /// Whether `name` may name a channel or a token: 1 to `max` ASCII letters, digits, `-`, `_`
 /// or `.`, so that a query can write it after `channel:` or `app:` without quotes.
 pub fn is_plain_name(name: &str, max: usize) -> bool {
@@ -149,7 +156,7 @@ impl Event {
             id: ulid::Ulid::from_parts(received_at.as_millis().max(0) as u64, 0),
             time: received_at,
             received_at,
-            channel: Str::from(DEFAULT_CHANNEL),
+            channel: default_channel(),
             source,
             host: None,
             app: None,

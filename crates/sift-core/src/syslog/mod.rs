@@ -196,7 +196,7 @@ struct Parts<'a> {
 impl Parts<'_> {
     fn into_event(self, source: Source, received_at: Timestamp, interner: &mut Interner) -> Event {
         let msg = self.msg.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.msg);
-        let mut event = Event::new(source, received_at, String::from_utf8_lossy(msg).into_owned());
+        let mut event = Event::new(source, received_at, utf8_or_replaced(msg));
         if let Some(time) = self.time {
             event.time = time;
         }
@@ -211,6 +211,15 @@ impl Parts<'_> {
         event.msgid = intern(self.msgid);
         event.fields = self.fields;
         event
+    }
+}
+
+/// `bytes` as text, with U+FFFD for what is not UTF-8. Checked with `from_utf8` first, which
+/// runs over ASCII a word at a time, far faster than the lossy decoder's per-chunk walk.
+fn utf8_or_replaced(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

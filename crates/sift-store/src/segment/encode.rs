@@ -1,14 +1,15 @@
 //! Events into one Arrow record batch in the segment schema, column by column: the repeated
-//! strings (channel, host, app, ...) go through dictionary builders so that each distinct value
-//! is stored once per batch.
+//! strings (channel, host, app, ...) become dictionary arrays so that each distinct value is
+//! stored once per batch.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Int8Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder, UInt32Builder,
+    Int8Builder, Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{ArrowError, Field};
 use sift_core::{Event, Str};
 
@@ -28,12 +29,34 @@ pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, Arr
         builder.append_slice(&each().map(get).collect::<Vec<_>>());
         Arc::new(builder.finish()) as ArrayRef
     };
-    let dict = |get: &dyn Fn(&Event) -> Option<&str>| {
-        let mut builder = StringDictionaryBuilder::<Int32Type>::new();
+    // Dictionary columns built by hand rather than with `StringDictionaryBuilder`, which hashes
+    // every row: repeated names share one allocation (interned at decode, or static), so a row
+    // whose value is at the same address as the row before's takes its key without hashing.
+    let dict = |get: &dyn Fn(&Event) -> Option<&str>| -> Result<ArrayRef, ArrowError> {
+        let mut keys = Int32Builder::with_capacity(n);
+        let mut values = StringBuilder::new();
+        let mut known: HashMap<&str, i32> = HashMap::new();
+        let mut last: Option<(*const u8, usize, i32)> = None;
         for event in each() {
-            builder.append_option(get(event));
+            let Some(value) = get(event) else {
+                keys.append_null();
+                continue;
+            };
+            let key = match last {
+                Some((at, len, key)) if at == value.as_ptr() && len == value.len() => key,
+                _ => {
+                    let next = i32::try_from(known.len()).map_err(|_| ArrowError::DictionaryKeyOverflowError)?;
+                    *known.entry(value).or_insert_with(|| {
+                        values.append_value(value);
+                        next
+                    })
+                }
+            };
+            last = Some((value.as_ptr(), value.len(), key));
+            keys.append_value(key);
         }
-        Arc::new(builder.finish()) as ArrayRef
+        let array = DictionaryArray::<Int32Type>::try_new(keys.finish(), Arc::new(values.finish()))?;
+        Ok(Arc::new(array) as ArrayRef)
     };
     let text = |get: &dyn Fn(&Event) -> Option<&str>| {
         let mut builder = StringBuilder::with_capacity(n, 0);
@@ -82,17 +105,17 @@ pub(super) fn encode(events: &[&Event], rows: &[u32]) -> Result<RecordBatch, Arr
         Arc::new(id.finish()),
         time(|e| e.time.as_micros()),
         time(|e| e.received_at.as_micros()),
-        dict(&|e| Some(&e.channel)),
-        dict(&|e| Some(e.source.name())),
-        dict(&|e| e.host.as_deref()),
-        dict(&|e| e.app.as_deref()),
-        dict(&|e| e.version.as_deref()),
+        dict(&|e| Some(&e.channel))?,
+        dict(&|e| Some(e.source.name()))?,
+        dict(&|e| e.host.as_deref())?,
+        dict(&|e| e.app.as_deref())?,
+        dict(&|e| e.version.as_deref())?,
         text(&|e| e.proc.as_deref()),
         text(&|e| e.msgid.as_deref()),
         Arc::new(severity.finish()),
-        dict(&|e| Some(e.severity.name())),
+        dict(&|e| Some(e.severity.name()))?,
         Arc::new(facility.finish()),
-        dict(&|e| e.kind.as_deref()),
+        dict(&|e| e.kind.as_deref())?,
         Arc::new(message.finish()),
         text(&|e| e.module.as_deref()),
         text(&|e| e.function.as_deref()),

@@ -42,12 +42,6 @@ impl Chunk {
         self.items.push(item);
     }
 
-    /// Adds `other`'s items after this chunk's.
-    pub fn append(&mut self, other: Chunk) {
-        self.bytes += other.bytes;
-        self.items.extend(other.items);
-    }
-
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -173,19 +167,89 @@ impl SubmitterThread {
 }
 
 fn submit_all(ingest: &Ingest, source: Source, mut queue: Receiver<Chunk>, waits_until: Option<&AtomicBool>) {
-    while let Some(mut chunk) = queue.blocking_recv() {
-        while chunk.len() < MERGE_ITEMS {
+    let mut chunks = Vec::new();
+    while let Some(chunk) = queue.blocking_recv() {
+        let mut len = chunk.len();
+        chunks.push(chunk);
+        while len < MERGE_ITEMS {
             match queue.try_recv() {
-                Some(more) => chunk.append(more),
+                Some(more) => {
+                    len += more.len();
+                    chunks.push(more);
+                }
                 None => break,
             }
         }
-        let items = chunk.items.into_iter();
+        let items = Items::new(chunks.drain(..), len);
         // A refused submission is counted and logged by `submit`: the protocol has no way
         // to tell the sender.
         let _ = match waits_until {
             Some(stop) => ingest.submit_waiting(source, items, stop),
             None => ingest.submit(source, items),
         };
+    }
+}
+
+/// The items of several chunks in order, as one submission: the chunks are read in turn
+/// rather than appended into one vector, which moved every event (hundreds of bytes each)
+/// once more and grew the vector by reallocating.
+struct Items<C: Iterator<Item = Chunk>> {
+    chunks: C,
+    current: std::vec::IntoIter<Result<Event, Rejection>>,
+    left: usize,
+}
+
+impl<C: Iterator<Item = Chunk>> Items<C> {
+    /// `len`: the chunks' items together.
+    fn new(chunks: C, len: usize) -> Items<C> {
+        Items { chunks, current: Vec::new().into_iter(), left: len }
+    }
+}
+
+impl<C: Iterator<Item = Chunk>> Iterator for Items<C> {
+    type Item = Result<Event, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.current.next() {
+                self.left -= 1;
+                return Some(item);
+            }
+            self.current = self.chunks.next()?.items.into_iter();
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<C: Iterator<Item = Chunk>> ExactSizeIterator for Items<C> {}
+
+#[cfg(test)]
+mod tests {
+    use sift_core::{Event, Source, Timestamp};
+
+    use super::{Chunk, Items};
+    use crate::pipeline::Rejection;
+
+    #[test]
+    fn items_of_several_chunks_in_order_with_their_count() {
+        let event = |message: &str| Ok(Event::new(Source::SyslogTcp, Timestamp(0), message));
+        let mut first = Chunk::default();
+        first.push(event("a"));
+        first.push(Err(Rejection::new("bad_pri", "x".to_owned())));
+        let mut second = Chunk::default();
+        second.push(event("b"));
+        let chunks = vec![first, Chunk::default(), second];
+        let items = Items::new(chunks.into_iter(), 3);
+        assert_eq!(items.len(), 3);
+        let shown: Vec<String> = items
+            .map(|item| match item {
+                Ok(event) => event.message,
+                Err(rejection) => format!("rejected {}", rejection.reason),
+            })
+            .collect();
+        assert_eq!(shown, ["a", "rejected bad_pri", "b"]);
     }
 }
