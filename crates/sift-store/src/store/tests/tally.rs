@@ -14,7 +14,7 @@ fn varied(n: u64, hours_ago: i64) -> Event {
     let time = Timestamp(now.0 - hours_ago * 3_600_000_000 + n as i64 * 1_000);
     let mut event = Event::new(Source::HttpJson, time, format!("varied {n}"));
     event.severity = Severity::from_syslog((n % 8) as u8).unwrap_or(Severity::Info);
-    event.host = (n % 5 != 0).then(|| ["web-1", "web-2", "db-1"][(n % 3) as usize].into());
+    event.host = (!n.is_multiple_of(5)).then(|| ["web-1", "web-2", "db-1"][(n % 3) as usize].into());
     event.app = Some(["auth", "search"][(n % 2) as usize].into());
     event.id = ulid::Ulid::from_parts(time.as_millis() as u64, u128::from(n));
     event
