@@ -163,7 +163,14 @@ fn compact(
     let began = Instant::now();
     let mut has_room_now = had_room;
     while let Some(group) = work.plan.front() {
-        if began.elapsed() >= COMPACT_FOR || flush_due(store, policy) || !has_room_now {
+        if flush_due(store, policy) {
+            // The flush will add files to the hours planned: plan again after it, so that
+            // they are merged with the rest rather than a pass later.
+            work.plan.clear();
+            work.planned = None;
+            return;
+        }
+        if began.elapsed() >= COMPACT_FOR || !has_room_now {
             return;
         }
         match pools.idle.install(|| store.compact(group)) {

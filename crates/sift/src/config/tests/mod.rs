@@ -86,6 +86,7 @@ pub(super) fn scalars(c: &Config) -> Vec<(&'static str, String)> {
         ("tail.max_backlog", c.tail.max_backlog.to_string()),
         ("tail.max_clients", c.tail.max_clients.to_string()),
         ("tail.max_bytes", c.tail.max_bytes.to_string()),
+        ("tail.max_total_bytes", c.tail.max_total_bytes.to_string()),
         ("channels.max_channels", c.channels.max_channels.to_string()),
         ("channels.max_tokens_per_channel", c.channels.max_tokens_per_channel.to_string()),
         ("query.timeout", format!("{:?}", c.query.timeout)),
@@ -301,7 +302,7 @@ fn three_errors_at_once() {
         expect![[r#"
             config error: http.max_body: invalid size "lots": expected a whole number of bytes, optionally with a unit (B, KB, MB, GB, KiB, MiB, GiB), such as "64KiB"
             config error: ring.max_events: must be greater than zero
-            config error: tail.queu: unknown key `queu`, expected one of `queue`, `max_backlog`, `max_clients`, `max_bytes`
+            config error: tail.queu: unknown key `queu`, expected one of `queue`, `max_backlog`, `max_clients`, `max_bytes`, `max_total_bytes`
         "#]],
     );
 }
