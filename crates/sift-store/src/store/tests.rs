@@ -343,10 +343,9 @@ fn expired_classes_are_hidden_then_their_files_deleted() {
     assert_eq!(store.segment_stats().0, 1);
 }
 
-#[test]
-fn over_max_bytes_the_oldest_segments_go_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path());
+/// A store with three segments of 50 events each, 5, 4 and 3 hours old.
+fn three_segments_an_hour_apart(dir: &std::path::Path) -> Store {
+    let (store, _) = open(dir);
     for hour in [5, 4, 3] {
         store
             .append((0..50).map(|n| aged(n, sift_core::Severity::Info, hour)).collect(), |events| {
@@ -355,6 +354,13 @@ fn over_max_bytes_the_oldest_segments_go_first() {
             .unwrap();
         store.flush().unwrap();
     }
+    store
+}
+
+#[test]
+fn over_max_bytes_the_oldest_segments_go_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = three_segments_an_hour_apart(dir.path());
     let (files, bytes) = store.segment_stats();
     assert_eq!(files, 3);
     drop(store);
@@ -371,15 +377,7 @@ fn over_max_bytes_the_oldest_segments_go_first() {
 #[test]
 fn below_min_free_the_oldest_segments_go_first() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path());
-    for hour in [5, 4, 3] {
-        store
-            .append((0..50).map(|n| aged(n, sift_core::Severity::Info, hour)).collect(), |events| {
-                Arc::new(Batch { seq: 1, events })
-            })
-            .unwrap();
-        store.flush().unwrap();
-    }
+    let store = three_segments_an_hour_apart(dir.path());
     let oldest_bytes = store.lock_tiers().segments.iter().min_by_key(|s| s.max_time).unwrap().bytes;
     drop(store);
     let floor = Retention { min_free: MinFree::Bytes(1_000_000), ..Retention::default() };
