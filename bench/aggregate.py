@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 
 import common
-from common import Sift, build, sift_bench
+from common import Sift, build, cpu_seconds, sift_bench
 
 # (sift's pipe, the same answer in DuckDB's SQL over the table `t`)
 QUERIES = [
@@ -41,13 +41,6 @@ QUERIES = [
 def get(url):
     with urllib.request.urlopen(url, timeout=600) as response:
         return json.loads(response.read())
-
-
-def cpu_seconds(pid):
-    """User and system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ms(fn, cpu):

@@ -93,3 +93,10 @@ def dir_bytes(path):
 def sift_bench(*args):
     out = subprocess.run([SIFT, "bench", "--quiet", "--json", *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

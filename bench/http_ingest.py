@@ -21,14 +21,13 @@ Prints Markdown rows for BENCHMARKS.md.
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import tempfile
 import time
 import urllib.request
 
-from common import ROOT, SIFT, Sift
+from common import ROOT, SIFT, Sift, cpu_seconds
 
 
 def start_server(data_dir=None, flush_events=None, max_backlog=None):
@@ -41,13 +40,6 @@ def start_server(data_dir=None, flush_events=None, max_backlog=None):
         env["SIFT_STORAGE_MAX_BACKLOG"] = max_backlog
     sift = Sift(data_dir, env)
     return sift.process, sift.url
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sustained(args):

@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 import common
-from common import ROOT, Sift
+from common import ROOT, Sift, cpu_seconds
 
 # (query, the same test as a grep pattern or None when grep has no equivalent)
 QUERIES = [
@@ -38,13 +38,6 @@ def start_server(events):
     """A memory-only release server whose ring holds every event loaded."""
     sift = Sift(env={"SIFT_RING_MAX_BYTES": "4GiB", "SIFT_RING_MAX_EVENTS": str(events)})
     return sift.process, sift.url
-
-
-def cpu_seconds(pid):
-    """User and system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def get(url):

@@ -22,7 +22,7 @@ import tempfile
 import time
 import urllib.request
 
-from common import ROOT, SIFT, build, dir_bytes, free_port
+from common import ROOT, SIFT, build, cpu_seconds, dir_bytes, free_port
 
 
 def make(path, days):
@@ -33,12 +33,6 @@ def make(path, days):
 def files(path):
     found = [f for _, _, names in os.walk(os.path.join(path, "segments")) for f in names]
     return sum(f.endswith(".parquet") and not f.startswith(".") for f in found), len(found)
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def serve(data, compact):

@@ -33,17 +33,9 @@ import tempfile
 import time
 
 import common
-from common import Sift, build, dir_bytes, need
+from common import Sift, build, cpu_seconds, dir_bytes, need
 from syslog_tcp import Rsyslog, rsyslogd
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """User + system CPU of every thread of a live process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def loggen(port, connections, events):

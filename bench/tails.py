@@ -28,7 +28,7 @@ import tempfile
 import time
 import urllib.parse
 
-from common import SIFT, Sift, build
+from common import SIFT, Sift, build, cpu_seconds
 
 HOSTS = ["web-1", "web-2", "web-3", "web-4", "api-1", "api-2", "worker-1", "db-1"]
 APPS = ["checkout", "frontend", "payments", "search", "auth", "mailer"]
@@ -43,13 +43,6 @@ def tail_queries(selective):
         else:
             queries.append(f"app:{APPS[(i // 2) % len(APPS)]} severity>=error")
     return queries + ["*"]
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Tails:
