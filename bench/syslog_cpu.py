@@ -37,7 +37,6 @@ from common import Sift, build, cpu_seconds, dir_bytes, need
 from syslog_tcp import Rsyslog, rsyslogd
 
 
-
 def loggen(port, connections, events):
     per_connection = events // connections  # loggen's -n counts per connection
     return subprocess.Popen(
